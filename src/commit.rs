@@ -1,0 +1,397 @@
+//! The log record: one [`Commit`] per import, and the bytes it is stored as.
+//!
+//! Owns: the commit's shape, its canonical order, the envelope (magic, format version,
+//! length, CRC-32), the body codec (bincode, big-endian, fixed-width integers), and the
+//! hash chain (SHA-256 of the body, which carries the previous commit's hash).
+//! Must not: decide which facts to record (that is `plan`), or touch storage.
+//!
+//! `docs/format.md` describes every byte. A commit is checked right before it is encoded
+//! and right after it is decoded.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::model::{Change, Date, GroupId, MemberId, MAX_FACTS_PER_COMMIT, MAX_ID_BYTES};
+
+/// The format version written today; readers accept exactly this one (see docs/format.md
+/// for how a later version upgrades).
+pub const FORMAT_VERSION: u16 = 1;
+/// Largest encoded body. A commit of the largest import (`MAX_FACTS_PER_COMMIT` facts)
+/// fits; anything claiming more is damage.
+pub const MAX_BODY_BYTES: usize = 1 << 30;
+/// Most files one commit may name as its source.
+pub const MAX_SOURCE_FILES: usize = 10_000;
+/// Longest source file name kept in a commit, in bytes.
+pub const MAX_SOURCE_NAME_BYTES: usize = 1024;
+
+/// Length of the envelope before the body: magic (4), version (2), body length (4).
+const HEADER_BYTES: usize = 10;
+/// Length of the trailing CRC-32.
+const CHECKSUM_BYTES: usize = 4;
+
+/// A 32-byte SHA-256 hash.
+pub type Hash = [u8; 32];
+
+/// The hash the first commit names as its predecessor.
+pub const GENESIS_HASH: Hash = [0; 32];
+
+/// The four bytes that open each kind of stored value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Magic {
+    Commit,
+    GroupState,
+    MemberState,
+}
+
+impl Magic {
+    pub fn bytes(self) -> [u8; 4] {
+        match self {
+            Magic::Commit => *b"MUSC",
+            Magic::GroupState => *b"MUSG",
+            Magic::MemberState => *b"MUSM",
+        }
+    }
+}
+
+/// What an import read: its kind and the files with their SHA-256 digests.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct Source {
+    pub kind: SourceKind,
+    pub files: Vec<SourceFile>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub enum SourceKind {
+    Observations,
+    Facts,
+    Spans,
+    SchoolBase,
+    Forget,
+}
+
+impl SourceKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceKind::Observations => "observations",
+            SourceKind::Facts => "facts",
+            SourceKind::Spans => "spans",
+            SourceKind::SchoolBase => "sb",
+            SourceKind::Forget => "forget",
+        }
+    }
+}
+
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct SourceFile {
+    pub name: String,
+    pub digest: Hash,
+}
+
+impl SourceFile {
+    pub fn new(name: &str, content: &[u8]) -> SourceFile {
+        SourceFile {
+            name: truncate_to_char_boundary(name, MAX_SOURCE_NAME_BYTES).to_string(),
+            digest: Sha256::digest(content).into(),
+        }
+    }
+}
+
+fn truncate_to_char_boundary(text: &str, max: usize) -> &str {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+/// One member's fact inside a [`GroupRecord`].
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct MemberFact {
+    pub member: MemberId,
+    pub date: Date,
+    pub change: Change,
+}
+
+/// Everything one commit records about one group: the dates it was observed on, and its
+/// facts.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct GroupRecord {
+    pub group: GroupId,
+    /// Dates on which the group's whole membership was observed and that were not
+    /// observed before. Sorted, no repeats.
+    pub observed: Vec<Date>,
+    /// Sorted by (member, date); at most one fact per (member, date).
+    pub facts: Vec<MemberFact>,
+}
+
+/// One log record: all that one import recorded.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct Commit {
+    /// 1 for the first commit, then each one more.
+    pub seq: u64,
+    /// When the commit was made: UTC milliseconds since 1970-01-01.
+    pub recorded_at_ms: i64,
+    /// The hash of commit `seq - 1`, or [`GENESIS_HASH`].
+    pub previous_hash: Hash,
+    pub source: Source,
+    /// Sorted by group, no repeats.
+    pub groups: Vec<GroupRecord>,
+    /// Members whose personal data was erased by this commit (names live outside the log;
+    /// the log only says that it was done). Sorted, no repeats.
+    pub erased: Vec<MemberId>,
+}
+
+impl Commit {
+    pub fn fact_count(&self) -> usize {
+        self.groups.iter().map(|group| group.facts.len()).sum()
+    }
+
+    pub fn observed_count(&self) -> usize {
+        self.groups.iter().map(|group| group.observed.len()).sum()
+    }
+
+    /// Puts groups, observed dates and facts in canonical order, so the same content
+    /// always encodes to the same bytes.
+    pub fn canonicalize(&mut self) {
+        self.groups.sort_by(|a, b| a.group.cmp(&b.group));
+        for group in &mut self.groups {
+            group.observed.sort();
+            group.observed.dedup();
+            group
+                .facts
+                .sort_by(|a, b| (&a.member, a.date).cmp(&(&b.member, b.date)));
+        }
+        self.erased.sort();
+        self.erased.dedup();
+    }
+
+    /// The commit's invariants; checked before encoding and after decoding.
+    pub fn check(&self) -> Result<()> {
+        let bad = |what: String| Err(Error::corrupt(format!("commit {}: {what}", self.seq)));
+        if self.seq == 0 {
+            return bad("sequence number 0".into());
+        }
+        if self.fact_count() > MAX_FACTS_PER_COMMIT {
+            return bad(format!("more than {MAX_FACTS_PER_COMMIT} facts"));
+        }
+        if self.source.files.len() > MAX_SOURCE_FILES {
+            return bad(format!("more than {MAX_SOURCE_FILES} source files"));
+        }
+        if self
+            .source
+            .files
+            .iter()
+            .any(|file| file.name.len() > MAX_SOURCE_NAME_BYTES)
+        {
+            return bad("a source file name is too long".into());
+        }
+        if !self.groups.windows(2).all(|w| w[0].group < w[1].group) {
+            return bad("groups are not sorted or repeat".into());
+        }
+        for group in &self.groups {
+            if !group.observed.windows(2).all(|w| w[0] < w[1]) {
+                return bad(format!("observed dates of {} not sorted", group.group));
+            }
+            let ordered = group
+                .facts
+                .windows(2)
+                .all(|w| (&w[0].member, w[0].date) < (&w[1].member, w[1].date));
+            if !ordered {
+                return bad(format!(
+                    "facts of {} not sorted, or two facts for one member on one date",
+                    group.group
+                ));
+            }
+            if group.observed.is_empty() && group.facts.is_empty() {
+                return bad(format!("group {} is recorded with nothing", group.group));
+            }
+        }
+        if !self.erased.windows(2).all(|w| w[0] < w[1]) {
+            return bad("erased members not sorted".into());
+        }
+        debug_assert!(self
+            .groups
+            .iter()
+            .all(|g| g.group.as_str().len() <= MAX_ID_BYTES));
+        Ok(())
+    }
+
+    /// Encodes the body (the bytes the hash covers).
+    fn encode_body(&self) -> Result<Vec<u8>> {
+        bincode::serde::encode_to_vec(self, body_config())
+            .map_err(|error| Error::corrupt(format!("commit {}: cannot encode: {error}", self.seq)))
+    }
+
+    /// The commit's hash: SHA-256 of its body. The next commit names it.
+    pub fn hash(&self) -> Result<Hash> {
+        Ok(Sha256::digest(self.encode_body()?).into())
+    }
+
+    /// Checks and encodes the whole stored value (envelope included), and returns it with
+    /// the commit's hash.
+    pub fn encode(&self) -> Result<(Vec<u8>, Hash)> {
+        self.check()?;
+        let body = self.encode_body()?;
+        let hash = Sha256::digest(&body).into();
+        Ok((seal(Magic::Commit, &body)?, hash))
+    }
+
+    /// Decodes and checks a stored value; returns the commit and its hash.
+    pub fn decode(bytes: &[u8]) -> Result<(Commit, Hash)> {
+        let body = unseal(Magic::Commit, bytes)?;
+        let (commit, used): (Commit, usize) =
+            bincode::serde::decode_from_slice(body, body_config())
+                .map_err(|error| Error::corrupt(format!("commit body does not decode: {error}")))?;
+        if used != body.len() {
+            return Err(Error::corrupt("commit body has trailing bytes"));
+        }
+        commit.check()?;
+        Ok((commit, Sha256::digest(body).into()))
+    }
+}
+
+/// bincode settings for every stored body: big-endian, fixed-width integers, and a cap on
+/// what a length prefix may claim.
+pub(crate) fn body_config() -> impl bincode::config::Config {
+    bincode::config::standard()
+        .with_big_endian()
+        .with_fixed_int_encoding()
+        .with_limit::<MAX_BODY_BYTES>()
+}
+
+/// Wraps a body in the envelope: magic, version, length, body, CRC-32 of all before it.
+pub(crate) fn seal(magic: Magic, body: &[u8]) -> Result<Vec<u8>> {
+    let length = u32::try_from(body.len())
+        .ok()
+        .filter(|&length| length as usize <= MAX_BODY_BYTES)
+        .ok_or_else(|| Error::corrupt(format!("a body of {} bytes is too large", body.len())))?;
+    let mut bytes = Vec::with_capacity(HEADER_BYTES + body.len() + CHECKSUM_BYTES);
+    bytes.extend_from_slice(&magic.bytes());
+    bytes.extend_from_slice(&FORMAT_VERSION.to_be_bytes());
+    bytes.extend_from_slice(&length.to_be_bytes());
+    bytes.extend_from_slice(body);
+    let checksum = crc32fast::hash(&bytes);
+    bytes.extend_from_slice(&checksum.to_be_bytes());
+    Ok(bytes)
+}
+
+/// Checks the envelope and returns the body.
+pub(crate) fn unseal(magic: Magic, bytes: &[u8]) -> Result<&[u8]> {
+    if bytes.len() < HEADER_BYTES + CHECKSUM_BYTES {
+        return Err(Error::corrupt(format!(
+            "a stored value of {} bytes is too short",
+            bytes.len()
+        )));
+    }
+    let (sealed, checksum) = bytes.split_at(bytes.len() - CHECKSUM_BYTES);
+    let stored = u32::from_be_bytes([checksum[0], checksum[1], checksum[2], checksum[3]]);
+    if crc32fast::hash(sealed) != stored {
+        return Err(Error::corrupt("checksum mismatch"));
+    }
+    if sealed[0..4] != magic.bytes() {
+        return Err(Error::corrupt(format!(
+            "expected a {magic:?} value, found magic {:?}",
+            String::from_utf8_lossy(&sealed[0..4])
+        )));
+    }
+    let version = u16::from_be_bytes([sealed[4], sealed[5]]);
+    if version != FORMAT_VERSION {
+        return Err(Error::corrupt(format!(
+            "format version {version}; this muster reads version {FORMAT_VERSION}"
+        )));
+    }
+    let length = u32::from_be_bytes([sealed[6], sealed[7], sealed[8], sealed[9]]) as usize;
+    let body = &sealed[HEADER_BYTES..];
+    if body.len() != length {
+        return Err(Error::corrupt(format!(
+            "length field says {length} bytes, the value holds {}",
+            body.len()
+        )));
+    }
+    Ok(body)
+}
+
+/// Lower-case hex, for hashes in output.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Commit {
+        let mut commit = Commit {
+            seq: 3,
+            recorded_at_ms: 1_447_318_056_000,
+            previous_hash: [7; 32],
+            source: Source {
+                kind: SourceKind::Observations,
+                files: vec![SourceFile::new("week.csv", b"date,group,member\n")],
+            },
+            groups: vec![GroupRecord {
+                group: GroupId::new("34340").unwrap(),
+                observed: vec![Date::from_ymd(2015, 11, 16).unwrap()],
+                facts: vec![
+                    MemberFact {
+                        member: MemberId::new("b").unwrap(),
+                        date: Date::from_ymd(2015, 11, 16).unwrap(),
+                        change: Change::Join,
+                    },
+                    MemberFact {
+                        member: MemberId::new("a").unwrap(),
+                        date: Date::from_ymd(2015, 11, 16).unwrap(),
+                        change: Change::Leave,
+                    },
+                ],
+            }],
+            erased: vec![],
+        };
+        commit.canonicalize();
+        commit
+    }
+
+    #[test]
+    fn round_trip_keeps_commit_and_hash() {
+        let commit = sample();
+        let (bytes, hash) = commit.encode().unwrap();
+        let (decoded, decoded_hash) = Commit::decode(&bytes).unwrap();
+        assert_eq!(decoded, commit);
+        assert_eq!(decoded_hash, hash);
+    }
+
+    #[test]
+    fn every_single_byte_flip_is_detected() {
+        let (bytes, _) = sample().encode().unwrap();
+        for position in 0..bytes.len() {
+            let mut damaged = bytes.clone();
+            damaged[position] ^= 0x10;
+            assert!(
+                Commit::decode(&damaged).is_err(),
+                "flip at {position} passed"
+            );
+        }
+    }
+
+    #[test]
+    fn every_truncation_is_detected() {
+        let (bytes, _) = sample().encode().unwrap();
+        for length in 0..bytes.len() {
+            assert!(
+                Commit::decode(&bytes[..length]).is_err(),
+                "length {length} passed"
+            );
+        }
+    }
+
+    #[test]
+    fn unsorted_facts_are_refused_before_writing() {
+        let mut commit = sample();
+        commit.groups[0].facts.reverse();
+        assert_eq!(
+            commit.encode().unwrap_err().kind(),
+            crate::error::ErrorKind::Corrupt
+        );
+    }
+}

@@ -1,0 +1,459 @@
+//! The ledger: the one entry point for importing and asking.
+//!
+//! Owns: opening (single writer, catching the derived state up with the log), the import
+//! transaction (plan, check, append, flush, apply), queries, `verify` and `rebuild`.
+//! Must not: parse files or format output (that is `input` and `render`), or write
+//! anything but through [`Store`].
+//!
+//! **Invariant (append-only log):** commit N is written once, under key N, after commit
+//! N-1, and never changed. Its `previous_hash` is commit N-1's hash.
+//! **Invariant (durable before success):** an import returns only after its commit is
+//! flushed to disk; a crash before that leaves the log as it was.
+//! **Invariant (all or nothing):** the commit is one stored value; derived state written
+//! after it is repaired from the log on the next open.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::commit::{hex, Commit, Hash, Source, GENESIS_HASH};
+use crate::error::{Error, ErrorKind, Result};
+use crate::model::{Change, Date, Fact, GroupId, MemberId, Span};
+use crate::plan::{plan, Batch};
+use crate::projection::{self, GroupState, Projection};
+use crate::store::{SledStore, Space, Store};
+
+/// How long opening waits for another process to release the ledger.
+pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(10);
+/// How often opening retries while it waits.
+const LOCK_RETRY: Duration = Duration::from_millis(50);
+
+/// The newest commit: its number and hash.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Head {
+    seq: u64,
+    hash: Hash,
+}
+
+/// What an import did (or, on a dry run, would do).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImportOutcome {
+    /// The commit written; `None` when there was nothing to record, or on a dry run.
+    pub commit: Option<u64>,
+    /// The facts recorded (or that would be), sorted by date, group, member.
+    pub facts: Vec<Fact>,
+    /// Observed dates not seen before.
+    pub new_observed_dates: usize,
+    pub dry_run: bool,
+}
+
+impl ImportOutcome {
+    pub fn joins(&self) -> usize {
+        self.facts
+            .iter()
+            .filter(|f| f.change == Change::Join)
+            .count()
+    }
+
+    pub fn leaves(&self) -> usize {
+        self.facts.len() - self.joins()
+    }
+
+    /// True when the ledger already reflected everything the import said.
+    pub fn nothing_to_record(&self) -> bool {
+        self.facts.is_empty() && self.new_observed_dates == 0
+    }
+}
+
+/// One span with its provenance.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SpanRecord {
+    pub span: Span,
+    pub opened_by: u64,
+    pub closed_by: Option<u64>,
+}
+
+/// A commit as `muster log` lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommitSummary {
+    pub seq: u64,
+    pub recorded_at_ms: i64,
+    pub source: Source,
+    pub facts: usize,
+    pub observed_dates: usize,
+    pub hash: String,
+}
+
+/// What `verify` found. A broken ledger is an expected answer, not an error.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Sound { commits: u64, facts: u64 },
+    Broken { seq: Option<u64>, reason: String },
+}
+
+/// How to open a ledger.
+#[derive(Clone, Copy, Debug)]
+pub struct OpenOptions {
+    /// How long to wait for another process to release the ledger.
+    pub lock_wait: Duration,
+}
+
+impl Default for OpenOptions {
+    fn default() -> OpenOptions {
+        OpenOptions {
+            lock_wait: DEFAULT_LOCK_WAIT,
+        }
+    }
+}
+
+pub struct Ledger {
+    store: Box<dyn Store>,
+    head: Option<Head>,
+}
+
+fn seq_key(seq: u64) -> [u8; 8] {
+    seq.to_be_bytes()
+}
+
+fn key_seq(key: &[u8]) -> Result<u64> {
+    let array: [u8; 8] = key
+        .try_into()
+        .map_err(|_| Error::corrupt("a log key is not an 8-byte sequence number"))?;
+    Ok(u64::from_be_bytes(array))
+}
+
+impl Ledger {
+    /// Opens (creating if needed) the ledger directory at `path`, waiting up to
+    /// `options.lock_wait` for another process to release it.
+    pub fn open(path: &Path, options: OpenOptions) -> Result<Ledger> {
+        let started = Instant::now();
+        let store = loop {
+            match SledStore::open(path) {
+                Err(error)
+                    if error.kind() == ErrorKind::Locked
+                        && started.elapsed() < options.lock_wait =>
+                {
+                    std::thread::sleep(LOCK_RETRY);
+                }
+                other => break other?,
+            }
+        };
+        Ledger::with_store(Box::new(store))
+    }
+
+    /// Opens a ledger over any store: reads and checks the newest commit, then brings the
+    /// derived state up to it.
+    pub fn with_store(store: Box<dyn Store>) -> Result<Ledger> {
+        let head = match store.last(Space::Log)? {
+            None => None,
+            Some((key, bytes)) => {
+                let seq = key_seq(&key)?;
+                let (commit, hash) = Commit::decode(&bytes)
+                    .map_err(|e| Error::corrupt(format!("commit {seq}: {}", e.detail())))?;
+                if commit.seq != seq {
+                    return Err(Error::corrupt(format!(
+                        "commit {seq}: stored under the wrong key (it says {})",
+                        commit.seq
+                    )));
+                }
+                Some(Head { seq, hash })
+            }
+        };
+        let mut ledger = Ledger { store, head };
+        ledger.catch_up()?;
+        Ok(ledger)
+    }
+
+    /// The newest commit's number (0 for an empty ledger).
+    pub fn head_seq(&self) -> u64 {
+        self.head.map_or(0, |head| head.seq)
+    }
+
+    fn store(&self) -> &dyn Store {
+        self.store.as_ref()
+    }
+
+    /// Applies commits the derived state has not seen yet (after a crash between writing a
+    /// commit and its derived state).
+    fn catch_up(&mut self) -> Result<()> {
+        let applied = projection::applied_through(self.store())?;
+        let head = self.head_seq();
+        if applied > head {
+            return Err(Error::corrupt(format!(
+                "the derived state reflects commit {applied} but the log ends at {head}; \
+                 run `muster rebuild`"
+            )));
+        }
+        if applied == head {
+            return Ok(());
+        }
+        let mut working = Projection::default();
+        for item in self.store().scan_from(Space::Log, &seq_key(applied + 1)) {
+            let (key, bytes) = item?;
+            let commit = decode_at(&key, &bytes)?;
+            working.apply(Some(self.store()), &commit)?;
+        }
+        working.write(self.store(), head)?;
+        self.store().flush()
+    }
+
+    /// Imports a batch as one commit. `source` says what was read. On a dry run, plans and
+    /// reports but writes nothing.
+    pub fn import(
+        &mut self,
+        batch: &Batch,
+        source: Source,
+        dry_run: bool,
+    ) -> Result<ImportOutcome> {
+        let seq = self.head_seq() + 1;
+        let mut base = Projection::default();
+        let mut working: BTreeMap<GroupId, GroupState> = BTreeMap::new();
+        for group in batch.groups() {
+            let state = base.group_mut(Some(self.store()), &group)?.clone();
+            working.insert(group, state);
+        }
+        let records = plan(&mut working, batch, seq);
+        let mut facts: Vec<Fact> = records
+            .iter()
+            .flat_map(|record| {
+                record.facts.iter().map(|fact| Fact {
+                    date: fact.date,
+                    group: record.group.clone(),
+                    member: fact.member.clone(),
+                    change: fact.change,
+                })
+            })
+            .collect();
+        facts.sort();
+        let new_observed_dates = records.iter().map(|r| r.observed.len()).sum();
+        let mut outcome = ImportOutcome {
+            commit: None,
+            facts,
+            new_observed_dates,
+            dry_run,
+        };
+        if records.is_empty() || dry_run {
+            return Ok(outcome);
+        }
+        let mut commit = Commit {
+            seq,
+            recorded_at_ms: chrono::Utc::now().timestamp_millis(),
+            previous_hash: self.head.map_or(GENESIS_HASH, |head| head.hash),
+            source,
+            groups: records,
+            erased: Vec::new(),
+        };
+        commit.canonicalize();
+        let (bytes, hash) = commit.encode()?;
+        // Check right before writing: the bytes read back as the same commit, and applying
+        // it gives exactly the state the plan expected.
+        let (reread, _) = Commit::decode(&bytes)?;
+        if reread != commit {
+            return Err(Error::corrupt(format!(
+                "commit {seq} does not survive encoding"
+            )));
+        }
+        base.apply(Some(self.store()), &commit)?;
+        for (group, planned) in &working {
+            let applied = base.groups.get(group).cloned().unwrap_or_default();
+            if applied != *planned {
+                return Err(Error::corrupt(format!(
+                    "commit {seq}: applying it to group {group} does not give the planned state"
+                )));
+            }
+        }
+        self.store().put(Space::Log, &seq_key(seq), &bytes)?;
+        self.store().flush()?;
+        self.head = Some(Head { seq, hash });
+        base.write(self.store(), seq)?;
+        self.store().flush()?;
+        outcome.commit = Some(seq);
+        Ok(outcome)
+    }
+
+    fn group_state(&self, group: &GroupId) -> Result<GroupState> {
+        projection::load_group(self.store(), group)?.ok_or_else(|| {
+            Error::new(
+                ErrorKind::NotFound,
+                format!("no group {group} in the ledger"),
+            )
+        })
+    }
+
+    fn member_state(&self, member: &MemberId) -> Result<projection::MemberState> {
+        projection::load_member(self.store(), member)?.ok_or_else(|| {
+            Error::new(
+                ErrorKind::NotFound,
+                format!("no member {member} in the ledger"),
+            )
+        })
+    }
+
+    /// Members of `group` on `on`, sorted, as the ledger stood after commit `as_of`
+    /// (now when `None`).
+    pub fn members(&self, group: &GroupId, on: Date, as_of: Option<u64>) -> Result<Vec<MemberId>> {
+        Ok(self.group_state(group)?.members_on(on, as_of))
+    }
+
+    /// Groups `member` was in on `on`, sorted.
+    pub fn groups(&self, member: &MemberId, on: Date, as_of: Option<u64>) -> Result<Vec<GroupId>> {
+        Ok(self.member_state(member)?.groups_on(on, as_of))
+    }
+
+    /// Every span of every member of `group`, sorted by member then start.
+    pub fn group_history(&self, group: &GroupId, as_of: Option<u64>) -> Result<Vec<SpanRecord>> {
+        let state = self.group_state(group)?;
+        Ok(state
+            .members
+            .iter()
+            .flat_map(|(member, timeline)| spans(group, member, timeline.intervals(as_of)))
+            .collect())
+    }
+
+    /// Every span of `member` in every group, sorted by group then start.
+    pub fn member_history(&self, member: &MemberId, as_of: Option<u64>) -> Result<Vec<SpanRecord>> {
+        let state = self.member_state(member)?;
+        Ok(state
+            .groups
+            .iter()
+            .flat_map(|(group, timeline)| spans(group, member, timeline.intervals(as_of)))
+            .collect())
+    }
+
+    /// Every commit, decoded and checked, in order.
+    pub fn commits(&self) -> impl Iterator<Item = Result<(Commit, Hash)>> + '_ {
+        self.store().scan_from(Space::Log, &seq_key(1)).map(|item| {
+            let (key, bytes) = item?;
+            let seq = key_seq(&key)?;
+            let (commit, hash) = Commit::decode(&bytes)
+                .map_err(|e| Error::corrupt(format!("commit {seq}: {}", e.detail())))?;
+            Ok((commit, hash))
+        })
+    }
+
+    /// A line per commit, for `muster log`.
+    pub fn log(&self) -> Result<Vec<CommitSummary>> {
+        self.commits()
+            .map(|item| {
+                let (commit, hash) = item?;
+                Ok(CommitSummary {
+                    seq: commit.seq,
+                    recorded_at_ms: commit.recorded_at_ms,
+                    facts: commit.fact_count(),
+                    observed_dates: commit.observed_count(),
+                    source: commit.source,
+                    hash: hex(&hash),
+                })
+            })
+            .collect()
+    }
+
+    /// Reads every commit (checksums, format, order, hash chain), folds them into fresh
+    /// derived state, and compares it with the stored derived state.
+    pub fn verify(&self) -> Result<Verdict> {
+        let mut previous = GENESIS_HASH;
+        let mut expected_seq = 1;
+        let mut facts = 0u64;
+        let mut fresh = Projection::default();
+        for item in self.store().scan_from(Space::Log, &[]) {
+            let (key, bytes) = item?;
+            let seq = match key_seq(&key) {
+                Ok(seq) => seq,
+                Err(error) => return Ok(broken(None, error.detail())),
+            };
+            if seq != expected_seq {
+                return Ok(broken(
+                    Some(expected_seq),
+                    &format!("commit {expected_seq} is missing (the next stored is {seq})"),
+                ));
+            }
+            let (commit, hash) = match Commit::decode(&bytes) {
+                Ok(decoded) => decoded,
+                Err(error) => return Ok(broken(Some(seq), error.detail())),
+            };
+            if commit.seq != seq {
+                return Ok(broken(Some(seq), "stored under the wrong key"));
+            }
+            if commit.previous_hash != previous {
+                return Ok(broken(
+                    Some(seq),
+                    "its previous-hash does not match the commit before it (hash chain broken)",
+                ));
+            }
+            if let Err(error) = fresh.apply(None, &commit) {
+                return Ok(broken(Some(seq), error.detail()));
+            }
+            facts += commit.fact_count() as u64;
+            previous = hash;
+            expected_seq += 1;
+        }
+        let commits = expected_seq - 1;
+        let applied = projection::applied_through(self.store())?;
+        if applied != commits {
+            return Ok(broken(
+                None,
+                &format!("the derived state reflects commit {applied}, the log ends at {commits}"),
+            ));
+        }
+        let stored = match Projection::load_all(self.store()) {
+            Ok(stored) => stored,
+            Err(error) => return Ok(broken(None, error.detail())),
+        };
+        if let Some(difference) = fresh.first_difference(&stored) {
+            return Ok(broken(
+                None,
+                &format!("the derived state does not match a replay of the log: {difference}"),
+            ));
+        }
+        Ok(Verdict::Sound { commits, facts })
+    }
+
+    /// Throws away all derived state and folds it again from the log.
+    pub fn rebuild(&mut self) -> Result<()> {
+        let mut fresh = Projection::default();
+        let mut last = 0;
+        for item in self.commits() {
+            let (commit, _) = item?;
+            fresh.apply(None, &commit)?;
+            last = commit.seq;
+        }
+        self.store().clear(Space::Groups)?;
+        self.store().clear(Space::Members)?;
+        fresh.write(self.store(), last)?;
+        self.store().flush()
+    }
+}
+
+fn broken(seq: Option<u64>, reason: &str) -> Verdict {
+    Verdict::Broken {
+        seq,
+        reason: reason.to_string(),
+    }
+}
+
+fn decode_at(key: &[u8], bytes: &[u8]) -> Result<Commit> {
+    let seq = key_seq(key)?;
+    let (commit, _) = Commit::decode(bytes)
+        .map_err(|e| Error::corrupt(format!("commit {seq}: {}", e.detail())))?;
+    Ok(commit)
+}
+
+fn spans(
+    group: &GroupId,
+    member: &MemberId,
+    intervals: Vec<crate::timeline::Interval>,
+) -> Vec<SpanRecord> {
+    intervals
+        .into_iter()
+        .map(|interval| SpanRecord {
+            span: Span {
+                group: group.clone(),
+                member: member.clone(),
+                from: interval.from,
+                until: interval.until,
+            },
+            opened_by: interval.opened_by,
+            closed_by: interval.closed_by,
+        })
+        .collect()
+}

@@ -1,0 +1,20 @@
+//! muster: a membership ledger. Dated join/leave facts in an append-only log; membership
+//! for any date, history, and what the ledger believed at any earlier commit.
+//!
+//! See ARCHITECTURE.md for the bird's-eye view and docs/format.md for the bytes on disk.
+
+pub mod commit;
+pub mod error;
+pub mod input;
+pub mod ledger;
+pub mod model;
+pub mod plan;
+pub mod projection;
+pub mod render;
+pub mod store;
+pub mod timeline;
+
+pub use error::{Error, ErrorKind, Place, Result};
+pub use ledger::{ImportOutcome, Ledger, OpenOptions, Verdict};
+pub use model::{Change, Date, Fact, GroupId, MemberId, Observation, Span};
+pub use plan::Batch;

@@ -1,0 +1,339 @@
+//! The derived state: per group and per member, the timelines that queries read.
+//!
+//! Owns: [`GroupState`], [`MemberState`], [`Projection`] (a working set of them), how a
+//! commit is applied to them, and how they are stored (one value per group and per
+//! member, each sealed with a checksum and stamped with the last commit applied).
+//! Must not: decide what to record (that is `plan`), or be the truth: every byte here can
+//! be rebuilt from the log.
+//!
+//! **Invariant (derived state is a fold):** the stored group and member values equal the
+//! fold of every commit in the log, in sequence order, applied with [`Projection::apply`].
+//! `muster verify` checks it; `muster rebuild` restores it.
+//!
+//! **Invariant (apply once):** each value records `applied_through`, the last commit it
+//! reflects; applying a commit at or below it changes nothing, so a crash between writing
+//! some values and others is repaired by applying the commit again.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::commit::{body_config, seal, unseal, Commit, Magic};
+use crate::error::{Error, Result};
+use crate::model::{Date, GroupId, MemberId};
+use crate::store::{Space, Store};
+use crate::timeline::{Entry, Timeline};
+
+/// The meta key under which the last commit applied to all derived values is kept.
+pub const APPLIED_THROUGH_KEY: &[u8] = b"applied_through";
+
+/// What the ledger knows of one group.
+#[derive(Clone, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
+pub struct GroupState {
+    pub applied_through: u64,
+    /// Every date the group's whole membership was observed on. Sorted, no repeats.
+    pub observed: Vec<Date>,
+    pub members: BTreeMap<MemberId, Timeline>,
+}
+
+impl GroupState {
+    pub fn is_observed(&self, date: Date) -> bool {
+        self.observed.binary_search(&date).is_ok()
+    }
+
+    /// The first observed date after `date`.
+    pub fn observed_after(&self, date: Date) -> Option<Date> {
+        let position = self.observed.partition_point(|d| *d <= date);
+        self.observed.get(position).copied()
+    }
+
+    pub fn observe(&mut self, date: Date) -> bool {
+        match self.observed.binary_search(&date) {
+            Ok(_) => false,
+            Err(position) => {
+                self.observed.insert(position, date);
+                true
+            }
+        }
+    }
+
+    /// Members on `date`, sorted.
+    pub fn members_on(&self, date: Date, as_of: Option<u64>) -> Vec<MemberId> {
+        self.members
+            .iter()
+            .filter(|(_, timeline)| timeline.is_member(date, as_of))
+            .map(|(member, _)| member.clone())
+            .collect()
+    }
+
+    fn check(&self, group: &GroupId) -> Result<()> {
+        if !self.observed.windows(2).all(|w| w[0] < w[1]) {
+            return Err(Error::corrupt(format!(
+                "derived state of group {group}: observed dates out of order"
+            )));
+        }
+        if !self.members.values().all(Timeline::is_sorted) {
+            return Err(Error::corrupt(format!(
+                "derived state of group {group}: a timeline is out of order"
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// What the ledger knows of one member: a copy of its timeline in each group, so that
+/// "which groups was M in" reads one value.
+#[derive(Clone, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
+pub struct MemberState {
+    pub applied_through: u64,
+    pub groups: BTreeMap<GroupId, Timeline>,
+}
+
+impl MemberState {
+    pub fn groups_on(&self, date: Date, as_of: Option<u64>) -> Vec<GroupId> {
+        self.groups
+            .iter()
+            .filter(|(_, timeline)| timeline.is_member(date, as_of))
+            .map(|(group, _)| group.clone())
+            .collect()
+    }
+
+    fn check(&self, member: &MemberId) -> Result<()> {
+        if !self.groups.values().all(Timeline::is_sorted) {
+            return Err(Error::corrupt(format!(
+                "derived state of member {member}: a timeline is out of order"
+            )));
+        }
+        Ok(())
+    }
+}
+
+fn encode_value<T: Serialize>(magic: Magic, value: &T) -> Result<Vec<u8>> {
+    let body = bincode::serde::encode_to_vec(value, body_config())
+        .map_err(|error| Error::corrupt(format!("cannot encode derived state: {error}")))?;
+    seal(magic, &body)
+}
+
+fn decode_value<T: for<'de> Deserialize<'de>>(magic: Magic, bytes: &[u8]) -> Result<T> {
+    let body = unseal(magic, bytes)?;
+    let (value, used) = bincode::serde::decode_from_slice(body, body_config())
+        .map_err(|error| Error::corrupt(format!("derived state does not decode: {error}")))?;
+    if used != body.len() {
+        return Err(Error::corrupt("derived state has trailing bytes"));
+    }
+    Ok(value)
+}
+
+pub fn load_group(store: &dyn Store, group: &GroupId) -> Result<Option<GroupState>> {
+    let Some(bytes) = store.get(Space::Groups, group.as_str().as_bytes())? else {
+        return Ok(None);
+    };
+    let state: GroupState = decode_value(Magic::GroupState, &bytes)
+        .map_err(|e| Error::corrupt(format!("group {group}: {}", e.detail())))?;
+    state.check(group)?;
+    Ok(Some(state))
+}
+
+pub fn load_member(store: &dyn Store, member: &MemberId) -> Result<Option<MemberState>> {
+    let Some(bytes) = store.get(Space::Members, member.as_str().as_bytes())? else {
+        return Ok(None);
+    };
+    let state: MemberState = decode_value(Magic::MemberState, &bytes)
+        .map_err(|e| Error::corrupt(format!("member {member}: {}", e.detail())))?;
+    state.check(member)?;
+    Ok(Some(state))
+}
+
+/// How far the stored derived state has applied the log (0: nothing).
+pub fn applied_through(store: &dyn Store) -> Result<u64> {
+    match store.get(Space::Meta, APPLIED_THROUGH_KEY)? {
+        None => Ok(0),
+        Some(bytes) => {
+            let array: [u8; 8] = bytes
+                .as_slice()
+                .try_into()
+                .map_err(|_| Error::corrupt("the applied-through marker is damaged"))?;
+            Ok(u64::from_be_bytes(array))
+        }
+    }
+}
+
+/// A working set of group and member states: loaded from a store on demand (or built from
+/// nothing during a rebuild), changed by applying commits, then written back.
+#[derive(Default, Debug, PartialEq, Eq)]
+pub struct Projection {
+    pub groups: BTreeMap<GroupId, GroupState>,
+    pub members: BTreeMap<MemberId, MemberState>,
+    dirty_groups: BTreeSet<GroupId>,
+    dirty_members: BTreeSet<MemberId>,
+}
+
+impl Projection {
+    /// The group's state, loaded from `store` the first time (empty when unknown).
+    pub fn group_mut(
+        &mut self,
+        store: Option<&dyn Store>,
+        group: &GroupId,
+    ) -> Result<&mut GroupState> {
+        if !self.groups.contains_key(group) {
+            let state = match store {
+                Some(store) => load_group(store, group)?.unwrap_or_default(),
+                None => GroupState::default(),
+            };
+            self.groups.insert(group.clone(), state);
+        }
+        Ok(self
+            .groups
+            .get_mut(group)
+            .expect("inserted just above when missing"))
+    }
+
+    fn member_mut(
+        &mut self,
+        store: Option<&dyn Store>,
+        member: &MemberId,
+    ) -> Result<&mut MemberState> {
+        if !self.members.contains_key(member) {
+            let state = match store {
+                Some(store) => load_member(store, member)?.unwrap_or_default(),
+                None => MemberState::default(),
+            };
+            self.members.insert(member.clone(), state);
+        }
+        Ok(self
+            .members
+            .get_mut(member)
+            .expect("inserted just above when missing"))
+    }
+
+    /// Applies one commit. States it touches are loaded from `store` first (pass `None`
+    /// when building from nothing). States that already reflect the commit are skipped.
+    pub fn apply(&mut self, store: Option<&dyn Store>, commit: &Commit) -> Result<()> {
+        let seq = commit.seq;
+        let mut by_member: BTreeMap<&MemberId, Vec<(&GroupId, Entry)>> = BTreeMap::new();
+        for record in &commit.groups {
+            let state = self.group_mut(store, &record.group)?;
+            let fresh = state.applied_through < seq;
+            for fact in &record.facts {
+                let entry = Entry {
+                    date: fact.date,
+                    seq,
+                    change: fact.change,
+                };
+                if fresh {
+                    let timeline = state.members.entry(fact.member.clone()).or_default();
+                    if !timeline.insert(entry) {
+                        return Err(Error::corrupt(format!(
+                            "commit {seq} repeats a fact of member {} in group {}",
+                            fact.member, record.group
+                        )));
+                    }
+                }
+                by_member
+                    .entry(&fact.member)
+                    .or_default()
+                    .push((&record.group, entry));
+            }
+            if fresh {
+                for &date in &record.observed {
+                    state.observe(date);
+                }
+                state.applied_through = seq;
+                self.dirty_groups.insert(record.group.clone());
+            }
+        }
+        for (member, entries) in by_member {
+            let state = self.member_mut(store, member)?;
+            if state.applied_through >= seq {
+                continue;
+            }
+            for (group, entry) in entries {
+                state.groups.entry(group.clone()).or_default().insert(entry);
+            }
+            state.applied_through = seq;
+            self.dirty_members.insert(member.clone());
+        }
+        Ok(())
+    }
+
+    /// Writes every state changed since the last write, then the applied-through marker.
+    /// Does not flush: derived state is rebuilt from the log after a crash.
+    pub fn write(&mut self, store: &dyn Store, applied_through: u64) -> Result<()> {
+        for group in std::mem::take(&mut self.dirty_groups) {
+            let state = &self.groups[&group];
+            state.check(&group)?;
+            let bytes = encode_value(Magic::GroupState, state)?;
+            store.put(Space::Groups, group.as_str().as_bytes(), &bytes)?;
+        }
+        for member in std::mem::take(&mut self.dirty_members) {
+            let state = &self.members[&member];
+            state.check(&member)?;
+            let bytes = encode_value(Magic::MemberState, state)?;
+            store.put(Space::Members, member.as_str().as_bytes(), &bytes)?;
+        }
+        store.put(
+            Space::Meta,
+            APPLIED_THROUGH_KEY,
+            &applied_through.to_be_bytes(),
+        )
+    }
+
+    /// Every stored group and member state, checked.
+    pub fn load_all(store: &dyn Store) -> Result<Projection> {
+        let mut projection = Projection::default();
+        for item in store.scan_from(Space::Groups, &[]) {
+            let (key, bytes) = item?;
+            let group = id_from_key::<GroupId>(&key, "group")?;
+            let state: GroupState = decode_value(Magic::GroupState, &bytes)
+                .map_err(|e| Error::corrupt(format!("group {group}: {}", e.detail())))?;
+            state.check(&group)?;
+            projection.groups.insert(group, state);
+        }
+        for item in store.scan_from(Space::Members, &[]) {
+            let (key, bytes) = item?;
+            let member = id_from_key::<MemberId>(&key, "member")?;
+            let state: MemberState = decode_value(Magic::MemberState, &bytes)
+                .map_err(|e| Error::corrupt(format!("member {member}: {}", e.detail())))?;
+            state.check(&member)?;
+            projection.members.insert(member, state);
+        }
+        Ok(projection)
+    }
+
+    /// Compares two projections by content, ignoring what is pending a write. Returns the
+    /// first difference in words.
+    pub fn first_difference(&self, other: &Projection) -> Option<String> {
+        for (group, state) in &self.groups {
+            match other.groups.get(group) {
+                None => return Some(format!("group {group} is missing")),
+                Some(theirs) if theirs != state => return Some(format!("group {group} differs")),
+                Some(_) => {}
+            }
+        }
+        if let Some(group) = other.groups.keys().find(|g| !self.groups.contains_key(*g)) {
+            return Some(format!("group {group} should not exist"));
+        }
+        for (member, state) in &self.members {
+            match other.members.get(member) {
+                None => return Some(format!("member {member} is missing")),
+                Some(theirs) if theirs != state => return Some(format!("member {member} differs")),
+                Some(_) => {}
+            }
+        }
+        if let Some(member) = other
+            .members
+            .keys()
+            .find(|m| !self.members.contains_key(*m))
+        {
+            return Some(format!("member {member} should not exist"));
+        }
+        None
+    }
+}
+
+fn id_from_key<T: TryFrom<String>>(key: &[u8], what: &str) -> Result<T> {
+    String::from_utf8(key.to_vec())
+        .ok()
+        .and_then(|text| T::try_from(text).ok())
+        .ok_or_else(|| Error::corrupt(format!("a stored {what} key is not a valid id")))
+}

@@ -1,0 +1,343 @@
+//! Turning answers into text: aligned tables, CSV and JSON.
+//!
+//! Owns: [`Format`], [`Table`] (rows of cells, each an id/date or free text), the CSV
+//! quoting and formula-neutralising rule, and the JSON shapes scripts rely on.
+//! Must not: query the ledger or print; the binary prints what these return.
+//!
+//! CSV rule: fields are quoted as RFC 4180 requires. A free-text cell (a name) that a
+//! spreadsheet would run as a formula (it starts with `=`, `+`, `-`, `@`, a tab or a
+//! carriage return) is prefixed with `'`. Ids and dates are never altered.
+
+use serde_json::{json, Value};
+
+use crate::commit::{hex, Source};
+use crate::ledger::{CommitSummary, ImportOutcome, SpanRecord, Verdict};
+use crate::model::{Date, GroupId, MemberId};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Format {
+    #[default]
+    Table,
+    Csv,
+    Json,
+}
+
+impl Format {
+    pub fn parse(text: &str) -> Option<Format> {
+        match text {
+            "table" => Some(Format::Table),
+            "csv" => Some(Format::Csv),
+            "json" => Some(Format::Json),
+            _ => None,
+        }
+    }
+}
+
+/// A cell: exact (ids, dates, numbers: never altered) or free text (names: neutralised
+/// in CSV when a spreadsheet would read it as a formula).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Cell {
+    Exact(String),
+    FreeText(String),
+}
+
+impl Cell {
+    fn text(&self) -> &str {
+        match self {
+            Cell::Exact(text) | Cell::FreeText(text) => text,
+        }
+    }
+}
+
+pub fn exact(text: impl ToString) -> Cell {
+    Cell::Exact(text.to_string())
+}
+
+/// Rows under named columns.
+#[derive(Clone, Debug, Default)]
+pub struct Table {
+    pub columns: Vec<&'static str>,
+    pub rows: Vec<Vec<Cell>>,
+}
+
+impl Table {
+    pub fn new(columns: &[&'static str]) -> Table {
+        Table {
+            columns: columns.to_vec(),
+            rows: Vec::new(),
+        }
+    }
+
+    pub fn push(&mut self, row: Vec<Cell>) {
+        debug_assert_eq!(row.len(), self.columns.len());
+        self.rows.push(row);
+    }
+
+    /// Columns padded to their widest cell, two spaces apart.
+    pub fn aligned(&self) -> String {
+        let mut widths: Vec<usize> = self.columns.iter().map(|c| c.chars().count()).collect();
+        for row in &self.rows {
+            for (width, cell) in widths.iter_mut().zip(row) {
+                *width = (*width).max(cell.text().chars().count());
+            }
+        }
+        let mut out = String::new();
+        let line = |cells: Vec<&str>, out: &mut String| {
+            let padded: Vec<String> = cells
+                .iter()
+                .zip(&widths)
+                .map(|(cell, width)| format!("{cell:<width$}"))
+                .collect();
+            out.push_str(padded.join("  ").trim_end());
+            out.push('\n');
+        };
+        line(self.columns.clone(), &mut out);
+        for row in &self.rows {
+            line(row.iter().map(Cell::text).collect(), &mut out);
+        }
+        out
+    }
+
+    /// RFC 4180 CSV with the formula rule for free-text cells.
+    pub fn csv(&self) -> String {
+        let mut writer = csv::Writer::from_writer(Vec::new());
+        // Writing to a Vec cannot fail.
+        let _ = writer.write_record(&self.columns);
+        for row in &self.rows {
+            let cells: Vec<String> = row
+                .iter()
+                .map(|cell| match cell {
+                    Cell::Exact(text) => text.clone(),
+                    Cell::FreeText(text) => neutralise_formula(text),
+                })
+                .collect();
+            let _ = writer.write_record(&cells);
+        }
+        String::from_utf8(writer.into_inner().unwrap_or_default()).unwrap_or_default()
+    }
+
+    pub fn render(&self, format: Format) -> String {
+        match format {
+            Format::Csv => self.csv(),
+            _ => self.aligned(),
+        }
+    }
+}
+
+/// Prefixes `'` to text a spreadsheet would evaluate.
+pub fn neutralise_formula(text: &str) -> String {
+    match text.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}"),
+        _ => text.to_string(),
+    }
+}
+
+fn optional_date(date: Option<Date>) -> Value {
+    date.map_or(Value::Null, |d| Value::String(d.to_string()))
+}
+
+pub fn source_json(source: &Source) -> Value {
+    json!({
+        "kind": source.kind.as_str(),
+        "files": source.files.iter().map(|f| json!({"name": f.name, "digest": hex(&f.digest)})).collect::<Vec<_>>(),
+    })
+}
+
+pub fn import(outcome: &ImportOutcome, format: Format) -> String {
+    let summary = if outcome.dry_run {
+        format!(
+            "dry run: would record {} facts ({} joins, {} leaves) and {} new observed dates; nothing written\n",
+            outcome.facts.len(),
+            outcome.joins(),
+            outcome.leaves(),
+            outcome.new_observed_dates
+        )
+    } else if let Some(seq) = outcome.commit {
+        format!(
+            "commit {seq}: recorded {} facts ({} joins, {} leaves) and {} new observed dates\n",
+            outcome.facts.len(),
+            outcome.joins(),
+            outcome.leaves(),
+            outcome.new_observed_dates
+        )
+    } else {
+        "nothing to record: the ledger already reflects this input; no commit appended\n"
+            .to_string()
+    };
+    match format {
+        Format::Json => {
+            json!({
+                "commit": outcome.commit,
+                "facts": outcome.facts.len(),
+                "joins": outcome.joins(),
+                "leaves": outcome.leaves(),
+                "observed_dates": outcome.new_observed_dates,
+                "dry_run": outcome.dry_run,
+            })
+            .to_string()
+                + "\n"
+        }
+        Format::Csv => {
+            let mut table = Table::new(&["date", "group", "member", "change"]);
+            for fact in &outcome.facts {
+                table.push(vec![
+                    exact(fact.date),
+                    exact(&fact.group),
+                    exact(&fact.member),
+                    exact(fact.change.as_str()),
+                ]);
+            }
+            table.csv()
+        }
+        Format::Table => {
+            let mut out = String::new();
+            if outcome.dry_run {
+                for fact in &outcome.facts {
+                    out.push_str(&format!(
+                        "{}  {}  {} {}\n",
+                        fact.date,
+                        fact.group,
+                        if fact.change.is_member() { '+' } else { '-' },
+                        fact.member
+                    ));
+                }
+            }
+            out + &summary
+        }
+    }
+}
+
+pub fn members(group: &GroupId, on: Date, members: &[MemberId], format: Format) -> String {
+    match format {
+        Format::Json => {
+            json!({"group": group, "on": on.to_string(), "members": members}).to_string() + "\n"
+        }
+        _ => {
+            let mut table = Table::new(&["member"]);
+            for member in members {
+                table.push(vec![exact(member)]);
+            }
+            table.render(format)
+        }
+    }
+}
+
+pub fn groups(member: &MemberId, on: Date, groups: &[GroupId], format: Format) -> String {
+    match format {
+        Format::Json => {
+            json!({"member": member, "on": on.to_string(), "groups": groups}).to_string() + "\n"
+        }
+        _ => {
+            let mut table = Table::new(&["group"]);
+            for group in groups {
+                table.push(vec![exact(group)]);
+            }
+            table.render(format)
+        }
+    }
+}
+
+pub fn history(spans: &[SpanRecord], format: Format) -> String {
+    match format {
+        Format::Json => {
+            let list: Vec<Value> = spans
+                .iter()
+                .map(|s| {
+                    json!({
+                        "group": s.span.group,
+                        "member": s.span.member,
+                        "from": s.span.from.to_string(),
+                        "until": optional_date(s.span.until),
+                        "opened_by": s.opened_by,
+                        "closed_by": s.closed_by,
+                    })
+                })
+                .collect();
+            Value::Array(list).to_string() + "\n"
+        }
+        _ => {
+            let mut table =
+                Table::new(&["group", "member", "from", "until", "opened_by", "closed_by"]);
+            for s in spans {
+                table.push(vec![
+                    exact(&s.span.group),
+                    exact(&s.span.member),
+                    exact(s.span.from),
+                    exact(s.span.until.map(|d| d.to_string()).unwrap_or_default()),
+                    exact(s.opened_by),
+                    exact(s.closed_by.map(|c| c.to_string()).unwrap_or_default()),
+                ]);
+            }
+            table.render(format)
+        }
+    }
+}
+
+fn timestamp(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
+        .unwrap_or_else(|| ms.to_string())
+}
+
+pub fn log(commits: &[CommitSummary], format: Format) -> String {
+    match format {
+        Format::Json => {
+            let list: Vec<Value> = commits
+                .iter()
+                .map(|c| {
+                    json!({
+                        "seq": c.seq,
+                        "recorded_at": timestamp(c.recorded_at_ms),
+                        "source": source_json(&c.source),
+                        "facts": c.facts,
+                        "observed_dates": c.observed_dates,
+                        "hash": c.hash,
+                    })
+                })
+                .collect();
+            Value::Array(list).to_string() + "\n"
+        }
+        _ => {
+            let mut table = Table::new(&[
+                "seq",
+                "recorded_at",
+                "source",
+                "files",
+                "facts",
+                "observed_dates",
+                "hash",
+            ]);
+            for c in commits {
+                let files: Vec<&str> = c.source.files.iter().map(|f| f.name.as_str()).collect();
+                table.push(vec![
+                    exact(c.seq),
+                    exact(timestamp(c.recorded_at_ms)),
+                    exact(c.source.kind.as_str()),
+                    Cell::FreeText(files.join(" ")),
+                    exact(c.facts),
+                    exact(c.observed_dates),
+                    exact(&c.hash[..16]),
+                ]);
+            }
+            table.render(format)
+        }
+    }
+}
+
+pub fn verdict(verdict: &Verdict, format: Format) -> String {
+    match (verdict, format) {
+        (Verdict::Sound { commits, facts }, Format::Json) => {
+            json!({"sound": true, "commits": commits, "facts": facts}).to_string() + "\n"
+        }
+        (Verdict::Broken { seq, reason }, Format::Json) => {
+            json!({"sound": false, "commit": seq, "reason": reason}).to_string() + "\n"
+        }
+        (Verdict::Sound { commits, facts }, _) => format!(
+            "sound: {commits} commits, {facts} facts; every checksum and the hash chain hold, and the derived state equals a replay of the log\n"
+        ),
+        (Verdict::Broken { seq: Some(seq), reason }, _) => {
+            format!("broken at commit {seq}: {reason}\n")
+        }
+        (Verdict::Broken { seq: None, reason }, _) => format!("broken: {reason}\n"),
+    }
+}

@@ -1,0 +1,251 @@
+//! The storage boundary: a small key-value trait, its sled implementation, and an
+//! in-memory one for tests.
+//!
+//! Owns: [`Store`], [`Space`], [`SledStore`], [`MemoryStore`]; mapping the engine's errors
+//! to ours; the single-writer lock.
+//! Must not: interpret values (that is `commit` and `projection`), or decide what is
+//! durable when (the ledger calls [`Store::flush`]).
+//!
+//! Everything muster keeps lives behind this trait, so that sled (beta software) can be
+//! replaced without touching the ledger; the log also exports to a format of our own.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use crate::error::{ledger_path_text, Error, ErrorKind, Result};
+
+/// The separate key spaces of a ledger. Keys in `Log` are big-endian sequence numbers.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+pub enum Space {
+    /// The append-only log: one commit per key. The only source of truth.
+    Log,
+    /// Derived: one value per group (its observed dates and timelines).
+    Groups,
+    /// Derived: one value per member (its timelines in each group).
+    Members,
+    /// Names of groups and members: kept apart from the facts so they can be erased.
+    Names,
+    /// Small bookkeeping values (how far the derived state has applied the log).
+    Meta,
+}
+
+impl Space {
+    pub const ALL: [Space; 5] = [
+        Space::Log,
+        Space::Groups,
+        Space::Members,
+        Space::Names,
+        Space::Meta,
+    ];
+
+    fn tree_name(self) -> &'static str {
+        match self {
+            Space::Log => "log",
+            Space::Groups => "groups",
+            Space::Members => "members",
+            Space::Names => "names",
+            Space::Meta => "meta",
+        }
+    }
+}
+
+pub type KeyValue = (Vec<u8>, Vec<u8>);
+
+/// A sorted key-value store with separate spaces. Single writes are atomic; `flush`
+/// makes all earlier writes durable.
+pub trait Store {
+    fn get(&self, space: Space, key: &[u8]) -> Result<Option<Vec<u8>>>;
+    fn put(&self, space: Space, key: &[u8], value: &[u8]) -> Result<()>;
+    fn remove(&self, space: Space, key: &[u8]) -> Result<()>;
+    /// The entry with the greatest key.
+    fn last(&self, space: Space) -> Result<Option<KeyValue>>;
+    /// All entries with key >= `from`, in key order.
+    fn scan_from<'a>(
+        &'a self,
+        space: Space,
+        from: &[u8],
+    ) -> Box<dyn Iterator<Item = Result<KeyValue>> + 'a>;
+    fn clear(&self, space: Space) -> Result<()>;
+    fn flush(&self) -> Result<()>;
+}
+
+/// The sled-backed store: one sled tree per [`Space`].
+pub struct SledStore {
+    db: sled::Db,
+    trees: Vec<sled::Tree>,
+}
+
+fn sled_error(error: sled::Error) -> Error {
+    match error {
+        sled::Error::Io(io) => Error::new(ErrorKind::Io, format!("storage I/O: {io}")),
+        sled::Error::Corruption { at, .. } => Error::corrupt(format!(
+            "the storage engine found damage{}",
+            at.map(|at| format!(" at {at:?}")).unwrap_or_default()
+        )),
+        other => Error::new(ErrorKind::Storage, format!("storage engine: {other}")),
+    }
+}
+
+impl SledStore {
+    /// Opens (creating if needed) the ledger directory at `path`. A ledger held by another
+    /// process is an [`ErrorKind::Locked`] error.
+    pub fn open(path: &Path) -> Result<SledStore> {
+        if path.exists() && !path.is_dir() {
+            return Err(Error::new(
+                ErrorKind::Input,
+                format!(
+                    "{} is a file, not a ledger directory",
+                    ledger_path_text(path)
+                ),
+            ));
+        }
+        let db = sled::Config::new().path(path).open().map_err(|error| {
+            let text = error.to_string();
+            if text.contains("could not acquire lock") || text.contains("WouldBlock") {
+                Error::new(
+                    ErrorKind::Locked,
+                    format!(
+                        "the ledger {} is in use by another muster process",
+                        ledger_path_text(path)
+                    ),
+                )
+            } else {
+                sled_error(error)
+            }
+        })?;
+        let trees = Space::ALL
+            .iter()
+            .map(|space| db.open_tree(space.tree_name()).map_err(sled_error))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(SledStore { db, trees })
+    }
+
+    fn tree(&self, space: Space) -> &sled::Tree {
+        // `trees` holds one tree per entry of `Space::ALL`, in that order.
+        &self.trees[Space::ALL
+            .iter()
+            .position(|s| *s == space)
+            .expect("every Space is in Space::ALL")]
+    }
+}
+
+impl Store for SledStore {
+    fn get(&self, space: Space, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        Ok(self
+            .tree(space)
+            .get(key)
+            .map_err(sled_error)?
+            .map(|value| value.to_vec()))
+    }
+
+    fn put(&self, space: Space, key: &[u8], value: &[u8]) -> Result<()> {
+        self.tree(space).insert(key, value).map_err(sled_error)?;
+        Ok(())
+    }
+
+    fn remove(&self, space: Space, key: &[u8]) -> Result<()> {
+        self.tree(space).remove(key).map_err(sled_error)?;
+        Ok(())
+    }
+
+    fn last(&self, space: Space) -> Result<Option<KeyValue>> {
+        Ok(self
+            .tree(space)
+            .last()
+            .map_err(sled_error)?
+            .map(|(key, value)| (key.to_vec(), value.to_vec())))
+    }
+
+    fn scan_from<'a>(
+        &'a self,
+        space: Space,
+        from: &[u8],
+    ) -> Box<dyn Iterator<Item = Result<KeyValue>> + 'a> {
+        Box::new(self.tree(space).range(from.to_vec()..).map(|item| {
+            item.map(|(key, value)| (key.to_vec(), value.to_vec()))
+                .map_err(sled_error)
+        }))
+    }
+
+    fn clear(&self, space: Space) -> Result<()> {
+        self.tree(space).clear().map_err(sled_error)
+    }
+
+    fn flush(&self) -> Result<()> {
+        self.db.flush().map_err(sled_error)?;
+        Ok(())
+    }
+}
+
+type Spaces = BTreeMap<Space, BTreeMap<Vec<u8>, Vec<u8>>>;
+
+/// An in-memory store for tests. Clones share the same data, so dropping a ledger and
+/// opening another on a clone is a "reopen".
+#[derive(Clone, Default)]
+pub struct MemoryStore {
+    spaces: Arc<Mutex<Spaces>>,
+}
+
+impl MemoryStore {
+    fn with<T>(&self, f: impl FnOnce(&mut Spaces) -> T) -> T {
+        // A poisoned lock means a test already panicked; carrying on is still sound for
+        // plain maps.
+        let mut guard = self.spaces.lock().unwrap_or_else(|e| e.into_inner());
+        f(&mut guard)
+    }
+}
+
+impl Store for MemoryStore {
+    fn get(&self, space: Space, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        Ok(self.with(|s| s.get(&space).and_then(|t| t.get(key)).cloned()))
+    }
+
+    fn put(&self, space: Space, key: &[u8], value: &[u8]) -> Result<()> {
+        self.with(|s| {
+            s.entry(space)
+                .or_default()
+                .insert(key.to_vec(), value.to_vec())
+        });
+        Ok(())
+    }
+
+    fn remove(&self, space: Space, key: &[u8]) -> Result<()> {
+        self.with(|s| s.entry(space).or_default().remove(key));
+        Ok(())
+    }
+
+    fn last(&self, space: Space) -> Result<Option<KeyValue>> {
+        Ok(self.with(|s| {
+            s.get(&space)
+                .and_then(|t| t.iter().next_back())
+                .map(|(k, v)| (k.clone(), v.clone()))
+        }))
+    }
+
+    fn scan_from<'a>(
+        &'a self,
+        space: Space,
+        from: &[u8],
+    ) -> Box<dyn Iterator<Item = Result<KeyValue>> + 'a> {
+        let items: Vec<KeyValue> = self.with(|s| {
+            s.get(&space)
+                .map(|t| {
+                    t.range(from.to_vec()..)
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect()
+                })
+                .unwrap_or_default()
+        });
+        Box::new(items.into_iter().map(Ok))
+    }
+
+    fn clear(&self, space: Space) -> Result<()> {
+        self.with(|s| s.remove(&space));
+        Ok(())
+    }
+
+    fn flush(&self) -> Result<()> {
+        Ok(())
+    }
+}
