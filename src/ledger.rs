@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use crate::commit::{hex, Commit, Hash, Source, GENESIS_HASH};
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::{Change, Date, Fact, GroupId, MemberId, Span};
+use crate::model::{Change, Date, Fact, GroupId, MemberId, Span, MAX_NAME_BYTES};
 use crate::plan::{plan, Batch};
 use crate::projection::{self, GroupState, Projection};
 use crate::store::{SledStore, Space, Store};
@@ -408,6 +408,68 @@ impl Ledger {
         Ok(Verdict::Sound { commits, facts })
     }
 
+    /// Stores display names, apart from the log so that they can be erased. Returns how
+    /// many names were new or changed. Names over [`MAX_NAME_BYTES`] are cut at a
+    /// character boundary; blank names are not stored.
+    pub fn set_names(
+        &mut self,
+        groups: &BTreeMap<GroupId, String>,
+        members: &BTreeMap<MemberId, String>,
+    ) -> Result<usize> {
+        let mut changed = 0;
+        let entries = groups
+            .iter()
+            .map(|(id, name)| (name_key(NameKind::Group, id.as_str()), name))
+            .chain(
+                members
+                    .iter()
+                    .map(|(id, name)| (name_key(NameKind::Member, id.as_str()), name)),
+            );
+        for (key, name) in entries {
+            let name = clip(name.trim(), MAX_NAME_BYTES);
+            if name.is_empty() {
+                continue;
+            }
+            if self.store().get(Space::Names, &key)?.as_deref() != Some(name.as_bytes()) {
+                self.store().put(Space::Names, &key, name.as_bytes())?;
+                changed += 1;
+            }
+        }
+        if changed > 0 {
+            self.store().flush()?;
+        }
+        Ok(changed)
+    }
+
+    fn name(&self, kind: NameKind, id: &str) -> Result<Option<String>> {
+        Ok(self
+            .store()
+            .get(Space::Names, &name_key(kind, id))?
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned()))
+    }
+
+    pub fn group_name(&self, group: &GroupId) -> Result<Option<String>> {
+        self.name(NameKind::Group, group.as_str())
+    }
+
+    pub fn member_name(&self, member: &MemberId) -> Result<Option<String>> {
+        self.name(NameKind::Member, member.as_str())
+    }
+
+    /// The names known for `members` (those without one are left out).
+    pub fn member_names<'a>(
+        &self,
+        members: impl IntoIterator<Item = &'a MemberId>,
+    ) -> Result<BTreeMap<MemberId, String>> {
+        let mut names = BTreeMap::new();
+        for member in members {
+            if let Some(name) = self.member_name(member)? {
+                names.insert(member.clone(), name);
+            }
+        }
+        Ok(names)
+    }
+
     /// Throws away all derived state and folds it again from the log.
     pub fn rebuild(&mut self) -> Result<()> {
         let mut fresh = Projection::default();
@@ -422,6 +484,30 @@ impl Ledger {
         fresh.write(self.store(), last)?;
         self.store().flush()
     }
+}
+
+/// Which kind of id a stored name belongs to; the first byte of its key.
+#[derive(Clone, Copy)]
+enum NameKind {
+    Group,
+    Member,
+}
+
+fn name_key(kind: NameKind, id: &str) -> Vec<u8> {
+    let mut key = vec![match kind {
+        NameKind::Group => b'g',
+        NameKind::Member => b'm',
+    }];
+    key.extend_from_slice(id.as_bytes());
+    key
+}
+
+fn clip(text: &str, max: usize) -> &str {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
 }
 
 fn broken(seq: Option<u64>, reason: &str) -> Verdict {

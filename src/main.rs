@@ -173,9 +173,11 @@ fn run(cli: &Cli) -> Result<(String, bool), Error> {
             output,
         } => {
             let (g, on) = (group(g)?, date(on)?);
-            let members = open(cli)?.members(&g, on, *as_of)?;
+            let ledger = open(cli)?;
+            let members = ledger.members(&g, on, *as_of)?;
+            let names = ledger.member_names(&members)?;
             Ok((
-                render::members(&g, on, &members, output.format.into()),
+                render::members(&g, on, &members, &names, output.format.into()),
                 false,
             ))
         }

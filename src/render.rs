@@ -8,6 +8,8 @@
 //! spreadsheet would run as a formula (it starts with `=`, `+`, `-`, `@`, a tab or a
 //! carriage return) is prefixed with `'`. Ids and dates are never altered.
 
+use std::collections::BTreeMap;
+
 use serde_json::{json, Value};
 
 use crate::commit::{hex, Source};
@@ -207,15 +209,25 @@ pub fn import(outcome: &ImportOutcome, format: Format) -> String {
     }
 }
 
-pub fn members(group: &GroupId, on: Date, members: &[MemberId], format: Format) -> String {
+/// `names` holds the names known for (some of) `members`; ids without a name show blank.
+pub fn members(
+    group: &GroupId,
+    on: Date,
+    members: &[MemberId],
+    names: &BTreeMap<MemberId, String>,
+    format: Format,
+) -> String {
     match format {
         Format::Json => {
-            json!({"group": group, "on": on.to_string(), "members": members}).to_string() + "\n"
+            json!({"group": group, "on": on.to_string(), "members": members, "names": names})
+                .to_string()
+                + "\n"
         }
         _ => {
-            let mut table = Table::new(&["member"]);
+            let mut table = Table::new(&["member", "name"]);
             for member in members {
-                table.push(vec![exact(member)]);
+                let name = names.get(member).cloned().unwrap_or_default();
+                table.push(vec![exact(member), Cell::FreeText(name)]);
             }
             table.render(format)
         }
