@@ -61,7 +61,7 @@ pub struct Source {
     pub files: Vec<SourceFile>,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize)]
 pub enum SourceKind {
     Observations,
     Facts,
@@ -123,6 +123,11 @@ pub struct GroupRecord {
     pub observed: Vec<Date>,
     /// Sorted by (member, date); at most one fact per (member, date).
     pub facts: Vec<MemberFact>,
+    /// Observed dates that this commit marks as the group's end. Sorted, no repeats.
+    pub ended: Vec<Date>,
+    /// Ends taken back by this commit (dates re-observed as not an end). Sorted, no
+    /// repeats, none also in `ended`.
+    pub reopened: Vec<Date>,
 }
 
 /// One log record: all that one import recorded.
@@ -156,8 +161,10 @@ impl Commit {
     pub fn canonicalize(&mut self) {
         self.groups.sort_by(|a, b| a.group.cmp(&b.group));
         for group in &mut self.groups {
-            group.observed.sort();
-            group.observed.dedup();
+            for dates in [&mut group.observed, &mut group.ended, &mut group.reopened] {
+                dates.sort();
+                dates.dedup();
+            }
             group
                 .facts
                 .sort_by(|a, b| (&a.member, a.date).cmp(&(&b.member, b.date)));
@@ -203,7 +210,22 @@ impl Commit {
                     group.group
                 ));
             }
-            if group.observed.is_empty() && group.facts.is_empty() {
+            let sorted = |dates: &[Date]| dates.windows(2).all(|w| w[0] < w[1]);
+            if !sorted(&group.ended) || !sorted(&group.reopened) {
+                return bad(format!("end dates of {} not sorted", group.group));
+            }
+            if group
+                .ended
+                .iter()
+                .any(|d| group.reopened.binary_search(d).is_ok())
+            {
+                return bad(format!("a date of {} both ended and reopened", group.group));
+            }
+            if group.observed.is_empty()
+                && group.facts.is_empty()
+                && group.ended.is_empty()
+                && group.reopened.is_empty()
+            {
                 return bad(format!("group {} is recorded with nothing", group.group));
             }
         }
@@ -345,6 +367,8 @@ mod tests {
                         change: Change::Leave,
                     },
                 ],
+                ended: vec![],
+                reopened: vec![],
             }],
             erased: vec![],
         };

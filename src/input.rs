@@ -247,11 +247,7 @@ pub fn read_observations(path: &Path) -> Result<(Batch, SourceFile)> {
         let group = row.group(group_column)?;
         let observation = observations
             .entry((date, group.clone()))
-            .or_insert_with(|| Observation {
-                date,
-                group,
-                members: Default::default(),
-            });
+            .or_insert_with(|| Observation::snapshot(date, group, Default::default()));
         if !row.text(member_column).is_empty() {
             observation.members.insert(row.member(member_column)?);
         }

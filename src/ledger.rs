@@ -271,6 +271,25 @@ impl Ledger {
         Ok(outcome)
     }
 
+    /// The derived state of `group`, or `None` for a group the ledger has never seen.
+    pub fn find_group(&self, group: &GroupId) -> Result<Option<GroupState>> {
+        projection::load_group(self.store(), group)
+    }
+
+    /// Every group the ledger knows, sorted.
+    pub fn group_ids(&self) -> Result<Vec<GroupId>> {
+        let mut ids = Vec::new();
+        for item in self.store().scan_from(Space::Groups, &[]) {
+            let (key, _) = item?;
+            let id = String::from_utf8(key)
+                .ok()
+                .and_then(|text| GroupId::new(&text).ok())
+                .ok_or_else(|| Error::corrupt("a stored group key is not a valid id"))?;
+            ids.push(id);
+        }
+        Ok(ids)
+    }
+
     fn group_state(&self, group: &GroupId) -> Result<GroupState> {
         projection::load_group(self.store(), group)?.ok_or_else(|| {
             Error::new(

@@ -16,5 +16,5 @@ pub mod timeline;
 
 pub use error::{Error, ErrorKind, Place, Result};
 pub use ledger::{ImportOutcome, Ledger, OpenOptions, Verdict};
-pub use model::{Change, Date, Fact, GroupId, MemberId, Observation, Span};
+pub use model::{Change, Date, Fact, GroupId, MemberId, Observation, ObservationKind, Span};
 pub use plan::Batch;

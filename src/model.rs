@@ -289,12 +289,39 @@ pub struct Fact {
     pub change: Change,
 }
 
-/// "On `date`, `group` had exactly the members `members`."
+/// "On `date`, `group` had exactly the members `members`" (a snapshot), or one of the two
+/// statements a source's lifecycle rule makes (see [`ObservationKind`]).
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Observation {
     pub date: Date,
     pub group: GroupId,
     pub members: BTreeSet<MemberId>,
+    pub kind: ObservationKind,
+}
+
+impl Observation {
+    /// A snapshot: `group` had exactly `members` on `date`.
+    pub fn snapshot(date: Date, group: GroupId, members: BTreeSet<MemberId>) -> Observation {
+        Observation {
+            date,
+            group,
+            members,
+            kind: ObservationKind::Snapshot,
+        }
+    }
+}
+
+/// What an observation says.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize)]
+pub enum ObservationKind {
+    /// The group had exactly the listed members.
+    Snapshot,
+    /// The group ended on this date: no members from it on. Recorded as an observed date
+    /// and remembered as an end, so that a later statement can take it back.
+    End,
+    /// Takes back an end: the group goes on as it was the day before (members on D equal
+    /// members on D - 1). Used when late data shows a group did not end after all.
+    CarryForward,
 }
 
 /// A membership span of one member in one group: `from` inclusive, `until` exclusive

@@ -23,14 +23,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::commit::{GroupRecord, MemberFact};
-use crate::model::{Change, Date, Fact, GroupId, MemberId, Observation};
+use crate::model::{Change, Date, Fact, GroupId, MemberId, Observation, ObservationKind};
 use crate::projection::GroupState;
 use crate::timeline::Entry;
 
 /// What a batch says about one group, before planning.
 #[derive(Default, Debug)]
 struct GroupStatements {
-    observations: BTreeMap<Date, BTreeSet<MemberId>>,
+    observations: BTreeMap<Date, (ObservationKind, BTreeSet<MemberId>)>,
     /// The last explicit fact per (date, member) in batch order wins.
     facts: BTreeMap<Date, BTreeMap<MemberId, Change>>,
 }
@@ -59,14 +59,21 @@ impl Batch {
     fn by_group(&self) -> BTreeMap<GroupId, GroupStatements> {
         let mut groups: BTreeMap<GroupId, GroupStatements> = BTreeMap::new();
         for observation in &self.observations {
-            // Two observations of one (G, D) in one batch are one observation: their union.
-            groups
-                .entry(observation.group.clone())
-                .or_default()
+            // Two snapshots of one (G, D) in one batch are one snapshot: their union. A
+            // snapshot outweighs an end or a carry-forward of the same day; between those
+            // two, the later in the batch wins.
+            let statements = groups.entry(observation.group.clone()).or_default();
+            let slot = statements
                 .observations
                 .entry(observation.date)
-                .or_default()
-                .extend(observation.members.iter().cloned());
+                .or_insert((observation.kind, BTreeSet::new()));
+            match (slot.0, observation.kind) {
+                (ObservationKind::Snapshot, ObservationKind::Snapshot) => {
+                    slot.1.extend(observation.members.iter().cloned())
+                }
+                (ObservationKind::Snapshot, _) => {}
+                (_, kind) => *slot = (kind, observation.members.clone()),
+            }
         }
         for fact in &self.facts {
             groups
@@ -87,6 +94,8 @@ impl Batch {
 struct Pending {
     facts: BTreeMap<(MemberId, Date), Change>,
     observed: BTreeSet<Date>,
+    ended: BTreeSet<Date>,
+    reopened: BTreeSet<Date>,
 }
 
 /// Plans `batch` as commit `seq` against `states`, which hold the current state of every
@@ -110,7 +119,15 @@ pub fn plan(
             .chain(statements.facts.keys().copied())
             .collect();
         for date in dates {
-            if let Some(members) = statements.observations.get(&date) {
+            if let Some((kind, listed)) = statements.observations.get(&date) {
+                let members: BTreeSet<MemberId> = match kind {
+                    ObservationKind::Snapshot => listed.clone(),
+                    ObservationKind::End => BTreeSet::new(),
+                    ObservationKind::CarryForward => date
+                        .previous()
+                        .map(|before| state.members_on(before, None).into_iter().collect())
+                        .unwrap_or_default(),
+                };
                 let known: Vec<MemberId> = state.members.keys().cloned().collect();
                 for member in known.iter().chain(members.iter()) {
                     let desired = members.contains(member);
@@ -119,12 +136,24 @@ pub fn plan(
                 if state.observe(date) {
                     pending.observed.insert(date);
                 }
+                let end = *kind == ObservationKind::End;
+                if state.set_ended(date, end) {
+                    if end {
+                        pending.ended.insert(date);
+                    } else {
+                        pending.reopened.insert(date);
+                    }
+                }
             }
             for (member, change) in statements.facts.get(&date).into_iter().flatten() {
                 set_state(state, &mut pending, member, date, change.is_member(), seq);
             }
         }
-        if !pending.facts.is_empty() || !pending.observed.is_empty() {
+        if !(pending.facts.is_empty()
+            && pending.observed.is_empty()
+            && pending.ended.is_empty()
+            && pending.reopened.is_empty())
+        {
             state.applied_through = seq;
             records.push(GroupRecord {
                 group,
@@ -138,6 +167,8 @@ pub fn plan(
                         change,
                     })
                     .collect(),
+                ended: pending.ended.into_iter().collect(),
+                reopened: pending.reopened.into_iter().collect(),
             });
         }
     }

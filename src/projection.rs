@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::commit::{body_config, seal, unseal, Commit, Magic};
+use crate::commit::{body_config, seal, unseal, Commit, Magic, SourceKind};
 use crate::error::{Error, Result};
 use crate::model::{Date, GroupId, MemberId};
 use crate::store::{Space, Store};
@@ -33,6 +33,11 @@ pub struct GroupState {
     pub applied_through: u64,
     /// Every date the group's whole membership was observed on. Sorted, no repeats.
     pub observed: Vec<Date>,
+    /// The observed dates that currently stand as the group's end. Sorted, a subset of
+    /// `observed`.
+    pub ended: Vec<Date>,
+    /// The kinds of source that have recorded anything about the group. Sorted.
+    pub sources: Vec<SourceKind>,
     pub members: BTreeMap<MemberId, Timeline>,
 }
 
@@ -57,6 +62,25 @@ impl GroupState {
         }
     }
 
+    pub fn is_ended(&self, date: Date) -> bool {
+        self.ended.binary_search(&date).is_ok()
+    }
+
+    /// Marks or unmarks `date` as an end; returns whether that changed anything.
+    pub fn set_ended(&mut self, date: Date, ended: bool) -> bool {
+        match (self.ended.binary_search(&date), ended) {
+            (Err(position), true) => {
+                self.ended.insert(position, date);
+                true
+            }
+            (Ok(position), false) => {
+                self.ended.remove(position);
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Members on `date`, sorted.
     pub fn members_on(&self, date: Date, as_of: Option<u64>) -> Vec<MemberId> {
         self.members
@@ -75,6 +99,13 @@ impl GroupState {
         if !self.members.values().all(Timeline::is_sorted) {
             return Err(Error::corrupt(format!(
                 "derived state of group {group}: a timeline is out of order"
+            )));
+        }
+        if !self.ended.windows(2).all(|w| w[0] < w[1])
+            || !self.ended.iter().all(|d| self.is_observed(*d))
+        {
+            return Err(Error::corrupt(format!(
+                "derived state of group {group}: end dates out of order or not observed"
             )));
         }
         Ok(())
@@ -237,6 +268,15 @@ impl Projection {
             if fresh {
                 for &date in &record.observed {
                     state.observe(date);
+                }
+                for &date in &record.reopened {
+                    state.set_ended(date, false);
+                }
+                for &date in &record.ended {
+                    state.set_ended(date, true);
+                }
+                if let Err(position) = state.sources.binary_search(&commit.source.kind) {
+                    state.sources.insert(position, commit.source.kind);
                 }
                 state.applied_through = seq;
                 self.dirty_groups.insert(record.group.clone());
