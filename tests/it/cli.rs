@@ -1,0 +1,436 @@
+//! The command line, run as a user would: the built binary in a temporary directory.
+
+use muster::{Ledger, OpenOptions};
+
+use crate::support::{Run, Sandbox};
+
+const WEEK_ONE: &str = "date,group,member\n\
+2015-11-16,34340,1001\n\
+2015-11-16,34340,1002\n\
+2015-11-16,chess,1001\n\
+2015-11-30,34340,1001\n\
+2015-11-30,34340,1003\n";
+
+/// An earlier week that arrives after the later ones.
+const LATE_WEEK: &str = "date,group,member\n2015-11-23,34340,1001\n2015-11-23,34340,1004\n";
+
+/// One expectation about one run: exit code, and text that stdout or stderr must hold.
+struct Case<'a> {
+    args: &'a [&'a str],
+    code: i32,
+    stdout_has: &'a [&'a str],
+    stderr_has: &'a [&'a str],
+}
+
+fn check(sandbox: &Sandbox, case: Case) -> Run {
+    let run = sandbox.muster(case.args);
+    assert_eq!(
+        run.code, case.code,
+        "{:?}\nstdout: {}\nstderr: {}",
+        case.args, run.stdout, run.stderr
+    );
+    for text in case.stdout_has {
+        assert!(
+            run.stdout.contains(text),
+            "{:?}: stdout lacks {text:?}:\n{}",
+            case.args,
+            run.stdout
+        );
+    }
+    for text in case.stderr_has {
+        assert!(
+            run.stderr.contains(text),
+            "{:?}: stderr lacks {text:?}:\n{}",
+            case.args,
+            run.stderr
+        );
+    }
+    run
+}
+
+fn commits(sandbox: &Sandbox) -> usize {
+    let log = sandbox.muster(&["log", "--format", "json"]).ok().json();
+    log.as_array().expect("log is a list").len()
+}
+
+#[test]
+fn import_reimport_and_query_with_json_shapes() {
+    let sandbox = Sandbox::new();
+    let file = sandbox.write("weeks.csv", WEEK_ONE);
+    let file = file.to_str().unwrap();
+    let first = check(
+        &sandbox,
+        Case {
+            args: &["import", "observations", file, "--format", "json"],
+            code: 0,
+            stdout_has: &[],
+            stderr_has: &[],
+        },
+    )
+    .json();
+    assert_eq!(
+        first,
+        serde_json::json!({"commit": 1, "facts": 5, "joins": 4, "leaves": 1, "observed_dates": 3, "dry_run": false})
+    );
+    let again = check(
+        &sandbox,
+        Case {
+            args: &["import", "observations", file, "--format", "json"],
+            code: 0,
+            stdout_has: &[],
+            stderr_has: &[],
+        },
+    )
+    .json();
+    assert_eq!(again["commit"], serde_json::Value::Null);
+    assert_eq!(again["facts"], 0);
+    check(
+        &sandbox,
+        Case {
+            args: &["import", "observations", file],
+            code: 0,
+            stdout_has: &["nothing to record"],
+            stderr_has: &[],
+        },
+    );
+    assert_eq!(commits(&sandbox), 1);
+
+    let members = sandbox
+        .muster(&["members", "34340", "--on", "2015-11-20", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(members["group"], "34340");
+    assert_eq!(members["on"], "2015-11-20");
+    assert_eq!(members["members"], serde_json::json!(["1001", "1002"]));
+    let groups = sandbox
+        .muster(&["groups", "1001", "--on", "2015-11-16", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(
+        groups,
+        serde_json::json!({"member": "1001", "on": "2015-11-16", "groups": ["34340", "chess"]})
+    );
+    let history = sandbox
+        .muster(&["history", "--member", "1002", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(history[0]["group"], "34340");
+    assert_eq!(history[0]["from"], "2015-11-16");
+    assert_eq!(history[0]["until"], "2015-11-30");
+    let log = sandbox.muster(&["log", "--format", "json"]).ok().json();
+    assert_eq!(log[0]["seq"], 1);
+    assert_eq!(log[0]["facts"], 5);
+    assert_eq!(log[0]["source"]["files"][0]["name"], "weeks.csv");
+    assert_eq!(log[0]["hash"].as_str().unwrap().len(), 64);
+}
+
+#[test]
+fn a_late_week_gives_the_answers_an_on_time_week_would() {
+    let late = Sandbox::new();
+    let on_time = Sandbox::new();
+    let weeks = late.write("weeks.csv", WEEK_ONE);
+    let week = late.write("late.csv", LATE_WEEK);
+    let all = on_time.write(
+        "all.csv",
+        &format!(
+            "{WEEK_ONE}{}",
+            LATE_WEEK.trim_start_matches("date,group,member\n")
+        ),
+    );
+    late.muster(&["import", "observations", weeks.to_str().unwrap()])
+        .ok();
+    late.muster(&["import", "observations", week.to_str().unwrap()])
+        .ok();
+    on_time
+        .muster(&["import", "observations", all.to_str().unwrap()])
+        .ok();
+    for day in [
+        "2015-11-16",
+        "2015-11-22",
+        "2015-11-23",
+        "2015-11-29",
+        "2015-11-30",
+        "2016-01-01",
+    ] {
+        let a = late
+            .muster(&["members", "34340", "--on", day, "--format", "json"])
+            .ok()
+            .json();
+        let b = on_time
+            .muster(&["members", "34340", "--on", day, "--format", "json"])
+            .ok()
+            .json();
+        assert_eq!(a, b, "on {day}");
+    }
+    // What the ledger believed before the late week arrived.
+    let before = late
+        .muster(&[
+            "members",
+            "34340",
+            "--on",
+            "2015-11-23",
+            "--as-of",
+            "1",
+            "--format",
+            "json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(before["members"], serde_json::json!(["1001", "1002"]));
+    check(
+        &late,
+        Case {
+            args: &["verify"],
+            code: 0,
+            stdout_has: &["sound: 2 commits"],
+            stderr_has: &[],
+        },
+    );
+}
+
+#[test]
+fn dry_run_shows_the_facts_and_writes_nothing() {
+    let sandbox = Sandbox::new();
+    let file = sandbox.write("weeks.csv", WEEK_ONE);
+    check(
+        &sandbox,
+        Case {
+            args: &[
+                "import",
+                "observations",
+                file.to_str().unwrap(),
+                "--dry-run",
+            ],
+            code: 0,
+            stdout_has: &[
+                "2015-11-16  34340  + 1001",
+                "2015-11-30  34340  - 1002",
+                "nothing written",
+            ],
+            stderr_has: &[],
+        },
+    );
+    assert_eq!(commits(&sandbox), 0);
+}
+
+#[test]
+fn explicit_facts_that_change_nothing_are_not_recorded() {
+    let sandbox = Sandbox::new();
+    let facts = sandbox.write("facts.csv", "date,group,member,change\n2020-01-01,g,m,join\n2020-02-01,g,m,join\n2020-03-01,g,m,leave\n");
+    let outcome = sandbox
+        .muster(&[
+            "import",
+            "facts",
+            facts.to_str().unwrap(),
+            "--format",
+            "json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(outcome["facts"], 2, "the second join changes nothing");
+    let history = sandbox
+        .muster(&["history", "--group", "g", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(
+        history,
+        serde_json::json!([{"group": "g", "member": "m", "from": "2020-01-01", "until": "2020-03-01", "opened_by": 1, "closed_by": 1}])
+    );
+}
+
+#[test]
+fn bad_input_names_file_line_and_column_and_writes_nothing() {
+    let sandbox = Sandbox::new();
+    let cases: &[(&str, &str, &str, &[&str])] = &[
+        (
+            "observations",
+            "no-member.csv",
+            "date,group\n2020-01-01,g\n",
+            &["no-member.csv", "no column named \"member\""],
+        ),
+        (
+            "observations",
+            "bad-date.csv",
+            "date,group,member\n2020-01-01,g,a\n2020-02-31,g,b\n",
+            &["line 3, column 1 (date) of", "bad-date.csv", "no such day"],
+        ),
+        (
+            "observations",
+            "year-zero.csv",
+            "date,group,member\n0000-01-01,g,a\n",
+            &["line 2, column 1 (date)", "outside"],
+        ),
+        (
+            "observations",
+            "long-year.csv",
+            "date,group,member\n99999-01-01,g,a\n",
+            &["line 2, column 1 (date)", "YYYY-MM-DD"],
+        ),
+        (
+            "observations",
+            "blank-group.csv",
+            "date,group,member\n2020-01-01,,a\n",
+            &["line 2, column 2 (group)", "blank"],
+        ),
+        (
+            "observations",
+            "control.csv",
+            "date,group,member\n2020-01-01,g,a\u{7}b\n",
+            &["line 2, column 3 (member)", "control character"],
+        ),
+        (
+            "observations",
+            "header-only.csv",
+            "date,group,member\n",
+            &["header-only.csv", "no rows"],
+        ),
+        ("observations", "empty.csv", "", &["empty.csv", "empty"]),
+        (
+            "facts",
+            "bad-change.csv",
+            "date,group,member,change\n2020-01-01,g,a,arrive\n",
+            &["line 2, column 4 (change)", "join or leave"],
+        ),
+        (
+            "observations",
+            "missing.csv",
+            "",
+            &["missing.csv", "no such file"],
+        ),
+    ];
+    for (kind, name, content, expected) in cases {
+        let path = if *name == "missing.csv" {
+            sandbox.path(name)
+        } else {
+            sandbox.write(name, content)
+        };
+        check(
+            &sandbox,
+            Case {
+                args: &["import", kind, path.to_str().unwrap()],
+                code: 2,
+                stdout_has: &[],
+                stderr_has: expected,
+            },
+        );
+    }
+    let directory = sandbox.path("");
+    check(
+        &sandbox,
+        Case {
+            args: &["import", "observations", directory.to_str().unwrap()],
+            code: 2,
+            stdout_has: &[],
+            stderr_has: &["is a directory"],
+        },
+    );
+    assert!(
+        !sandbox.db().exists(),
+        "bad input must not even create the ledger"
+    );
+}
+
+#[test]
+fn unknown_group_or_member_is_an_error_not_an_empty_answer() {
+    let sandbox = Sandbox::new();
+    let file = sandbox.write("weeks.csv", WEEK_ONE);
+    sandbox
+        .muster(&["import", "observations", file.to_str().unwrap()])
+        .ok();
+    check(
+        &sandbox,
+        Case {
+            args: &["members", "nope", "--on", "2015-11-16"],
+            code: 3,
+            stdout_has: &[],
+            stderr_has: &["no group nope"],
+        },
+    );
+    check(
+        &sandbox,
+        Case {
+            args: &["groups", "nobody", "--on", "2015-11-16"],
+            code: 3,
+            stdout_has: &[],
+            stderr_has: &["no member nobody"],
+        },
+    );
+    check(
+        &sandbox,
+        Case {
+            args: &["members", "34340", "--on", "16/11/2015"],
+            code: 2,
+            stdout_has: &[],
+            stderr_has: &["YYYY-MM-DD"],
+        },
+    );
+}
+
+#[test]
+fn a_second_process_gets_a_clear_error_not_a_hang() {
+    let sandbox = Sandbox::new();
+    let file = sandbox.write("weeks.csv", WEEK_ONE);
+    sandbox
+        .muster(&["import", "observations", file.to_str().unwrap()])
+        .ok();
+    let held = Ledger::open(&sandbox.db(), OpenOptions::default()).unwrap();
+    check(
+        &sandbox,
+        Case {
+            args: &["--wait", "0", "members", "34340", "--on", "2015-11-16"],
+            code: 5,
+            stdout_has: &[],
+            stderr_has: &["in use by another muster process"],
+        },
+    );
+    drop(held);
+    check(
+        &sandbox,
+        Case {
+            args: &["members", "34340", "--on", "2015-11-16"],
+            code: 0,
+            stdout_has: &["1001"],
+            stderr_has: &[],
+        },
+    );
+}
+
+#[test]
+fn rebuild_restores_the_same_answers_and_verify_stays_sound() {
+    let sandbox = Sandbox::new();
+    let weeks = sandbox.write("weeks.csv", WEEK_ONE);
+    let late = sandbox.write("late.csv", LATE_WEEK);
+    sandbox
+        .muster(&["import", "observations", weeks.to_str().unwrap()])
+        .ok();
+    sandbox
+        .muster(&["import", "observations", late.to_str().unwrap()])
+        .ok();
+    let before = sandbox
+        .muster(&["history", "--group", "34340", "--format", "json"])
+        .ok()
+        .json();
+    check(
+        &sandbox,
+        Case {
+            args: &["rebuild"],
+            code: 0,
+            stdout_has: &["2 commits"],
+            stderr_has: &[],
+        },
+    );
+    let after = sandbox
+        .muster(&["history", "--group", "34340", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(before, after);
+    check(
+        &sandbox,
+        Case {
+            args: &["verify", "--format", "json"],
+            code: 0,
+            stdout_has: &["\"sound\":true"],
+            stderr_has: &[],
+        },
+    );
+}
