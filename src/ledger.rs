@@ -111,11 +111,11 @@ pub struct Ledger {
     head: Option<Head>,
 }
 
-fn seq_key(seq: u64) -> [u8; 8] {
+pub(crate) fn seq_key(seq: u64) -> [u8; 8] {
     seq.to_be_bytes()
 }
 
-fn key_seq(key: &[u8]) -> Result<u64> {
+pub(crate) fn key_seq(key: &[u8]) -> Result<u64> {
     let array: [u8; 8] = key
         .try_into()
         .map_err(|_| Error::corrupt("a log key is not an 8-byte sequence number"))?;
@@ -169,7 +169,7 @@ impl Ledger {
         self.head.map_or(0, |head| head.seq)
     }
 
-    fn store(&self) -> &dyn Store {
+    pub(crate) fn store(&self) -> &dyn Store {
         self.store.as_ref()
     }
 
@@ -536,7 +536,7 @@ fn broken(seq: Option<u64>, reason: &str) -> Verdict {
     }
 }
 
-fn decode_at(key: &[u8], bytes: &[u8]) -> Result<Commit> {
+pub(crate) fn decode_at(key: &[u8], bytes: &[u8]) -> Result<Commit> {
     let seq = key_seq(key)?;
     let (commit, _) = Commit::decode(bytes)
         .map_err(|e| Error::corrupt(format!("commit {seq}: {}", e.detail())))?;
