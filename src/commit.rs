@@ -376,6 +376,51 @@ mod tests {
         commit
     }
 
+    /// Builds the expected bytes by hand from the rules in docs/format.md, so that an
+    /// accidental change of the format (a field, an order, an integer width) fails here.
+    #[test]
+    fn encoding_follows_docs_format_md() {
+        let commit = sample();
+        let mut body = Vec::new();
+        let string = |body: &mut Vec<u8>, text: &str| {
+            body.extend_from_slice(&(text.len() as u64).to_be_bytes());
+            body.extend_from_slice(text.as_bytes());
+        };
+        let date =
+            |body: &mut Vec<u8>, d: Date| body.extend_from_slice(&d.days_from_ce().to_be_bytes());
+        body.extend_from_slice(&3u64.to_be_bytes()); // seq
+        body.extend_from_slice(&1_447_318_056_000i64.to_be_bytes()); // recorded_at_ms
+        body.extend_from_slice(&[7; 32]); // previous_hash
+        body.extend_from_slice(&0u32.to_be_bytes()); // source.kind: Observations
+        body.extend_from_slice(&1u64.to_be_bytes()); // source.files: 1
+        string(&mut body, "week.csv");
+        body.extend_from_slice(&Sha256::digest(b"date,group,member\n"));
+        body.extend_from_slice(&1u64.to_be_bytes()); // groups: 1
+        string(&mut body, "34340");
+        body.extend_from_slice(&1u64.to_be_bytes()); // observed: 1
+        let day = Date::from_ymd(2015, 11, 16).unwrap();
+        date(&mut body, day);
+        body.extend_from_slice(&2u64.to_be_bytes()); // facts: 2, sorted by member
+        string(&mut body, "a");
+        date(&mut body, day);
+        body.extend_from_slice(&0u32.to_be_bytes()); // Leave
+        string(&mut body, "b");
+        date(&mut body, day);
+        body.extend_from_slice(&1u32.to_be_bytes()); // Join
+        body.extend_from_slice(&0u64.to_be_bytes()); // ended
+        body.extend_from_slice(&0u64.to_be_bytes()); // reopened
+        body.extend_from_slice(&0u64.to_be_bytes()); // erased
+        let mut expected = b"MUSC".to_vec();
+        expected.extend_from_slice(&1u16.to_be_bytes());
+        expected.extend_from_slice(&(body.len() as u32).to_be_bytes());
+        expected.extend_from_slice(&body);
+        let checksum = crc32fast::hash(&expected);
+        expected.extend_from_slice(&checksum.to_be_bytes());
+        let (bytes, hash) = commit.encode().unwrap();
+        assert_eq!(bytes, expected);
+        assert_eq!(hash, <[u8; 32]>::from(Sha256::digest(&body)));
+    }
+
     #[test]
     fn round_trip_keeps_commit_and_hash() {
         let commit = sample();

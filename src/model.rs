@@ -241,7 +241,7 @@ impl fmt::Debug for Date {
     }
 }
 
-/// The two kinds of fact. Persisted as one byte: join = 1, leave = 0.
+/// The two kinds of fact. Persisted as a 4-byte variant index: leave = 0, join = 1.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize)]
 pub enum Change {
     Leave,
