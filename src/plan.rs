@@ -92,7 +92,8 @@ impl Batch {
 /// an earlier one of the same (member, date).
 #[derive(Default)]
 struct Pending {
-    facts: BTreeMap<(MemberId, Date), Change>,
+    /// Keyed member first so that a lookup borrows the member id instead of cloning it.
+    facts: BTreeMap<MemberId, BTreeMap<Date, Change>>,
     observed: BTreeSet<Date>,
     ended: BTreeSet<Date>,
     reopened: BTreeSet<Date>,
@@ -129,10 +130,20 @@ pub fn plan(
                         .map(|before| state.members_on(before, None).into_iter().collect())
                         .unwrap_or_default(),
                 };
-                let known: Vec<MemberId> = state.members.keys().cloned().collect();
-                for member in known.iter().chain(members.iter()) {
-                    let desired = members.contains(member);
-                    set_state(state, &mut pending, member, date, desired, seq);
+                // Only members whose state must change are visited mutably; re-imports and
+                // unchanged weeks end here without cloning an id.
+                let to_change: Vec<(MemberId, bool)> = state
+                    .members
+                    .keys()
+                    .chain(members.iter().filter(|m| !state.members.contains_key(*m)))
+                    .filter_map(|member| {
+                        let desired = members.contains(member);
+                        needs_change(state, &pending, member, date, desired)
+                            .then(|| (member.clone(), desired))
+                    })
+                    .collect();
+                for (member, desired) in to_change {
+                    set_state(state, &mut pending, &member, date, desired, seq);
                 }
                 if state.observe(date) {
                     pending.observed.insert(date);
@@ -165,10 +176,12 @@ pub fn plan(
                 facts: pending
                     .facts
                     .into_iter()
-                    .map(|((member, date), change)| MemberFact {
-                        member,
-                        date,
-                        change,
+                    .flat_map(|(member, dates)| {
+                        dates.into_iter().map(move |(date, change)| MemberFact {
+                            member: member.clone(),
+                            date,
+                            change,
+                        })
                     })
                     .collect(),
                 ended: pending.ended.into_iter().collect(),
@@ -177,6 +190,26 @@ pub fn plan(
         }
     }
     records
+}
+
+/// Whether setting `member`'s state on `date` to `desired` would do anything: it differs
+/// from the state now, or a fact planned earlier in this batch sits on that day.
+fn needs_change(
+    state: &GroupState,
+    pending: &Pending,
+    member: &MemberId,
+    date: Date,
+    desired: bool,
+) -> bool {
+    let is_member = state
+        .members
+        .get(member)
+        .is_some_and(|timeline| timeline.is_member(date, None));
+    is_member != desired
+        || pending
+            .facts
+            .get(member)
+            .is_some_and(|dates| dates.contains_key(&date))
 }
 
 /// Makes `member` be (`desired`) or not be a member of the group on `date`, recording a
@@ -195,14 +228,15 @@ fn set_state(
     let keep = next_observed
         .filter(|&next| !timeline.has_entry_in(date, next))
         .map(|next| (next, timeline.is_member(next, None)));
+    let planned = pending.facts.entry(member.clone()).or_default();
     // A fact planned earlier in this batch for the same day is replaced, never stacked.
-    if pending.facts.remove(&(member.clone(), date)).is_some() {
+    if planned.remove(&date).is_some() {
         timeline.remove(date, seq);
     }
     if timeline.is_member(date, None) != desired {
         let change = Change::to(desired);
         timeline.insert(Entry { date, seq, change });
-        pending.facts.insert((member.clone(), date), change);
+        planned.insert(date, change);
     }
     if let Some((next, was)) = keep {
         if timeline.is_member(next, None) != was {
@@ -212,8 +246,11 @@ fn set_state(
                 seq,
                 change,
             });
-            pending.facts.insert((member.clone(), next), change);
+            planned.insert(next, change);
         }
+    }
+    if planned.is_empty() {
+        pending.facts.remove(member);
     }
     if timeline.entries().is_empty() {
         // A member the group never had and still does not have leaves no trace.
