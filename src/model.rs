@@ -8,6 +8,7 @@
 
 use std::collections::BTreeSet;
 use std::fmt;
+use std::sync::Arc;
 
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
@@ -63,15 +64,18 @@ fn validate_id(text: &str) -> Result<(), InvalidId> {
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
-        #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-        #[serde(try_from = "String", into = "String")]
-        pub struct $name(String);
+        ///
+        /// Shared text: clones are a reference-count increment, which matters because ids
+        /// are copied into every timeline, commit and answer.
+        #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+        #[serde(try_from = "String")]
+        pub struct $name(Arc<str>);
 
         impl $name {
             /// Validates `text` as it is: callers trim padding at the edge first.
             pub fn new(text: &str) -> Result<$name, InvalidId> {
                 validate_id(text)?;
-                Ok($name(text.to_string()))
+                Ok($name(Arc::from(text)))
             }
 
             pub fn as_str(&self) -> &str {
@@ -83,13 +87,20 @@ macro_rules! id_type {
             type Error = InvalidId;
             fn try_from(text: String) -> Result<$name, InvalidId> {
                 validate_id(&text)?;
-                Ok($name(text))
+                Ok($name(Arc::from(text)))
             }
         }
 
         impl From<$name> for String {
             fn from(id: $name) -> String {
-                id.0
+                id.0.to_string()
+            }
+        }
+
+        /// Serialized exactly as a `String` would be.
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(&self.0)
             }
         }
 
