@@ -58,30 +58,18 @@ fn import_reimport_and_query_with_json_shapes() {
     let sandbox = Sandbox::new();
     let file = sandbox.write("weeks.csv", WEEK_ONE);
     let file = file.to_str().unwrap();
-    let first = check(
-        &sandbox,
-        Case {
-            args: &["import", "observations", file, "--format", "json"],
-            code: 0,
-            stdout_has: &[],
-            stderr_has: &[],
-        },
-    )
-    .json();
+    let first = sandbox
+        .muster(&["import", "observations", file, "--format", "json"])
+        .ok()
+        .json();
     assert_eq!(
         first,
         serde_json::json!({"commit": 1, "facts": 5, "joins": 4, "leaves": 1, "observed_dates": 3, "dry_run": false})
     );
-    let again = check(
-        &sandbox,
-        Case {
-            args: &["import", "observations", file, "--format", "json"],
-            code: 0,
-            stdout_has: &[],
-            stderr_has: &[],
-        },
-    )
-    .json();
+    let again = sandbox
+        .muster(&["import", "observations", file, "--format", "json"])
+        .ok()
+        .json();
     assert_eq!(again["commit"], serde_json::Value::Null);
     assert_eq!(again["facts"], 0);
     check(
