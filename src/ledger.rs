@@ -18,7 +18,9 @@ use std::time::{Duration, Instant};
 
 use crate::commit::{hex, Commit, Hash, Source, GENESIS_HASH};
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::{Change, Date, Fact, GroupId, MemberId, Span, MAX_NAME_BYTES};
+use crate::model::{
+    Change, Date, Fact, GroupId, MemberId, Span, MAX_FACTS_PER_COMMIT, MAX_NAME_BYTES,
+};
 use crate::plan::{plan, Batch};
 use crate::projection::{self, GroupState, Projection};
 use crate::store::{SledStore, Space, Store};
@@ -225,6 +227,16 @@ impl Ledger {
             })
             .collect();
         facts.sort();
+        if facts.len() > MAX_FACTS_PER_COMMIT {
+            return Err(Error::new(
+                ErrorKind::Limit,
+                format!(
+                    "this import would record {} facts, more than the {MAX_FACTS_PER_COMMIT} one \
+                     commit may hold; split the input and import it in parts",
+                    facts.len()
+                ),
+            ));
+        }
         let new_observed_dates = records.iter().map(|r| r.observed.len()).sum();
         let mut outcome = ImportOutcome {
             commit: None,
