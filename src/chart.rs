@@ -193,11 +193,25 @@ impl Chart {
             r##"<line x1="{LABEL_WIDTH}" y1="{bottom}" x2="{}" y2="{bottom}" stroke="#888888"/>"##,
             CHART_WIDTH - RIGHT_MARGIN
         );
+        // The range's own ends, under the axis: short ranges may have no tick inside.
+        let _ = writeln!(
+            svg,
+            r#"<text class="end" x="{LABEL_WIDTH}" y="{}" text-anchor="start">{}</text>"#,
+            bottom + 16,
+            self.from
+        );
+        let _ = writeln!(
+            svg,
+            r#"<text class="end" x="{}" y="{}" text-anchor="end">{}</text>"#,
+            CHART_WIDTH - RIGHT_MARGIN,
+            bottom + 16,
+            self.to
+        );
         if self.rows.len() > rows.len() {
             let _ = writeln!(
                 svg,
                 r#"<text x="8" y="{}">{} more rows not drawn (limit {MAX_CHART_ROWS})</text>"#,
-                bottom + 20,
+                bottom + 16,
                 self.rows.len() - rows.len()
             );
         }
