@@ -211,6 +211,12 @@ impl Ledger {
         scope: &Scope,
         as_of: Option<u64>,
     ) -> Result<Vec<ChangeRecord>> {
+        if to < from {
+            return Err(Error::new(
+                ErrorKind::Input,
+                format!("--to {to} is before --from {from}"),
+            ));
+        }
         let mut changes = Vec::new();
         let in_range = |date: Date| from <= date && date <= to;
         for (group, member, timeline) in self.timelines(scope)? {

@@ -476,6 +476,14 @@ fn chart(
         .flat_map(|s| [Some(s.span.from), s.span.until.and_then(Date::previous)])
         .flatten()
         .max();
+    if let (Some(from), Some(to)) = (from, to) {
+        if to < from {
+            return Err(Error::new(
+                ErrorKind::Input,
+                format!("--to {to} is before --from {from}"),
+            ));
+        }
+    }
     let from = from.or(first).ok_or_else(|| {
         Error::new(
             ErrorKind::Input,

@@ -308,6 +308,12 @@ fn changes_are_effective_transitions_with_their_commit() {
                 &[],
                 &["2015-13-01"],
             ),
+            cases(
+                &["changes", "--from", "2015-12-31", "--to", "2015-12-01"],
+                2,
+                &[],
+                &["before --from"],
+            ),
         ],
     );
 }
