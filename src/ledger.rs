@@ -82,6 +82,8 @@ pub struct CommitSummary {
     pub facts: usize,
     pub observed_dates: usize,
     pub hash: String,
+    /// Members whose personal data the commit erased (`muster forget`).
+    pub erased: Vec<MemberId>,
 }
 
 /// What `verify` found. A broken ledger is an expected answer, not an error.
@@ -362,6 +364,7 @@ impl Ledger {
                     observed_dates: commit.observed_count(),
                     source: commit.source,
                     hash: hex(&hash),
+                    erased: commit.erased,
                 })
             })
             .collect()

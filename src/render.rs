@@ -306,6 +306,7 @@ pub fn log(commits: &[CommitSummary], format: Format) -> String {
                         "facts": c.facts,
                         "observed_dates": c.observed_dates,
                         "hash": c.hash,
+                        "erased": c.erased,
                     })
                 })
                 .collect();
@@ -322,7 +323,11 @@ pub fn log(commits: &[CommitSummary], format: Format) -> String {
                 "hash",
             ]);
             for c in commits {
-                let files: Vec<&str> = c.source.files.iter().map(|f| f.name.as_str()).collect();
+                let mut files: Vec<&str> = c.source.files.iter().map(|f| f.name.as_str()).collect();
+                // A forget commit reads no file; say whose data it erased instead.
+                let erased = c.erased.iter().map(|m| format!("erased {m}"));
+                let erased: Vec<String> = erased.collect();
+                files.extend(erased.iter().map(String::as_str));
                 table.push(vec![
                     exact(c.seq),
                     exact(timestamp(c.recorded_at_ms)),

@@ -541,7 +541,7 @@ fn forget_erases_the_name_keeps_the_facts_and_is_logged_once() {
                 &["skipped 1 of forgotten members"],
             ),
             ok(&["verify"], &["sound: 3 commits"]),
-            ok(&["log"], &["forget"]),
+            ok(&["log"], &["forget", "erased 1002"]),
             cases(&["forget", "9999"], 3, &[], &["no member 9999"]),
         ],
     );
