@@ -32,9 +32,9 @@ const LOCK_RETRY: Duration = Duration::from_millis(50);
 
 /// The newest commit: its number and hash.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Head {
-    seq: u64,
-    hash: Hash,
+pub(crate) struct Head {
+    pub(crate) seq: u64,
+    pub(crate) hash: Hash,
 }
 
 /// What an import did (or, on a dry run, would do).
@@ -84,6 +84,8 @@ pub struct CommitSummary {
     pub facts: usize,
     pub observed_dates: usize,
     pub hash: String,
+    /// Members whose personal data the commit erased (`muster forget`).
+    pub erased: Vec<MemberId>,
 }
 
 /// What `verify` found. A broken ledger is an expected answer, not an error.
@@ -110,7 +112,7 @@ impl Default for OpenOptions {
 
 pub struct Ledger {
     store: Box<dyn Store>,
-    head: Option<Head>,
+    pub(crate) head: Option<Head>,
 }
 
 pub(crate) fn seq_key(seq: u64) -> [u8; 8] {
@@ -374,6 +376,7 @@ impl Ledger {
                     observed_dates: commit.observed_count(),
                     source: commit.source,
                     hash: hex(&hash),
+                    erased: commit.erased,
                 })
             })
             .collect()
@@ -519,12 +522,12 @@ impl Ledger {
 
 /// Which kind of id a stored name belongs to; the first byte of its key.
 #[derive(Clone, Copy)]
-enum NameKind {
+pub(crate) enum NameKind {
     Group,
     Member,
 }
 
-fn name_key(kind: NameKind, id: &str) -> Vec<u8> {
+pub(crate) fn name_key(kind: NameKind, id: &str) -> Vec<u8> {
     let mut key = vec![match kind {
         NameKind::Group => b'g',
         NameKind::Member => b'm',

@@ -3,17 +3,22 @@
 //!
 //! See ARCHITECTURE.md for the bird's-eye view and docs/format.md for the bytes on disk.
 
+pub mod audit;
+pub mod chart;
 pub mod commit;
 pub mod error;
 pub mod input;
 pub mod ledger;
 pub mod model;
+pub mod names;
 pub mod plan;
 pub mod projection;
 pub mod render;
+pub mod spans;
 pub mod store;
 pub mod timeline;
 
+pub use audit::{AsOf, Scope};
 pub use error::{Error, ErrorKind, Place, Result};
 pub use ledger::{ImportOutcome, Ledger, OpenOptions, Verdict};
 pub use model::{Change, Date, Fact, GroupId, MemberId, Observation, ObservationKind, Span};

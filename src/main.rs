@@ -7,9 +7,13 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use muster::chart::{Chart, ChartRow};
 use muster::commit::{Source, SourceKind};
-use muster::render::{self, Format};
-use muster::{input, Date, Error, ErrorKind, GroupId, Ledger, MemberId, OpenOptions, Verdict};
+use muster::render::{self, Format, NameBook};
+use muster::{input, names, spans};
+use muster::{
+    AsOf, Date, Error, ErrorKind, GroupId, Ledger, MemberId, OpenOptions, Scope, Verdict,
+};
 
 #[derive(Parser)]
 #[command(
@@ -63,9 +67,10 @@ enum Command {
         group: String,
         #[arg(long)]
         on: String,
-        /// Answer as the ledger stood after this commit.
+        /// Answer as the ledger stood after this commit, or at this UTC time
+        /// (2015-11-14T09:00:00Z).
         #[arg(long)]
-        as_of: Option<u64>,
+        as_of: Option<String>,
         #[command(flatten)]
         output: Output,
     },
@@ -75,7 +80,7 @@ enum Command {
         #[arg(long)]
         on: String,
         #[arg(long)]
-        as_of: Option<u64>,
+        as_of: Option<String>,
         #[command(flatten)]
         output: Output,
     },
@@ -86,9 +91,52 @@ enum Command {
         #[arg(long)]
         member: Option<String>,
         #[arg(long)]
-        as_of: Option<u64>,
+        as_of: Option<String>,
+        /// List the beliefs later commits revised (late data) instead of the spans.
+        #[arg(long)]
+        corrections: bool,
         #[command(flatten)]
         output: Output,
+    },
+    /// Every effective join and leave dated FROM..=TO, with the commit that recorded it.
+    Changes {
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+        #[arg(long, conflicts_with = "member")]
+        group: Option<String>,
+        #[arg(long)]
+        member: Option<String>,
+        #[arg(long)]
+        as_of: Option<String>,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Write the ledger out in another shape.
+    #[command(subcommand)]
+    Export(ExportCommand),
+    /// Erase MEMBER's name; the pseudonymous facts stay, and the log records the erasure.
+    Forget {
+        member: String,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Draw an SVG timeline of a group's members or a member's groups.
+    Chart {
+        #[arg(long, conflicts_with = "member", required_unless_present = "member")]
+        group: Option<String>,
+        #[arg(long)]
+        member: Option<String>,
+        #[arg(long)]
+        from: Option<String>,
+        #[arg(long)]
+        to: Option<String>,
+        #[arg(long)]
+        as_of: Option<String>,
+        /// The SVG file to write.
+        #[arg(short = 'o', long)]
+        output: PathBuf,
     },
     /// The commits, oldest first.
     Log {
@@ -120,10 +168,53 @@ enum ImportCommand {
     Observations(ImportArgs),
     /// CSV `date,group,member,change` with change `join` or `leave`.
     Facts(ImportArgs),
+    /// CSV `group,member,starts_on,ends_on` (ends_on inclusive, blank while open).
+    Spans(ImportArgs),
+    /// CSV `kind,id,name` (kind group or member), `member,name` or `group,name`.
+    Names {
+        file: PathBuf,
+        #[command(flatten)]
+        output: Output,
+    },
+}
+
+#[derive(Subcommand)]
+enum ExportCommand {
+    /// CSV `group,member,starts_on,ends_on`, ends_on inclusive (blank while open).
+    Spans {
+        #[arg(long)]
+        group: Option<String>,
+        #[arg(long)]
+        as_of: Option<String>,
+        #[command(flatten)]
+        output: Output,
+    },
 }
 
 fn date(text: &str) -> Result<Date, Error> {
-    Date::parse(text).map_err(|e| Error::new(ErrorKind::Input, format!("--on {text:?}: {e}")))
+    Date::parse(text).map_err(|e| Error::new(ErrorKind::Input, format!("date {text:?}: {e}")))
+}
+
+/// The commit an `--as-of` names, resolved against the open ledger.
+fn as_of(ledger: &Ledger, text: &Option<String>) -> Result<Option<u64>, Error> {
+    let parsed = text.as_deref().map(AsOf::parse).transpose()?;
+    ledger.resolve_as_of(parsed)
+}
+
+/// Names for the groups and members an answer mentions.
+fn name_book<'a>(
+    ledger: &Ledger,
+    groups: impl IntoIterator<Item = &'a GroupId>,
+    members: impl IntoIterator<Item = &'a MemberId>,
+) -> Result<NameBook, Error> {
+    let mut book = NameBook::default();
+    for group in groups {
+        if let Some(name) = ledger.group_name(group)? {
+            book.groups.insert(group.clone(), name);
+        }
+    }
+    book.members = ledger.member_names(members)?;
+    Ok(book)
 }
 
 fn group(text: &str) -> Result<GroupId, Error> {
@@ -154,6 +245,31 @@ fn run(cli: &Cli) -> Result<(String, bool), Error> {
                     (args, SourceKind::Observations, input::read_observations)
                 }
                 ImportCommand::Facts(args) => (args, SourceKind::Facts, input::read_facts),
+                ImportCommand::Spans(args) => {
+                    let (merged, file) = spans::read_spans(&args.file)?;
+                    let mut ledger = open(cli)?;
+                    let batch = spans::span_batch(&ledger, &merged)?;
+                    let source = Source {
+                        kind: SourceKind::Spans,
+                        files: vec![file],
+                    };
+                    let outcome = ledger.import(&batch, source, args.dry_run)?;
+                    return Ok((render::import(&outcome, args.output.format.into()), false));
+                }
+                ImportCommand::Names { file, output } => {
+                    let (mut read, _) = names::read_names(file)?;
+                    let mut ledger = open(cli)?;
+                    // A forgotten member's name must not come back with the next import.
+                    let erased = ledger.erased_members()?;
+                    let before = read.members.len();
+                    read.members.retain(|member, _| !erased.contains(member));
+                    let skipped = before - read.members.len();
+                    let stored = ledger.set_names(&read.groups, &read.members)?;
+                    return Ok((
+                        render::names_imported(stored, skipped, output.format.into()),
+                        false,
+                    ));
+                }
             };
             // Read and validate the whole input before the ledger is even opened, so bad
             // input writes nothing.
@@ -169,12 +285,12 @@ fn run(cli: &Cli) -> Result<(String, bool), Error> {
         Command::Members {
             group: g,
             on,
-            as_of,
+            as_of: as_of_text,
             output,
         } => {
             let (g, on) = (group(g)?, date(on)?);
             let ledger = open(cli)?;
-            let members = ledger.members(&g, on, *as_of)?;
+            let members = ledger.members(&g, on, as_of(&ledger, as_of_text)?)?;
             let names = ledger.member_names(&members)?;
             Ok((
                 render::members(&g, on, &members, &names, output.format.into()),
@@ -184,26 +300,101 @@ fn run(cli: &Cli) -> Result<(String, bool), Error> {
         Command::Groups {
             member: m,
             on,
-            as_of,
+            as_of: as_of_text,
             output,
         } => {
             let (m, on) = (member(m)?, date(on)?);
-            let groups = open(cli)?.groups(&m, on, *as_of)?;
+            let ledger = open(cli)?;
+            let groups = ledger.groups(&m, on, as_of(&ledger, as_of_text)?)?;
             Ok((render::groups(&m, on, &groups, output.format.into()), false))
         }
         Command::History {
             group: g,
             member: m,
-            as_of,
+            as_of: as_of_text,
+            corrections,
             output,
         } => {
             let ledger = open(cli)?;
-            let spans = match (g, m) {
-                (Some(g), _) => ledger.group_history(&group(g)?, *as_of)?,
-                (None, Some(m)) => ledger.member_history(&member(m)?, *as_of)?,
-                (None, None) => unreachable!("clap requires --group or --member"),
+            let as_of = as_of(&ledger, as_of_text)?;
+            let scope = scope(g, m)?;
+            if *corrections {
+                let rows = ledger.corrections(&scope, as_of)?;
+                let book = name_book(&ledger, [], rows.iter().map(|r| &r.member))?;
+                return Ok((
+                    render::corrections(&rows, &book, output.format.into()),
+                    false,
+                ));
+            }
+            let spans = match &scope {
+                Scope::Member(m) => ledger.member_history(m, as_of)?,
+                Scope::Group(g) => ledger.group_history(g, as_of)?,
+                Scope::All => Vec::new(),
             };
-            Ok((render::history(&spans, output.format.into()), false))
+            let book = name_book(&ledger, [], spans.iter().map(|s| &s.span.member))?;
+            Ok((
+                render::history_with_names(&spans, &book, output.format.into()),
+                false,
+            ))
+        }
+        Command::Changes {
+            from,
+            to,
+            group: g,
+            member: m,
+            as_of: as_of_text,
+            output,
+        } => {
+            let (from, to) = (date(from)?, date(to)?);
+            let scope = scope(g, m)?;
+            let ledger = open(cli)?;
+            let changes = ledger.changes(from, to, &scope, as_of(&ledger, as_of_text)?)?;
+            let book = name_book(
+                &ledger,
+                changes.iter().map(|c| &c.group),
+                changes.iter().map(|c| &c.member),
+            )?;
+            Ok((
+                render::changes(&changes, &book, output.format.into()),
+                false,
+            ))
+        }
+        Command::Export(ExportCommand::Spans {
+            group: g,
+            as_of: as_of_text,
+            output,
+        }) => {
+            let g = g.as_deref().map(group).transpose()?;
+            let ledger = open(cli)?;
+            let as_of = as_of(&ledger, as_of_text)?;
+            let rows = spans::export_spans(&ledger, g.as_ref(), as_of)?;
+            Ok((render::export_spans(&rows, output.format.into()), false))
+        }
+        Command::Forget { member: m, output } => {
+            let m = member(m)?;
+            let outcome = open(cli)?.forget(&m)?;
+            Ok((render::forget(&outcome, output.format.into()), false))
+        }
+        Command::Chart {
+            group: g,
+            member: m,
+            from,
+            to,
+            as_of: as_of_text,
+            output,
+        } => {
+            let scope = scope(g, m)?;
+            let (from, to) = (
+                from.as_deref().map(date).transpose()?,
+                to.as_deref().map(date).transpose()?,
+            );
+            let ledger = open(cli)?;
+            let chart = chart(&ledger, &scope, from, to, as_of(&ledger, as_of_text)?)?;
+            std::fs::write(output, chart.svg()).map_err(|e| Error::io(output, &e))?;
+            Ok((
+                format!("wrote {} rows to {}\n", chart.rows.len(), output.display()),
+                false,
+            ))
         }
         Command::Log { output } => {
             let commits = open(cli)?.log()?;
@@ -226,6 +417,97 @@ fn run(cli: &Cli) -> Result<(String, bool), Error> {
             ))
         }
     }
+}
+
+fn scope(g: &Option<String>, m: &Option<String>) -> Result<Scope, Error> {
+    Ok(match (g, m) {
+        (Some(g), _) => Scope::Group(group(g)?),
+        (None, Some(m)) => Scope::Member(member(m)?),
+        (None, None) => Scope::All,
+    })
+}
+
+/// Rows for `muster chart`: per member of a group, or per group of a member, labelled
+/// with the name when one is known. The range defaults to the first start through the
+/// last dated change (a year past the start when every span is open).
+fn chart(
+    ledger: &Ledger,
+    scope: &Scope,
+    from: Option<Date>,
+    to: Option<Date>,
+    as_of: Option<u64>,
+) -> Result<Chart, Error> {
+    let (title, spans) = match scope {
+        Scope::Group(g) => (
+            ledger.group_name(g)?.unwrap_or_else(|| g.to_string()),
+            ledger.group_history(g, as_of)?,
+        ),
+        Scope::Member(m) => (
+            ledger.member_name(m)?.unwrap_or_else(|| m.to_string()),
+            ledger.member_history(m, as_of)?,
+        ),
+        Scope::All => {
+            return Err(Error::new(
+                ErrorKind::Input,
+                "chart needs --group or --member",
+            ))
+        }
+    };
+    let mut rows: Vec<ChartRow> = Vec::new();
+    for record in &spans {
+        let label = match scope {
+            Scope::Group(_) => match ledger.member_name(&record.span.member)? {
+                Some(name) => format!("{name} ({})", record.span.member),
+                None => record.span.member.to_string(),
+            },
+            _ => record.span.group.to_string(),
+        };
+        match rows.last_mut() {
+            Some(row) if row.label == label => row.bars.push((record.span.from, record.span.until)),
+            _ => rows.push(ChartRow {
+                label,
+                bars: vec![(record.span.from, record.span.until)],
+            }),
+        }
+    }
+    let first = spans.iter().map(|s| s.span.from).min();
+    let last = spans
+        .iter()
+        .flat_map(|s| [Some(s.span.from), s.span.until.and_then(Date::previous)])
+        .flatten()
+        .max();
+    if let (Some(from), Some(to)) = (from, to) {
+        if to < from {
+            return Err(Error::new(
+                ErrorKind::Input,
+                format!("--to {to} is before --from {from}"),
+            ));
+        }
+    }
+    let from = from.or(first).ok_or_else(|| {
+        Error::new(
+            ErrorKind::Input,
+            "nothing to draw: no spans (give --from and --to)",
+        )
+    })?;
+    let mut to = to.or(last).unwrap_or(from);
+    if to <= from {
+        to = from.add_days(365).unwrap_or(from);
+    }
+    if let Scope::Group(_) = scope {
+        // Members who were in the group within the range only.
+        rows.retain(|row| {
+            row.bars
+                .iter()
+                .any(|(start, until)| *start <= to && until.is_none_or(|u| u > from))
+        });
+    }
+    Ok(Chart {
+        title,
+        from,
+        to,
+        rows,
+    })
 }
 
 /// Exit codes: 0 success; 2 bad input or usage; 3 unknown group or member; 4 damage found

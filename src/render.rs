@@ -12,9 +12,11 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
+use crate::audit::{ChangeRecord, Correction, ForgetOutcome};
 use crate::commit::{hex, Source};
 use crate::ledger::{CommitSummary, ImportOutcome, SpanRecord, Verdict};
 use crate::model::{Date, GroupId, MemberId};
+use crate::spans::InclusiveSpan;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Format {
@@ -304,6 +306,7 @@ pub fn log(commits: &[CommitSummary], format: Format) -> String {
                         "facts": c.facts,
                         "observed_dates": c.observed_dates,
                         "hash": c.hash,
+                        "erased": c.erased,
                     })
                 })
                 .collect();
@@ -320,7 +323,11 @@ pub fn log(commits: &[CommitSummary], format: Format) -> String {
                 "hash",
             ]);
             for c in commits {
-                let files: Vec<&str> = c.source.files.iter().map(|f| f.name.as_str()).collect();
+                let mut files: Vec<&str> = c.source.files.iter().map(|f| f.name.as_str()).collect();
+                // A forget commit reads no file; say whose data it erased instead.
+                let erased = c.erased.iter().map(|m| format!("erased {m}"));
+                let erased: Vec<String> = erased.collect();
+                files.extend(erased.iter().map(String::as_str));
                 table.push(vec![
                     exact(c.seq),
                     exact(timestamp(c.recorded_at_ms)),
@@ -351,5 +358,248 @@ pub fn verdict(verdict: &Verdict, format: Format) -> String {
             format!("broken at commit {seq}: {reason}\n")
         }
         (Verdict::Broken { seq: None, reason }, _) => format!("broken: {reason}\n"),
+    }
+}
+
+/// Names known for the ids an answer mentions; ids without a name show blank (a forgotten
+/// member shows its id only).
+#[derive(Clone, Debug, Default)]
+pub struct NameBook {
+    pub groups: BTreeMap<GroupId, String>,
+    pub members: BTreeMap<MemberId, String>,
+}
+
+impl NameBook {
+    fn group(&self, group: &GroupId) -> Cell {
+        Cell::FreeText(self.groups.get(group).cloned().unwrap_or_default())
+    }
+
+    fn member(&self, member: &MemberId) -> Cell {
+        Cell::FreeText(self.members.get(member).cloned().unwrap_or_default())
+    }
+
+    fn member_json(&self, member: &MemberId) -> Value {
+        self.members
+            .get(member)
+            .map_or(Value::Null, |name| Value::String(name.clone()))
+    }
+}
+
+/// In an aligned table an open end reads "open"; in CSV it stays blank.
+fn end_cell(date: Option<Date>, format: Format) -> Cell {
+    match (date, format) {
+        (Some(date), _) => exact(date),
+        (None, Format::Table) => exact("open"),
+        (None, _) => exact(""),
+    }
+}
+
+fn commit_cell(seq: Option<u64>) -> Cell {
+    exact(seq.map(|seq| seq.to_string()).unwrap_or_default())
+}
+
+/// History with provenance and names: per span, the commit whose fact opened it and the
+/// one whose fact closed it. `until` is the first day out. JSON keeps the shape of
+/// [`history`] (scripts rely on it); names are for people reading tables and CSV.
+pub fn history_with_names(spans: &[SpanRecord], names: &NameBook, format: Format) -> String {
+    if format == Format::Json {
+        return history(spans, format);
+    }
+    let mut table = Table::new(&[
+        "group",
+        "member",
+        "name",
+        "from",
+        "until",
+        "opened_by_commit",
+        "closed_by_commit",
+    ]);
+    for s in spans {
+        table.push(vec![
+            exact(&s.span.group),
+            exact(&s.span.member),
+            names.member(&s.span.member),
+            exact(s.span.from),
+            end_cell(s.span.until, format),
+            exact(s.opened_by),
+            commit_cell(s.closed_by),
+        ]);
+    }
+    table.render(format)
+}
+
+pub fn changes(records: &[ChangeRecord], names: &NameBook, format: Format) -> String {
+    match format {
+        Format::Json => {
+            let list: Vec<Value> = records
+                .iter()
+                .map(|r| {
+                    json!({
+                        "date": r.date.to_string(),
+                        "change": r.change.as_str(),
+                        "group": r.group,
+                        "group_name": names.groups.get(&r.group),
+                        "member": r.member,
+                        "name": names.member_json(&r.member),
+                        "commit": r.commit,
+                    })
+                })
+                .collect();
+            Value::Array(list).to_string() + "\n"
+        }
+        _ => {
+            let mut table = Table::new(&[
+                "date",
+                "change",
+                "group",
+                "group_name",
+                "member",
+                "name",
+                "commit",
+            ]);
+            for r in records {
+                table.push(vec![
+                    exact(r.date),
+                    exact(r.change.as_str()),
+                    exact(&r.group),
+                    names.group(&r.group),
+                    exact(&r.member),
+                    names.member(&r.member),
+                    exact(r.commit),
+                ]);
+            }
+            table.render(format)
+        }
+    }
+}
+
+fn membership_word(member: bool) -> &'static str {
+    if member {
+        "member"
+    } else {
+        "not a member"
+    }
+}
+
+pub fn corrections(rows: &[Correction], names: &NameBook, format: Format) -> String {
+    match format {
+        Format::Json => {
+            let list: Vec<Value> = rows
+                .iter()
+                .map(|c| {
+                    json!({
+                        "group": c.group,
+                        "member": c.member,
+                        "name": names.member_json(&c.member),
+                        "from": c.from.to_string(),
+                        "until": c.until.to_string(),
+                        "was_member": c.was_member,
+                        "believed_by": c.believed_by,
+                        "as_of": c.as_of,
+                        "now_member": c.now_member,
+                        "corrected_by": c.corrected_by,
+                    })
+                })
+                .collect();
+            Value::Array(list).to_string() + "\n"
+        }
+        _ => {
+            let mut table = Table::new(&[
+                "group",
+                "member",
+                "name",
+                "from",
+                "until",
+                "believed",
+                "believed_by_commit",
+                "as_of_commit",
+                "now",
+                "corrected_by_commit",
+            ]);
+            for c in rows {
+                table.push(vec![
+                    exact(&c.group),
+                    exact(&c.member),
+                    names.member(&c.member),
+                    exact(c.from),
+                    exact(c.until),
+                    exact(membership_word(c.was_member)),
+                    commit_cell(c.believed_by),
+                    exact(c.as_of),
+                    exact(membership_word(c.now_member)),
+                    exact(c.corrected_by),
+                ]);
+            }
+            table.render(format)
+        }
+    }
+}
+
+/// Spans with an inclusive last day (`ends_on` blank while open), in the columns the
+/// memberships table used, so the CSV loads into SQL as it is.
+pub fn export_spans(spans: &[InclusiveSpan], format: Format) -> String {
+    match format {
+        Format::Json => {
+            let list: Vec<Value> = spans
+                .iter()
+                .map(|s| {
+                    json!({
+                        "group": s.group,
+                        "member": s.member,
+                        "starts_on": s.starts_on.to_string(),
+                        "ends_on": optional_date(s.ends_on),
+                    })
+                })
+                .collect();
+            Value::Array(list).to_string() + "\n"
+        }
+        _ => {
+            let mut table = Table::new(&["group", "member", "starts_on", "ends_on"]);
+            for s in spans {
+                table.push(vec![
+                    exact(&s.group),
+                    exact(&s.member),
+                    exact(s.starts_on),
+                    exact(s.ends_on.map(|d| d.to_string()).unwrap_or_default()),
+                ]);
+            }
+            table.render(format)
+        }
+    }
+}
+
+pub fn forget(outcome: &ForgetOutcome, format: Format) -> String {
+    let text = match outcome.commit {
+        Some(seq) if outcome.name_removed => format!(
+            "commit {seq}: erased the name of member {}; their facts stay under the id\n",
+            outcome.member
+        ),
+        Some(seq) => format!(
+            "commit {seq}: recorded the erasure of member {} (no name was stored)\n",
+            outcome.member
+        ),
+        None => format!(
+            "nothing to erase: member {} was already forgotten; no commit appended\n",
+            outcome.member
+        ),
+    };
+    match format {
+        Format::Json => {
+            json!({"member": outcome.member, "commit": outcome.commit, "name_removed": outcome.name_removed})
+                .to_string()
+                + "\n"
+        }
+        _ => text,
+    }
+}
+
+pub fn names_imported(stored: usize, skipped_erased: usize, format: Format) -> String {
+    match format {
+        Format::Json => {
+            json!({"stored": stored, "skipped_erased": skipped_erased}).to_string() + "\n"
+        }
+        _ => format!(
+            "stored {stored} new or changed names; skipped {skipped_erased} of forgotten members\n"
+        ),
     }
 }

@@ -1,5 +1,6 @@
 //! The integration tests: one binary, one module per boundary.
 
+mod audit;
 mod cli;
 mod model;
 mod storage;

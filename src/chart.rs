@@ -1,0 +1,221 @@
+//! Drawing membership spans as an SVG timeline: one row per member (or group), a bar per
+//! span, gaps left empty, a date axis with year or month ticks, names as labels.
+//!
+//! Owns: [`Chart`] (rows of labelled bars over a date range) and [`Chart::svg`], the
+//! hand-written SVG (plain text; no drawing crate needed).
+//! Must not: query the ledger or write files; the binary gathers the rows and writes.
+
+use std::fmt::Write as _;
+
+use chrono::Datelike;
+
+use crate::model::Date;
+
+/// Total width of the drawing, in pixels.
+pub const CHART_WIDTH: u32 = 1200;
+/// Width kept on the left for labels.
+pub const LABEL_WIDTH: u32 = 300;
+/// Space to the right of the plot.
+const RIGHT_MARGIN: u32 = 20;
+/// Height of the axis band above the first row.
+const AXIS_HEIGHT: u32 = 44;
+/// Height of one row and of the bar inside it.
+pub const ROW_HEIGHT: u32 = 20;
+const BAR_HEIGHT: u32 = 14;
+/// Most tick marks on the axis; the step grows (months, then years) to stay under it.
+pub const MAX_TICKS: usize = 16;
+/// Most rows one chart draws; more would not be readable (split by group or date range).
+pub const MAX_CHART_ROWS: usize = 2000;
+/// Longest label drawn, in characters; longer ones end with an ellipsis.
+const MAX_LABEL_CHARS: usize = 40;
+
+/// One row: a label and its bars, each `from` inclusive to `until` exclusive (`None`:
+/// still open).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChartRow {
+    pub label: String,
+    pub bars: Vec<(Date, Option<Date>)>,
+}
+
+/// Rows over the dates `from` (inclusive) to `to` (inclusive).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Chart {
+    pub title: String,
+    pub from: Date,
+    pub to: Date,
+    pub rows: Vec<ChartRow>,
+}
+
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn clip_label(text: &str) -> String {
+    if text.chars().count() <= MAX_LABEL_CHARS {
+        return text.to_string();
+    }
+    let mut clipped: String = text.chars().take(MAX_LABEL_CHARS - 1).collect();
+    clipped.push('…');
+    clipped
+}
+
+/// Tick dates: the first of each month, every `step` months, inside `[from, to]`, where
+/// `step` is the smallest of 1, 2, 3, 6, 12, 24, 60, 120... months that keeps the count
+/// under [`MAX_TICKS`]. Steps of a year or more fall on 1 January.
+fn ticks(from: Date, to: Date) -> (Vec<Date>, bool) {
+    let months = |date: Date| date.naive().year() * 12 + date.naive().month0() as i32;
+    let span = (months(to) - months(from)).max(1);
+    let mut step = 1;
+    for candidate in [1, 2, 3, 6, 12, 24, 60, 120, 240, 600, 1200] {
+        step = candidate;
+        if span / candidate < MAX_TICKS as i32 {
+            break;
+        }
+    }
+    let yearly = step >= 12;
+    let mut out = Vec::new();
+    let mut index = months(from);
+    // Round up to the next month boundary that is a multiple of the step.
+    index += (step - index.rem_euclid(step)) % step;
+    while index <= months(to) {
+        let (year, month) = (index.div_euclid(12), index.rem_euclid(12) as u32 + 1);
+        if let Ok(date) = Date::from_ymd(year, month, 1) {
+            if date >= from && date <= to {
+                out.push(date);
+            }
+        }
+        index += step;
+    }
+    (out, yearly)
+}
+
+impl Chart {
+    /// The drawing as an SVG document. Bars are clipped to the range; rows with no bar in
+    /// it still show, empty, so absences are visible.
+    pub fn svg(&self) -> String {
+        let rows = &self.rows[..self.rows.len().min(MAX_CHART_ROWS)];
+        let height = AXIS_HEIGHT + ROW_HEIGHT * rows.len() as u32 + 30;
+        let plot_left = f64::from(LABEL_WIDTH);
+        let plot_width = f64::from(CHART_WIDTH - LABEL_WIDTH - RIGHT_MARGIN);
+        let first = self.from.days_from_ce();
+        // One day past `to`, so a bar ending on `to` reaches the right edge.
+        let days = f64::from((self.to.days_from_ce() - first + 1).max(1));
+        let x = |date: Date| {
+            let offset = f64::from(date.days_from_ce() - first).clamp(0.0, days);
+            plot_left + offset / days * plot_width
+        };
+        let mut svg = String::new();
+        let _ = writeln!(
+            svg,
+            r#"<svg xmlns="http://www.w3.org/2000/svg" width="{CHART_WIDTH}" height="{height}" viewBox="0 0 {CHART_WIDTH} {height}" font-family="sans-serif" font-size="12">"#
+        );
+        let _ = writeln!(
+            svg,
+            r##"<rect x="0" y="0" width="{CHART_WIDTH}" height="{height}" fill="#ffffff"/>"##
+        );
+        let _ = writeln!(
+            svg,
+            r#"<text x="8" y="18" font-size="14" font-weight="bold">{} ({} to {})</text>"#,
+            escape(&self.title),
+            self.from,
+            self.to
+        );
+        let bottom = AXIS_HEIGHT + ROW_HEIGHT * rows.len() as u32;
+        let (tick_dates, yearly) = ticks(self.from, self.to);
+        for tick in tick_dates {
+            let tx = x(tick);
+            let label = if yearly {
+                tick.naive().format("%Y").to_string()
+            } else {
+                tick.naive().format("%Y-%m").to_string()
+            };
+            let _ = writeln!(
+                svg,
+                r##"<line class="tick" x1="{tx:.1}" y1="{}" x2="{tx:.1}" y2="{bottom}" stroke="#dddddd"/>"##,
+                AXIS_HEIGHT - 6
+            );
+            let _ = writeln!(
+                svg,
+                r#"<text x="{tx:.1}" y="{}" text-anchor="middle">{label}</text>"#,
+                AXIS_HEIGHT - 10
+            );
+        }
+        for (index, row) in rows.iter().enumerate() {
+            let top = AXIS_HEIGHT + ROW_HEIGHT * index as u32;
+            if index % 2 == 1 {
+                let _ = writeln!(
+                    svg,
+                    r##"<rect x="0" y="{top}" width="{CHART_WIDTH}" height="{ROW_HEIGHT}" fill="#f4f6f8"/>"##
+                );
+            }
+            let _ = writeln!(
+                svg,
+                r#"<text class="label" x="{}" y="{}" text-anchor="end">{}</text>"#,
+                LABEL_WIDTH - 8,
+                top + ROW_HEIGHT - 6,
+                escape(&clip_label(&row.label))
+            );
+            for &(from, until) in &row.bars {
+                let end_exclusive = until.unwrap_or_else(|| self.to.add_days(1).unwrap_or(self.to));
+                if end_exclusive.days_from_ce() <= first || from > self.to {
+                    continue;
+                }
+                let (x1, x2) = (x(from), x(end_exclusive));
+                let shown_until = until.map_or("open".to_string(), |d| d.to_string());
+                let _ = writeln!(
+                    svg,
+                    r##"<rect class="bar" x="{x1:.1}" y="{}" width="{:.1}" height="{BAR_HEIGHT}" rx="2" fill="{}"><title>{}: {from} to {shown_until}</title></rect>"##,
+                    top + (ROW_HEIGHT - BAR_HEIGHT) / 2,
+                    (x2 - x1).max(1.0),
+                    if until.is_some() {
+                        "#3b6ea8"
+                    } else {
+                        "#5a9bd8"
+                    },
+                    escape(&row.label)
+                );
+            }
+        }
+        let _ = writeln!(
+            svg,
+            r##"<line x1="{LABEL_WIDTH}" y1="{bottom}" x2="{}" y2="{bottom}" stroke="#888888"/>"##,
+            CHART_WIDTH - RIGHT_MARGIN
+        );
+        // The range's own ends, under the axis: short ranges may have no tick inside.
+        let _ = writeln!(
+            svg,
+            r#"<text class="end" x="{LABEL_WIDTH}" y="{}" text-anchor="start">{}</text>"#,
+            bottom + 16,
+            self.from
+        );
+        let _ = writeln!(
+            svg,
+            r#"<text class="end" x="{}" y="{}" text-anchor="end">{}</text>"#,
+            CHART_WIDTH - RIGHT_MARGIN,
+            bottom + 16,
+            self.to
+        );
+        if self.rows.len() > rows.len() {
+            let _ = writeln!(
+                svg,
+                r#"<text x="8" y="{}">{} more rows not drawn (limit {MAX_CHART_ROWS})</text>"#,
+                bottom + 16,
+                self.rows.len() - rows.len()
+            );
+        }
+        svg.push_str("</svg>\n");
+        svg
+    }
+}

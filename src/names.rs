@@ -1,0 +1,77 @@
+//! Reading display-name files for `muster import names`.
+//!
+//! Owns: the accepted layouts, found by header name: `kind,id,name` (kind `group` or
+//! `member`), `member,name`, or `group,name`.
+//! Must not: touch the ledger (names are stored with [`crate::Ledger::set_names`]), or
+//! put names in the log: they live apart so that they can be erased.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::commit::SourceFile;
+use crate::error::{Error, Place, Result};
+use crate::input::{read_text, Table};
+use crate::model::{GroupId, MemberId};
+
+/// Names read from a file: per group and per member. A later row for the same id wins.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Names {
+    pub groups: BTreeMap<GroupId, String>,
+    pub members: BTreeMap<MemberId, String>,
+}
+
+/// Reads a names file in one of the layouts above. Rows with a blank name are errors
+/// (a blank cannot be told from a missing column value).
+pub fn read_names(path: &Path) -> Result<(Names, SourceFile)> {
+    let text = read_text(path)?;
+    let table = Table::parse(path, &text.text)?;
+    if table.is_empty() {
+        return Err(Error::input(
+            Place::file(path),
+            "the file has a header but no rows",
+        ));
+    }
+    let [name_column] = table.columns(["name"])?;
+    let mut names = Names::default();
+    let layout = (
+        table.optional_column("kind"),
+        table.optional_column("id"),
+        table.optional_column("member"),
+        table.optional_column("group"),
+    );
+    for row in table.rows() {
+        let name = row.text(name_column).to_string();
+        if name.is_empty() {
+            return Err(row.error(name_column, "the name is blank"));
+        }
+        match layout {
+            (Some(kind_column), Some(id_column), _, _) => match row.text(kind_column) {
+                "group" => {
+                    names.groups.insert(row.group(id_column)?, name);
+                }
+                "member" => {
+                    names.members.insert(row.member(id_column)?, name);
+                }
+                other => {
+                    return Err(row.error(
+                        kind_column,
+                        format!("{other:?} is not a kind: write group or member"),
+                    ))
+                }
+            },
+            (_, _, Some(member_column), _) => {
+                names.members.insert(row.member(member_column)?, name);
+            }
+            (_, _, None, Some(group_column)) => {
+                names.groups.insert(row.group(group_column)?, name);
+            }
+            _ => {
+                return Err(Error::input(
+                    Place::file(path).line(1),
+                    "expected columns kind,id,name or member,name or group,name",
+                ))
+            }
+        }
+    }
+    Ok((names, text.source))
+}
