@@ -212,7 +212,7 @@ impl Ledger {
             let state = base.group_mut(Some(self.store()), &group)?.clone();
             working.insert(group, state);
         }
-        let records = plan(&mut working, batch, seq);
+        let records = plan(&mut working, batch, seq, source.kind);
         let mut facts: Vec<Fact> = records
             .iter()
             .flat_map(|record| {

@@ -22,7 +22,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::commit::{GroupRecord, MemberFact};
+use crate::commit::{GroupRecord, MemberFact, SourceKind};
 use crate::model::{Change, Date, Fact, GroupId, MemberId, Observation, ObservationKind};
 use crate::projection::GroupState;
 use crate::timeline::Entry;
@@ -105,6 +105,7 @@ pub fn plan(
     states: &mut BTreeMap<GroupId, GroupState>,
     batch: &Batch,
     seq: u64,
+    source: SourceKind,
 ) -> Vec<GroupRecord> {
     let mut records = Vec::new();
     for (group, statements) in batch.by_group() {
@@ -155,6 +156,9 @@ pub fn plan(
             && pending.reopened.is_empty())
         {
             state.applied_through = seq;
+            if let Err(position) = state.sources.binary_search(&source) {
+                state.sources.insert(position, source);
+            }
             records.push(GroupRecord {
                 group,
                 observed: pending.observed.into_iter().collect(),
