@@ -4,6 +4,7 @@
 //! See ARCHITECTURE.md for the bird's-eye view and docs/format.md for the bytes on disk.
 
 pub mod commit;
+pub mod demo;
 pub mod error;
 pub mod input;
 pub mod ledger;
@@ -11,6 +12,7 @@ pub mod model;
 pub mod plan;
 pub mod projection;
 pub mod render;
+pub mod sb;
 pub mod store;
 pub mod timeline;
 

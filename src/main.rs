@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use muster::commit::{Source, SourceKind};
 use muster::render::{self, Format};
+use muster::sb::{self, generate};
 use muster::{input, Date, Error, ErrorKind, GroupId, Ledger, MemberId, OpenOptions, Verdict};
 
 #[derive(Parser)]
@@ -102,6 +103,28 @@ enum Command {
     },
     /// Throw away the derived state and rebuild it from the log.
     Rebuild,
+    /// Write a synthetic export.
+    #[command(subcommand)]
+    Gen(GenCommand),
+    /// A guided tour: generate a school year, import it into a fresh ledger in a new
+    /// temporary directory, re-import it, ask a few questions, verify.
+    Demo,
+}
+
+#[derive(Subcommand)]
+enum GenCommand {
+    /// A synthetic SB (SchoolBase) export directory, the same for the same seed.
+    Sb {
+        dir: PathBuf,
+        #[arg(long)]
+        seed: u64,
+        #[arg(long, default_value_t = generate::SCHOOL_YEAR.pupils)]
+        pupils: usize,
+        #[arg(long, default_value_t = generate::SCHOOL_YEAR.activities)]
+        activities: usize,
+        #[arg(long, default_value_t = generate::SCHOOL_YEAR.weeks)]
+        weeks: usize,
+    },
 }
 
 #[derive(Args)]
@@ -120,6 +143,22 @@ enum ImportCommand {
     Observations(ImportArgs),
     /// CSV `date,group,member,change` with change `join` or `leave`.
     Facts(ImportArgs),
+    /// An SB (SchoolBase) export directory: each activity session is an observation of
+    /// its group; activities that stop meeting end.
+    Sb(SbArgs),
+}
+
+#[derive(Args)]
+struct SbArgs {
+    dir: PathBuf,
+    /// Skip sessions before the Sunday of this date's week (YYYY-MM-DD).
+    #[arg(long)]
+    start: Option<String>,
+    /// Show what would be recorded; write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    #[command(flatten)]
+    output: Output,
 }
 
 fn date(text: &str) -> Result<Date, Error> {
@@ -148,12 +187,43 @@ fn open(cli: &Cli) -> Result<Ledger, Error> {
 /// Runs one command; returns what to print and whether the answer is a failure.
 fn run(cli: &Cli) -> Result<(String, bool), Error> {
     match &cli.command {
+        Command::Import(ImportCommand::Sb(args)) => {
+            let start =
+                match &args.start {
+                    Some(text) => Some(Date::parse(text).map_err(|e| {
+                        Error::new(ErrorKind::Input, format!("--start {text:?}: {e}"))
+                    })?),
+                    None => None,
+                };
+            // Read and validate the whole export before the ledger is opened.
+            let export = sb::read_dir(&args.dir, &sb::Options { start })?;
+            let mut ledger = open(cli)?;
+            let report = sb::import(&mut ledger, &export, args.dry_run)?;
+            Ok((render::sb_import(&report, args.output.format.into()), false))
+        }
+        Command::Gen(GenCommand::Sb {
+            dir,
+            seed,
+            pupils,
+            activities,
+            weeks,
+        }) => {
+            let scale = generate::Scale {
+                pupils: *pupils,
+                activities: *activities,
+                weeks: *weeks,
+            };
+            generate::generate(*seed, scale).files().write_dir(dir)?;
+            Ok((format!("wrote an SB export to {}\n", dir.display()), false))
+        }
+        Command::Demo => Ok((muster::demo::run()?, false)),
         Command::Import(command) => {
             let (args, kind, read): (&ImportArgs, SourceKind, fn(&Path) -> _) = match command {
                 ImportCommand::Observations(args) => {
                     (args, SourceKind::Observations, input::read_observations)
                 }
                 ImportCommand::Facts(args) => (args, SourceKind::Facts, input::read_facts),
+                ImportCommand::Sb(_) => unreachable!("handled above"),
             };
             // Read and validate the whole input before the ledger is even opened, so bad
             // input writes nothing.
