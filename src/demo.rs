@@ -130,7 +130,8 @@ pub fn run_in(dir: &Path) -> Result<String> {
         );
     }
 
-    if let Some(pupil) = members.first() {
+    // A pupil pupil.csv names, so the answers read well.
+    if let Some(pupil) = members.iter().find(|member| names.contains_key(*member)) {
         let pupil_name = names.get(pupil).cloned().unwrap_or_default();
         let groups = ledger.groups(pupil, *date, None)?;
         let _ = writeln!(
