@@ -719,7 +719,7 @@ fn import_files(ledger: &mut Ledger, files: &sb::ExportFiles) -> muster::ImportO
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(24))]
+    #![proptest_config(ProptestConfig::with_cases(48))]
 
     /// Any split of an export into runs of weeks, imported in any order, gives the same
     /// memberships on every day as the whole export; re-importing appends nothing; and
@@ -727,8 +727,8 @@ proptest! {
     #[test]
     fn any_split_in_any_order_gives_the_same_memberships(
         seed in 0u64..10_000,
-        activities in 1usize..7,
-        weeks in 2usize..9,
+        activities in 4usize..16,
+        weeks in 4usize..11,
         cuts in proptest::collection::vec(any::<bool>(), 8),
         order_seed in any::<u64>(),
     ) {
