@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod chart;
 pub mod commit;
+pub mod demo;
 pub mod error;
 pub mod input;
 pub mod ledger;
@@ -14,6 +15,7 @@ pub mod names;
 pub mod plan;
 pub mod projection;
 pub mod render;
+pub mod sb;
 pub mod spans;
 pub mod store;
 pub mod timeline;

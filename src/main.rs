@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use muster::chart::{Chart, ChartRow};
 use muster::commit::{Source, SourceKind};
 use muster::render::{self, Format, NameBook};
+use muster::sb::{self, generate};
 use muster::{input, names, spans};
 use muster::{
     AsOf, Date, Error, ErrorKind, GroupId, Ledger, MemberId, OpenOptions, Scope, Verdict,
@@ -150,6 +151,28 @@ enum Command {
     },
     /// Throw away the derived state and rebuild it from the log.
     Rebuild,
+    /// Write a synthetic export.
+    #[command(subcommand)]
+    Gen(GenCommand),
+    /// A guided tour: generate a school year, import it into a fresh ledger in a new
+    /// temporary directory, re-import it, ask a few questions, verify.
+    Demo,
+}
+
+#[derive(Subcommand)]
+enum GenCommand {
+    /// A synthetic SB (SchoolBase) export directory, the same for the same seed.
+    Sb {
+        dir: PathBuf,
+        #[arg(long)]
+        seed: u64,
+        #[arg(long, default_value_t = generate::SCHOOL_YEAR.pupils)]
+        pupils: usize,
+        #[arg(long, default_value_t = generate::SCHOOL_YEAR.activities)]
+        activities: usize,
+        #[arg(long, default_value_t = generate::SCHOOL_YEAR.weeks)]
+        weeks: usize,
+    },
 }
 
 #[derive(Args)]
@@ -176,6 +199,22 @@ enum ImportCommand {
         #[command(flatten)]
         output: Output,
     },
+    /// An SB (SchoolBase) export directory: each activity session is an observation of
+    /// its group; activities that stop meeting end.
+    Sb(SbArgs),
+}
+
+#[derive(Args)]
+struct SbArgs {
+    dir: PathBuf,
+    /// Skip sessions before the Sunday of this date's week (YYYY-MM-DD).
+    #[arg(long)]
+    start: Option<String>,
+    /// Show what would be recorded; write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    #[command(flatten)]
+    output: Output,
 }
 
 #[derive(Subcommand)]
@@ -239,6 +278,36 @@ fn open(cli: &Cli) -> Result<Ledger, Error> {
 /// Runs one command; returns what to print and whether the answer is a failure.
 fn run(cli: &Cli) -> Result<(String, bool), Error> {
     match &cli.command {
+        Command::Import(ImportCommand::Sb(args)) => {
+            let start =
+                match &args.start {
+                    Some(text) => Some(Date::parse(text).map_err(|e| {
+                        Error::new(ErrorKind::Input, format!("--start {text:?}: {e}"))
+                    })?),
+                    None => None,
+                };
+            // Read and validate the whole export before the ledger is opened.
+            let export = sb::read_dir(&args.dir, &sb::Options { start })?;
+            let mut ledger = open(cli)?;
+            let report = sb::import(&mut ledger, &export, args.dry_run)?;
+            Ok((render::sb_import(&report, args.output.format.into()), false))
+        }
+        Command::Gen(GenCommand::Sb {
+            dir,
+            seed,
+            pupils,
+            activities,
+            weeks,
+        }) => {
+            let scale = generate::Scale {
+                pupils: *pupils,
+                activities: *activities,
+                weeks: *weeks,
+            };
+            generate::generate(*seed, scale).files().write_dir(dir)?;
+            Ok((format!("wrote an SB export to {}\n", dir.display()), false))
+        }
+        Command::Demo => Ok((muster::demo::run()?, false)),
         Command::Import(command) => {
             let (args, kind, read): (&ImportArgs, SourceKind, fn(&Path) -> _) = match command {
                 ImportCommand::Observations(args) => {
@@ -270,6 +339,7 @@ fn run(cli: &Cli) -> Result<(String, bool), Error> {
                         false,
                     ));
                 }
+                ImportCommand::Sb(_) => unreachable!("handled above"),
             };
             // Read and validate the whole input before the ledger is even opened, so bad
             // input writes nothing.

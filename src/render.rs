@@ -16,6 +16,7 @@ use crate::audit::{ChangeRecord, Correction, ForgetOutcome};
 use crate::commit::{hex, Source};
 use crate::ledger::{CommitSummary, ImportOutcome, SpanRecord, Verdict};
 use crate::model::{Date, GroupId, MemberId};
+use crate::sb::{ChangeLine, Report as SbReport};
 use crate::spans::InclusiveSpan;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -601,5 +602,140 @@ pub fn names_imported(stored: usize, skipped_erased: usize, format: Format) -> S
         _ => format!(
             "stored {stored} new or changed names; skipped {skipped_erased} of forgotten members\n"
         ),
+    }
+}
+
+/// One line of an SB import report: `2015-11-16  Computer Project (M8)  + Noah Williams
+/// (12345)`. Names fall back to ids when unknown.
+pub fn sb_change_line(line: &ChangeLine) -> String {
+    let group = line
+        .group_name
+        .clone()
+        .unwrap_or_else(|| format!("group {}", line.group));
+    let member = match &line.member_name {
+        Some(name) => format!("{name} ({})", line.member),
+        None => line.member.to_string(),
+    };
+    let sign = if line.change.is_member() { '+' } else { '-' };
+    format!("{}  {group}  {sign} {member}", line.date)
+}
+
+/// The report of `import sb`: a line per join or leave, then totals and warnings (table);
+/// the same as one object (json); the changes as rows (csv).
+pub fn sb_import(report: &SbReport, format: Format) -> String {
+    let outcome = &report.outcome;
+    let warnings: serde_json::Map<String, Value> = report
+        .warnings
+        .named()
+        .iter()
+        .map(|(name, count)| (name.to_string(), json!(count)))
+        .collect();
+    match format {
+        Format::Json => {
+            let changes: Vec<Value> = report
+                .changes
+                .iter()
+                .map(|c| {
+                    json!({
+                        "date": c.date.to_string(),
+                        "group": c.group,
+                        "group_name": c.group_name,
+                        "member": c.member,
+                        "member_name": c.member_name,
+                        "change": c.change.as_str(),
+                    })
+                })
+                .collect();
+            json!({
+                "commit": outcome.commit,
+                "dry_run": outcome.dry_run,
+                "facts": outcome.facts.len(),
+                "joins": outcome.joins(),
+                "leaves": outcome.leaves(),
+                "observed_dates": outcome.new_observed_dates,
+                "groups_ended": report.ended,
+                "ends_taken_back": report.reopened,
+                "names_updated": report.names_updated,
+                "occurrences": report.occurrences,
+                "occurrence_rows": report.occurrence_rows,
+                "skipped_before_start": report.skipped_before_start,
+                "warnings": warnings,
+                "changes": changes,
+            })
+            .to_string()
+                + "\n"
+        }
+        Format::Csv => {
+            let mut table = Table::new(&[
+                "date",
+                "group",
+                "group_name",
+                "member",
+                "member_name",
+                "change",
+            ]);
+            for c in &report.changes {
+                table.push(vec![
+                    exact(c.date),
+                    exact(&c.group),
+                    Cell::FreeText(c.group_name.clone().unwrap_or_default()),
+                    exact(&c.member),
+                    Cell::FreeText(c.member_name.clone().unwrap_or_default()),
+                    exact(c.change.as_str()),
+                ]);
+            }
+            table.csv()
+        }
+        Format::Table => {
+            let mut out = String::new();
+            for line in &report.changes {
+                out.push_str(&sb_change_line(line));
+                out.push('\n');
+            }
+            let totals = format!(
+                "{} facts ({} joins, {} leaves), {} new observed dates, {} groups ended, {} ends taken back",
+                outcome.facts.len(),
+                outcome.joins(),
+                outcome.leaves(),
+                outcome.new_observed_dates,
+                report.ended,
+                report.reopened
+            );
+            if outcome.dry_run {
+                out.push_str(&format!(
+                    "dry run: would record {totals}; nothing written\n"
+                ));
+            } else if let Some(seq) = outcome.commit {
+                out.push_str(&format!("commit {seq}: recorded {totals}\n"));
+            } else {
+                out.push_str(
+                    "nothing to record: the ledger already reflects this export; no commit appended\n",
+                );
+            }
+            out.push_str(&format!(
+                "read {} occurrence rows: {} group-days imported, {} before the start date skipped\n",
+                report.occurrence_rows, report.occurrences, report.skipped_before_start
+            ));
+            if !outcome.dry_run {
+                out.push_str(&format!("names new or changed: {}\n", report.names_updated));
+            }
+            let raised: Vec<String> = report
+                .warnings
+                .named()
+                .iter()
+                .filter(|(_, count)| *count > 0)
+                .map(|(name, count)| format!("  {}: {count}", name.replace('_', " ")))
+                .collect();
+            if raised.is_empty() {
+                out.push_str("warnings: none\n");
+            } else {
+                out.push_str("warnings (recorded all the same):\n");
+                for line in raised {
+                    out.push_str(&line);
+                    out.push('\n');
+                }
+            }
+            out
+        }
     }
 }

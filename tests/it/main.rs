@@ -3,5 +3,6 @@
 mod audit;
 mod cli;
 mod model;
+mod sb;
 mod storage;
 mod support;

@@ -1,0 +1,815 @@
+//! SB (SchoolBase) exports: reading an export directory into observations, names and
+//! warnings, and the lifecycle rule that ends activities that stop meeting.
+//!
+//! Owns: the SB file and column names, the lenient `Days` date parser, turning
+//! `rtrwgroups.csv` + `rtrwpupils.csv` rows into one snapshot per (group, occurrence date),
+//! the warnings an export earns, and [`lifecycle_observations`] (when a group ends, and
+//! when an end is taken back).
+//! Must not: decide how snapshots become facts (that is `plan`), format output (that is
+//! `render`), or write anything before the whole export has been read and validated.
+//!
+//! # The lifecycle rule
+//!
+//! SB never says "this activity has stopped": it simply stops exporting occurrences of
+//! it. Left alone, the last session's pupils would stay members for ever. So at every SB
+//! import, over every group SB has ever recorded plus every group in the export:
+//!
+//! - `occurrences(G)` = G's observed dates in the ledger minus its end dates, plus G's
+//!   occurrence dates in this export; `L` = the latest of them.
+//! - the horizon `H` = the latest occurrence of any SB group (ledger and export).
+//! - when `H >= L + END_AFTER_DAYS`, G has ended: its end is `E = L + 1 day` (members stay
+//!   members through their last session day), recorded as an `End` observation.
+//! - every end G already has that is not `E` is taken back with a `CarryForward`
+//!   observation (members on that day := members the day before), for example when a late
+//!   week shows the group met after it.
+//!
+//! Why: the desired end depends only on the set of occurrences ever imported, never on the
+//! order they arrived in, so importing a week late gives the same memberships as importing
+//! in order; and a re-run computes the same end and records nothing. An end never lies
+//! after `L` of a later import (occurrences only accumulate), so the days a carry-forward
+//! leaves observed are never later than `L` and never move `L` or `H`.
+
+pub mod generate;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use crate::commit::{Source, SourceFile, SourceKind};
+use crate::error::{Error, Place, Result};
+use crate::input::{decode_text, Row, Table};
+use crate::ledger::{ImportOutcome, Ledger};
+use crate::model::{Change, Date, GroupId, MemberId, Observation, ObservationKind};
+use crate::plan::Batch;
+
+/// A group absent for this many days after its last session, while other SB groups met,
+/// has ended. Fourteen: a weekly group that misses two consecutive weeks' worth of days
+/// has stopped, and a one-week half-term (when nobody meets, so the horizon does not move)
+/// does not end anything.
+pub const END_AFTER_DAYS: i64 = 14;
+/// `GroupDay` counts days from the Sunday that begins the week: 0 (Sunday) to 6.
+pub const MAX_GROUP_DAY: i64 = 6;
+
+pub const DAYS_FILE: &str = "days.csv";
+pub const ROTA_WEEK_FILE: &str = "rtrotaweek.csv";
+pub const OCCURRENCE_FILE: &str = "rtrwgroups.csv";
+pub const OCCURRENCE_PUPIL_FILE: &str = "rtrwpupils.csv";
+pub const PUPIL_FILE: &str = "pupil.csv";
+pub const STAFF_FILE: &str = "staff.csv";
+
+/// Files every export must have.
+pub const REQUIRED_FILES: [&str; 5] = [
+    DAYS_FILE,
+    ROTA_WEEK_FILE,
+    OCCURRENCE_FILE,
+    OCCURRENCE_PUPIL_FILE,
+    PUPIL_FILE,
+];
+/// Files read when present: without `staff.csv`, any staff ident counts as staff.
+pub const OPTIONAL_FILES: [&str; 1] = [STAFF_FILE];
+
+/// The columns of `rtrwgroups.csv` that name staff; all blank means "no staff".
+const STAFF_COLUMNS: [&str; 4] = ["StaffIdent", "StaffIdent2", "UserIdent3", "UserIdent4"];
+
+/// An export's files as bytes, by file name, and the directory they came from (for error
+/// messages). Kept in memory so that tests and benchmarks can read generated exports
+/// without touching the disk.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ExportFiles {
+    pub dir: PathBuf,
+    pub files: BTreeMap<String, Vec<u8>>,
+}
+
+impl ExportFiles {
+    /// Reads the required files (a missing one is an error naming it) and the optional
+    /// ones that exist.
+    pub fn read_dir(dir: &Path) -> Result<ExportFiles> {
+        if !dir.is_dir() {
+            return Err(Error::input(
+                Place::file(dir),
+                "is not a directory (an SB export is a directory of CSV files)",
+            ));
+        }
+        let mut files = BTreeMap::new();
+        for name in REQUIRED_FILES {
+            let path = dir.join(name);
+            let bytes = read_bytes(&path)?
+                .ok_or_else(|| Error::input(Place::file(&path), "no such file"))?;
+            files.insert(name.to_string(), bytes);
+        }
+        for name in OPTIONAL_FILES {
+            if let Some(bytes) = read_bytes(&dir.join(name))? {
+                files.insert(name.to_string(), bytes);
+            }
+        }
+        Ok(ExportFiles {
+            dir: dir.to_path_buf(),
+            files,
+        })
+    }
+
+    /// Writes every file into `dir`, creating it.
+    pub fn write_dir(&self, dir: &Path) -> Result<()> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, &e))?;
+        for (name, bytes) in &self.files {
+            let path = dir.join(name);
+            std::fs::write(&path, bytes).map_err(|e| Error::io(&path, &e))?;
+        }
+        Ok(())
+    }
+
+    fn table(&self, name: &str) -> Result<Option<Table>> {
+        let Some(bytes) = self.files.get(name) else {
+            return Ok(None);
+        };
+        let path = self.dir.join(name);
+        if bytes.len() as u64 > crate::model::MAX_INPUT_BYTES {
+            return Err(Error::new(
+                crate::error::ErrorKind::Limit,
+                format!(
+                    "is larger than the limit of {} bytes",
+                    crate::model::MAX_INPUT_BYTES
+                ),
+            )
+            .at(Place::file(&path)));
+        }
+        let table = Table::parse(&path, &decode_text(bytes))?;
+        if table.is_empty() {
+            return Err(Error::input(
+                Place::file(&path),
+                "the file has a header but no rows",
+            ));
+        }
+        Ok(Some(table))
+    }
+
+    fn required_table(&self, name: &str) -> Result<Table> {
+        self.table(name)?
+            .ok_or_else(|| Error::input(Place::file(&self.dir.join(name)), "no such file"))
+    }
+
+    fn sources(&self) -> Vec<SourceFile> {
+        self.files
+            .iter()
+            .map(|(name, bytes)| SourceFile::new(name, bytes))
+            .collect()
+    }
+}
+
+fn read_bytes(path: &Path) -> Result<Option<Vec<u8>>> {
+    match std::fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io(path, &e)),
+        Ok(metadata) if metadata.is_dir() => {
+            return Err(Error::input(
+                Place::file(path),
+                "is a directory, not a file",
+            ))
+        }
+        Ok(metadata) if metadata.len() > crate::model::MAX_INPUT_BYTES => {
+            return Err(Error::new(
+                crate::error::ErrorKind::Limit,
+                format!(
+                    "is larger than the limit of {} bytes",
+                    crate::model::MAX_INPUT_BYTES
+                ),
+            )
+            .at(Place::file(path)))
+        }
+        Ok(_) => {}
+    }
+    std::fs::read(path)
+        .map(Some)
+        .map_err(|e| Error::io(path, &e))
+}
+
+/// How to read an export.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Options {
+    /// Occurrences before the Sunday of this date's week are skipped. `None`: everything.
+    pub start: Option<Date>,
+}
+
+/// What an export contained that muster records anyway but a data manager should know.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Warnings {
+    /// Distinct pupils listed in occurrences but missing from `pupil.csv` (recorded under
+    /// their number, without a name).
+    pub pupils_not_in_pupil_file: usize,
+    /// Occurrences with no staff, or none that `staff.csv` knows (recorded all the same).
+    pub occurrences_without_staff: usize,
+    /// `rtrwpupils.csv` rows naming an occurrence `rtrwgroups.csv` does not have (skipped).
+    pub pupil_rows_for_unknown_occurrences: usize,
+    /// A pupil listed more than once in one occurrence (counted once).
+    pub duplicate_pupil_rows: usize,
+}
+
+impl Warnings {
+    /// Each warning with its name, for reports.
+    pub fn named(&self) -> [(&'static str, usize); 4] {
+        [
+            ("pupils_not_in_pupil_file", self.pupils_not_in_pupil_file),
+            ("occurrences_without_staff", self.occurrences_without_staff),
+            (
+                "pupil_rows_for_unknown_occurrences",
+                self.pupil_rows_for_unknown_occurrences,
+            ),
+            ("duplicate_pupil_rows", self.duplicate_pupil_rows),
+        ]
+    }
+}
+
+/// An export, read and validated.
+#[derive(Clone, Debug, Default)]
+pub struct Export {
+    /// One pupil list per (group, occurrence date): the union of every occurrence of the
+    /// group on that date.
+    pub occurrences: BTreeMap<(GroupId, Date), BTreeSet<MemberId>>,
+    pub group_names: BTreeMap<GroupId, String>,
+    pub member_names: BTreeMap<MemberId, String>,
+    pub warnings: Warnings,
+    /// `rtrwgroups.csv` rows read (including those skipped by the start date).
+    pub occurrence_rows: usize,
+    /// `rtrwgroups.csv` rows before the start date's Sunday, skipped.
+    pub skipped_before_start: usize,
+    pub files: Vec<SourceFile>,
+}
+
+/// Reads and validates a whole export directory.
+pub fn read_dir(dir: &Path, options: &Options) -> Result<Export> {
+    parse(&ExportFiles::read_dir(dir)?, options)
+}
+
+/// An integer ident; blank is `None`.
+fn integer(row: &Row<'_>, column: usize) -> Result<Option<i64>> {
+    let text = row.text(column);
+    if text.is_empty() {
+        return Ok(None);
+    }
+    text.parse::<i64>()
+        .map(Some)
+        .map_err(|_| row.error(column, format!("{text:?} is not a whole number")))
+}
+
+fn required_integer(row: &Row<'_>, column: usize) -> Result<i64> {
+    integer(row, column)?.ok_or_else(|| row.error(column, "is blank; a number is required"))
+}
+
+/// Parses a `Days` value leniently: `dd/mm/yyyy` or `yyyy-mm-dd`, optionally followed by a
+/// time part (after a space or `T`), which is ignored. Impossible dates are errors.
+pub fn parse_sb_date(text: &str) -> std::result::Result<Date, String> {
+    let text = text.trim();
+    let date_part = text.split([' ', 'T']).next().unwrap_or("");
+    let number = |part: &str| -> Option<u32> {
+        if part.is_empty() || part.len() > 5 || !part.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        part.parse().ok()
+    };
+    let fields: Vec<&str>;
+    let (year, month, day) = if date_part.contains('/') {
+        fields = date_part.split('/').collect();
+        match fields.as_slice() {
+            [d, m, y] if y.len() >= 4 => (number(y), number(m), number(d)),
+            _ => (None, None, None),
+        }
+    } else {
+        fields = date_part.split('-').collect();
+        match fields.as_slice() {
+            [y, m, d] if y.len() >= 4 => (number(y), number(m), number(d)),
+            _ => (None, None, None),
+        }
+    };
+    let (Some(year), Some(month), Some(day)) = (year, month, day) else {
+        return Err(format!(
+            "{text:?} is not a date: write dd/mm/yyyy or yyyy-mm-dd (a time after it is ignored)"
+        ));
+    };
+    // `year` has at most five digits, so it fits an i32.
+    Date::from_ymd(year as i32, month, day).map_err(|e| format!("{text:?} is not a date: {e}"))
+}
+
+/// Reads and validates an export held in memory. Nothing here touches a ledger.
+pub fn parse(files: &ExportFiles, options: &Options) -> Result<Export> {
+    let start = match options.start {
+        Some(date) => Some(date.sunday_on_or_before().ok_or_else(|| {
+            Error::new(
+                crate::error::ErrorKind::Input,
+                format!("--start {date}: its week begins before the first supported date"),
+            )
+        })?),
+        None => None,
+    };
+
+    // days.csv: DateIdent -> date.
+    let days_table = files.required_table(DAYS_FILE)?;
+    let [days_column, day_ident_column] = days_table.columns(["Days", "DateIdent"])?;
+    let mut days: HashMap<i64, Date> = HashMap::new();
+    for row in days_table.rows() {
+        let ident = required_integer(&row, day_ident_column)?;
+        let text = row.text(days_column);
+        let date = parse_sb_date(text).map_err(|detail| row.error(days_column, detail))?;
+        if let Some(previous) = days.insert(ident, date) {
+            if previous != date {
+                return Err(row.error(
+                    day_ident_column,
+                    format!("DateIdent {ident} is listed again with a different day ({previous} before, {date} here)"),
+                ));
+            }
+        }
+    }
+
+    // rtrotaweek.csv: RTRotaWeekIdent -> DateIdent (a day of the week).
+    let rota_table = files.required_table(ROTA_WEEK_FILE)?;
+    let [rota_ident_column, rota_day_column] =
+        rota_table.columns(["RTRotaWeekIdent", "DateIdent"])?;
+    let mut rota_weeks: HashMap<i64, Date> = HashMap::new();
+    for row in rota_table.rows() {
+        let ident = required_integer(&row, rota_ident_column)?;
+        let day_ident = required_integer(&row, rota_day_column)?;
+        let date = *days.get(&day_ident).ok_or_else(|| {
+            row.error(
+                rota_day_column,
+                format!("DateIdent {day_ident} is not in {DAYS_FILE}"),
+            )
+        })?;
+        rota_weeks.insert(ident, date);
+    }
+
+    // staff.csv (optional): the staff SB knows.
+    let staff: Option<HashSet<i64>> = match files.table(STAFF_FILE)? {
+        None => None,
+        Some(table) => {
+            let [user_column] = table.columns(["UserIdent"])?;
+            let mut known = HashSet::new();
+            for row in table.rows() {
+                known.insert(required_integer(&row, user_column)?);
+            }
+            Some(known)
+        }
+    };
+
+    // pupil.csv: names.
+    let pupil_table = files.required_table(PUPIL_FILE)?;
+    let [pupil_column, surname_column, firstname_column] =
+        pupil_table.columns(["PupOrigNum", "Pu_Surname", "Pu_Firstname"])?;
+    let report_name_column = pupil_table.optional_column("PupReportName");
+    let mut member_names: BTreeMap<MemberId, String> = BTreeMap::new();
+    for row in pupil_table.rows() {
+        let member = row.member(pupil_column)?;
+        let report_name = report_name_column.map_or("", |column| row.text(column));
+        let name = if report_name.is_empty() {
+            format!(
+                "{} {}",
+                row.text(firstname_column),
+                row.text(surname_column)
+            )
+            .trim()
+            .to_string()
+        } else {
+            report_name.to_string()
+        };
+        member_names.insert(member, name);
+    }
+
+    // rtrwgroups.csv: one row per weekly occurrence.
+    let occurrence_table = files.required_table(OCCURRENCE_FILE)?;
+    let [occurrence_column, rota_week_column, group_column, group_day_column, group_name_column, date_ident_column] =
+        occurrence_table.columns([
+            "RTRWGroupsIdent",
+            "RTRotaWeekIdent",
+            "GroupIdent",
+            "GroupDay",
+            "GroupName",
+            "DateIdent",
+        ])?;
+    let staff_columns: Vec<usize> = STAFF_COLUMNS
+        .iter()
+        .filter_map(|name| occurrence_table.optional_column(name))
+        .collect();
+    let mut export = Export::default();
+    // Occurrence ident -> its (group, date), or None when skipped by the start date.
+    let mut occurrence_keys: HashMap<i64, Option<(GroupId, Date)>> = HashMap::new();
+    // The name a group carries on its latest occurrence in the export.
+    let mut latest_names: BTreeMap<GroupId, (Date, String)> = BTreeMap::new();
+    for row in occurrence_table.rows() {
+        export.occurrence_rows += 1;
+        let ident = required_integer(&row, occurrence_column)?;
+        let group_number = required_integer(&row, group_column)?;
+        let group = GroupId::new(&group_number.to_string())
+            .map_err(|e| row.error(group_column, format!("bad group id: {e}")))?;
+        let group_day = required_integer(&row, group_day_column)?;
+        if !(0..=MAX_GROUP_DAY).contains(&group_day) {
+            return Err(row.error(
+                group_day_column,
+                format!(
+                    "GroupDay {group_day} is not a day of the week (0 = Sunday to {MAX_GROUP_DAY})"
+                ),
+            ));
+        }
+        let week_day = week_day_of(
+            &row,
+            date_ident_column,
+            rota_week_column,
+            &days,
+            &rota_weeks,
+        )?;
+        let date = week_day
+            .sunday_on_or_before()
+            .and_then(|sunday| sunday.add_days(group_day))
+            .ok_or_else(|| row.error(date_ident_column, "the occurrence date is out of range"))?;
+        let key = if start.is_some_and(|start| date < start) {
+            export.skipped_before_start += 1;
+            None
+        } else {
+            Some((group.clone(), date))
+        };
+        if let Some(previous) = occurrence_keys.insert(ident, key.clone()) {
+            if previous != key {
+                return Err(row.error(
+                    occurrence_column,
+                    format!(
+                        "RTRWGroupsIdent {ident} is listed again for a different group or date"
+                    ),
+                ));
+            }
+            continue; // an identical repeated row says nothing new
+        }
+        let Some(key) = key else { continue };
+        let mut has_staff = false;
+        for &column in &staff_columns {
+            if let Some(user) = integer(&row, column)? {
+                has_staff |= staff.as_ref().is_none_or(|known| known.contains(&user));
+            }
+        }
+        if !has_staff {
+            export.warnings.occurrences_without_staff += 1;
+        }
+        let name = row.text(group_name_column);
+        if !name.is_empty() {
+            let slot = latest_names
+                .entry(group.clone())
+                .or_insert((date, name.to_string()));
+            if date >= slot.0 {
+                *slot = (date, name.to_string());
+            }
+        }
+        export.occurrences.entry(key).or_default();
+    }
+    export.group_names = latest_names
+        .into_iter()
+        .map(|(group, (_, name))| (group, name))
+        .collect();
+
+    // rtrwpupils.csv: one row per pupil per occurrence.
+    let pupil_row_table = files.required_table(OCCURRENCE_PUPIL_FILE)?;
+    let [row_pupil_column, row_occurrence_column] =
+        pupil_row_table.columns(["PupOrigNum", "RTRWGroupsIdent"])?;
+    let mut seen: HashSet<(i64, MemberId)> = HashSet::new();
+    for row in pupil_row_table.rows() {
+        let ident = required_integer(&row, row_occurrence_column)?;
+        let member = row.member(row_pupil_column)?;
+        let key = match occurrence_keys.get(&ident) {
+            None => {
+                export.warnings.pupil_rows_for_unknown_occurrences += 1;
+                continue;
+            }
+            Some(None) => continue, // before the start date
+            Some(Some(key)) => key,
+        };
+        if !seen.insert((ident, member.clone())) {
+            export.warnings.duplicate_pupil_rows += 1;
+            continue;
+        }
+        export
+            .occurrences
+            .get_mut(key)
+            .map(|members| members.insert(member));
+    }
+    let listed: BTreeSet<&MemberId> = export.occurrences.values().flatten().collect();
+    export.warnings.pupils_not_in_pupil_file = listed
+        .iter()
+        .filter(|member| !member_names.contains_key(**member))
+        .count();
+    // Keep the names of pupils this export speaks of, and every other pupil too: a name is
+    // still the pupil's name when they are in no activity this week.
+    export.member_names = member_names;
+    export.files = files.sources();
+    Ok(export)
+}
+
+/// The day that locates an occurrence's week: `Days[DateIdent]`, else the day of its rota
+/// week.
+fn week_day_of(
+    row: &Row<'_>,
+    date_ident_column: usize,
+    rota_week_column: usize,
+    days: &HashMap<i64, Date>,
+    rota_weeks: &HashMap<i64, Date>,
+) -> Result<Date> {
+    let date_ident = integer(row, date_ident_column)?;
+    if let Some(date) = date_ident.and_then(|ident| days.get(&ident)) {
+        return Ok(*date);
+    }
+    let rota_week = integer(row, rota_week_column)?;
+    if let Some(date) = rota_week.and_then(|ident| rota_weeks.get(&ident)) {
+        return Ok(*date);
+    }
+    let shown = |ident: Option<i64>| ident.map_or("blank".to_string(), |i| i.to_string());
+    Err(row.error(
+        date_ident_column,
+        format!(
+            "the occurrence's week is unknown: DateIdent ({}) is not in {DAYS_FILE} and RTRotaWeekIdent ({}) is not in {ROTA_WEEK_FILE}",
+            shown(date_ident),
+            shown(rota_week)
+        ),
+    ))
+}
+
+/// One SB group's dates, as the lifecycle rule sees them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GroupDates {
+    /// Dates the group met (ledger and export).
+    pub occurrences: BTreeSet<Date>,
+    /// The ends the ledger currently holds.
+    pub ended: BTreeSet<Date>,
+}
+
+/// The `End` and `CarryForward` observations the lifecycle rule (see the module comment)
+/// asks for. Pure: the same dates give the same observations.
+pub fn lifecycle_observations(groups: &BTreeMap<GroupId, GroupDates>) -> Vec<Observation> {
+    let horizon = groups
+        .values()
+        .filter_map(|dates| dates.occurrences.last())
+        .max()
+        .copied();
+    let mut observations = Vec::new();
+    for (group, dates) in groups {
+        let desired = match (dates.occurrences.last(), horizon) {
+            (Some(&last), Some(horizon))
+                if last
+                    .add_days(END_AFTER_DAYS)
+                    .is_some_and(|limit| horizon >= limit) =>
+            {
+                last.add_days(1)
+            }
+            _ => None,
+        };
+        for &old in &dates.ended {
+            if Some(old) != desired {
+                observations.push(lifecycle(old, group, ObservationKind::CarryForward));
+            }
+        }
+        if let Some(end) = desired.filter(|end| !dates.ended.contains(end)) {
+            observations.push(lifecycle(end, group, ObservationKind::End));
+        }
+    }
+    observations
+}
+
+fn lifecycle(date: Date, group: &GroupId, kind: ObservationKind) -> Observation {
+    Observation {
+        date,
+        group: group.clone(),
+        members: BTreeSet::new(),
+        kind,
+    }
+}
+
+/// One pupil joining or leaving a group, with names for the report.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChangeLine {
+    pub date: Date,
+    pub group: GroupId,
+    pub group_name: Option<String>,
+    pub member: MemberId,
+    pub member_name: Option<String>,
+    pub change: Change,
+}
+
+/// What an SB import did (or, on a dry run, would do).
+#[derive(Clone, Debug)]
+pub struct Report {
+    pub outcome: ImportOutcome,
+    pub changes: Vec<ChangeLine>,
+    /// Groups given an end by this import.
+    pub ended: usize,
+    /// Ends taken back by this import.
+    pub reopened: usize,
+    /// Names new or changed (0 on a dry run: nothing is written).
+    pub names_updated: usize,
+    pub occurrences: usize,
+    pub occurrence_rows: usize,
+    pub skipped_before_start: usize,
+    pub warnings: Warnings,
+}
+
+/// The batch an export asks for against `ledger`: one snapshot per occurrence, and the
+/// lifecycle observations over every SB group.
+pub fn batch(ledger: &Ledger, export: &Export) -> Result<Batch> {
+    let mut groups: BTreeMap<GroupId, GroupDates> = BTreeMap::new();
+    for group in ledger.group_ids()? {
+        let Some(state) = ledger.find_group(&group)? else {
+            continue;
+        };
+        if !state.sources.contains(&SourceKind::SchoolBase) {
+            continue;
+        }
+        let ended: BTreeSet<Date> = state.ended.iter().copied().collect();
+        let occurrences = state
+            .observed
+            .iter()
+            .copied()
+            .filter(|date| !ended.contains(date))
+            .collect();
+        groups.insert(group, GroupDates { occurrences, ended });
+    }
+    for (group, date) in export.occurrences.keys() {
+        groups
+            .entry(group.clone())
+            .or_default()
+            .occurrences
+            .insert(*date);
+    }
+    let mut observations: Vec<Observation> = export
+        .occurrences
+        .iter()
+        .map(|((group, date), members)| {
+            Observation::snapshot(*date, group.clone(), members.clone())
+        })
+        .collect();
+    observations.extend(lifecycle_observations(&groups));
+    Ok(Batch {
+        observations,
+        facts: Vec::new(),
+    })
+}
+
+/// Imports a read export: one commit (unless nothing changed), then the names (not on a dry
+/// run). Returns the report with a named line per change.
+pub fn import(ledger: &mut Ledger, export: &Export, dry_run: bool) -> Result<Report> {
+    let batch = batch(ledger, export)?;
+    let count = |kind: ObservationKind| {
+        batch
+            .observations
+            .iter()
+            .filter(|observation| observation.kind == kind)
+            .count()
+    };
+    let (ended, reopened) = (
+        count(ObservationKind::End),
+        count(ObservationKind::CarryForward),
+    );
+    let source = Source {
+        kind: SourceKind::SchoolBase,
+        files: export.files.clone(),
+    };
+    let outcome = ledger.import(&batch, source, dry_run)?;
+    let names_updated = if dry_run {
+        0
+    } else {
+        ledger.set_names(&export.group_names, &export.member_names)?
+    };
+    let mut group_names: BTreeMap<GroupId, Option<String>> = BTreeMap::new();
+    let mut member_names: BTreeMap<MemberId, Option<String>> = BTreeMap::new();
+    let mut changes = Vec::with_capacity(outcome.facts.len());
+    for fact in &outcome.facts {
+        if !group_names.contains_key(&fact.group) {
+            let name = match export.group_names.get(&fact.group) {
+                Some(name) => Some(name.clone()),
+                None => ledger.group_name(&fact.group)?,
+            };
+            group_names.insert(fact.group.clone(), name);
+        }
+        if !member_names.contains_key(&fact.member) {
+            let name = match export.member_names.get(&fact.member) {
+                Some(name) => Some(name.clone()),
+                None => ledger.member_name(&fact.member)?,
+            };
+            member_names.insert(fact.member.clone(), name);
+        }
+        changes.push(ChangeLine {
+            date: fact.date,
+            group: fact.group.clone(),
+            group_name: group_names[&fact.group].clone(),
+            member: fact.member.clone(),
+            member_name: member_names[&fact.member].clone(),
+            change: fact.change,
+        });
+    }
+    Ok(Report {
+        outcome,
+        changes,
+        ended,
+        reopened,
+        names_updated,
+        occurrences: export.occurrences.len(),
+        occurrence_rows: export.occurrence_rows,
+        skipped_before_start: export.skipped_before_start,
+        warnings: export.warnings,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn date(text: &str) -> Date {
+        Date::parse(text).expect("a test date")
+    }
+
+    #[test]
+    fn sb_dates_are_read_leniently_and_impossible_ones_refused() {
+        let check = |text: &str, expected: Option<&str>| {
+            let got = parse_sb_date(text).ok().map(|d| d.to_string());
+            assert_eq!(got.as_deref(), expected, "for {text:?}");
+        };
+        check("16/11/2015", Some("2015-11-16"));
+        check("2015-11-16", Some("2015-11-16"));
+        check("16/11/2015 00:00:00", Some("2015-11-16"));
+        check("2015-11-16T00:00:00", Some("2015-11-16"));
+        check("2015-11-16 12:30", Some("2015-11-16"));
+        check("1/2/2016", Some("2016-02-01"));
+        check("31/02/2016", None);
+        check("29/02/2015", None);
+        check("01/01/0000", None);
+        check("01/01/99999", None);
+        check("16/11/15", None);
+        check("", None);
+        check("yesterday", None);
+    }
+
+    fn dates(list: &[&str]) -> BTreeSet<Date> {
+        list.iter().map(|d| date(d)).collect()
+    }
+
+    fn kinds(observations: &[Observation]) -> Vec<(String, String, ObservationKind)> {
+        observations
+            .iter()
+            .map(|o| (o.group.to_string(), o.date.to_string(), o.kind))
+            .collect()
+    }
+
+    #[test]
+    fn a_group_ends_the_day_after_its_last_session_once_others_met_fourteen_days_later() {
+        let check = |horizon: &str, expected_end: Option<&str>| {
+            let mut groups = BTreeMap::new();
+            groups.insert(
+                GroupId::new("a").unwrap(),
+                GroupDates {
+                    occurrences: dates(&["2015-11-02", "2015-11-09"]),
+                    ended: BTreeSet::new(),
+                },
+            );
+            groups.insert(
+                GroupId::new("b").unwrap(),
+                GroupDates {
+                    occurrences: dates(&["2015-11-09", horizon]),
+                    ended: BTreeSet::new(),
+                },
+            );
+            let got = kinds(&lifecycle_observations(&groups));
+            let expected: Vec<_> = expected_end
+                .map(|end| ("a".to_string(), end.to_string(), ObservationKind::End))
+                .into_iter()
+                .collect();
+            assert_eq!(got, expected, "horizon {horizon}");
+        };
+        check("2015-11-22", None); // 13 days after: still running
+        check("2015-11-23", Some("2015-11-10")); // 14 days after: ended
+        check("2015-12-07", Some("2015-11-10"));
+    }
+
+    #[test]
+    fn an_end_that_a_later_session_contradicts_is_taken_back() {
+        let mut groups = BTreeMap::new();
+        groups.insert(
+            GroupId::new("a").unwrap(),
+            GroupDates {
+                occurrences: dates(&["2015-11-02", "2015-11-16"]),
+                ended: dates(&["2015-11-03"]),
+            },
+        );
+        groups.insert(
+            GroupId::new("b").unwrap(),
+            GroupDates {
+                occurrences: dates(&["2015-11-23"]),
+                ended: BTreeSet::new(),
+            },
+        );
+        assert_eq!(
+            kinds(&lifecycle_observations(&groups)),
+            vec![(
+                "a".to_string(),
+                "2015-11-03".to_string(),
+                ObservationKind::CarryForward
+            )]
+        );
+        // An end already where it belongs asks for nothing.
+        groups.get_mut(&GroupId::new("a").unwrap()).unwrap().ended = dates(&["2015-11-17"]);
+        groups
+            .get_mut(&GroupId::new("b").unwrap())
+            .unwrap()
+            .occurrences = dates(&["2015-11-30"]);
+        assert_eq!(kinds(&lifecycle_observations(&groups)), vec![]);
+    }
+}

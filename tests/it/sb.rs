@@ -1,0 +1,783 @@
+//! `muster import sb` and `muster gen sb`: small readable exports built from the real
+//! header and sample row, one test per fault of the old loader, bad input, and a property
+//! test that import order never matters.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use muster::sb::{self, generate};
+use muster::store::MemoryStore;
+use muster::{Date, GroupId, Ledger, MemberId};
+use proptest::prelude::*;
+
+use crate::support::Sandbox;
+
+/// The real `rtrwgroups.csv` header, as in docs/sb.md.
+const OCCURRENCE_HEADER: &str = "RTRWGroupsIdent,RTRotaWeekIdent,GroupIdent,GroupDay,GroupStart,GroupEnd,SCTIdent,RoomIdent,GroupRota,GroupSlotTime,StaffIdent,StaffIdent2,GroupName,DateIdent,RTGroupChecked,RTProtectedGroupClash,UserIdent3,UserIdent4";
+/// The one real row: Computer Project (M8), staff 358, in the week of DateIdent 4732
+/// (Monday 16 November 2015), on GroupDay 1 (Monday).
+const SAMPLE_ROW: &str =
+    "43740,663,34340,1,960,1020,13,229,0,0,358,,\"Computer Project (M8)\",4732,0,0,,";
+const COMPUTER_PROJECT: &str = "34340";
+/// DateIdent 4731 is Sunday 15 November 2015; the fixture's days run on from it.
+const FIRST_DATE_IDENT: usize = 4731;
+const FIXTURE_WEEKS: usize = 6;
+const PUPILS: &str = "PupOrigNum,Pu_Surname,Pu_Firstname,Pu_GivenName,PupReportName,PupEmail,Pu_CandNo,PupUCI,YearIdent,Pu_Doe,PupDateofLeaving,PType
+12345,Williams,Noah,Noah,Noah Williams,,,,10,,,60
+12346,Brown,Amelia,Amelia,,,,,10,,,60
+12347,Jones,Oscar,Oscar,,,,,10,,,60
+";
+
+/// The DateIdent of day `offset` (0 = Sunday) of fixture week `week`.
+fn day_ident(week: usize, offset: usize) -> usize {
+    FIRST_DATE_IDENT + 7 * week + offset
+}
+
+/// The date of day `offset` of fixture week `week`, as text.
+fn day(week: usize, offset: usize) -> String {
+    Date::from_ymd(2015, 11, 15)
+        .unwrap()
+        .add_days((7 * week + offset) as i64)
+        .unwrap()
+        .to_string()
+}
+
+/// A small export: six weeks of days from Sunday 15 November 2015, rota weeks 663..=668,
+/// three pupils, staff 358, and the occurrences and pupil rows a test adds.
+struct Export {
+    days: String,
+    rota_weeks: String,
+    pupils: Vec<u8>,
+    occurrences: Vec<String>,
+    pupil_rows: Vec<(String, String)>,
+    occurrence_header: String,
+}
+
+impl Export {
+    fn new() -> Export {
+        let mut days = String::from("DateIdent,Days\n");
+        let mut rota_weeks = String::from("RTRotaWeekIdent,DateIdent\n");
+        for week in 0..FIXTURE_WEEKS {
+            for offset in 0..7 {
+                let date = day(week, offset);
+                // Written as SB does: dd/mm/yyyy with a time part.
+                let (y, m, d) = (&date[0..4], &date[5..7], &date[8..10]);
+                days.push_str(&format!(
+                    "{},{d}/{m}/{y} 00:00:00\n",
+                    day_ident(week, offset)
+                ));
+            }
+            rota_weeks.push_str(&format!("{},{}\n", 663 + week, day_ident(week, 1)));
+        }
+        Export {
+            days,
+            rota_weeks,
+            pupils: PUPILS.as_bytes().to_vec(),
+            occurrences: Vec::new(),
+            pupil_rows: Vec::new(),
+            occurrence_header: OCCURRENCE_HEADER.to_string(),
+        }
+    }
+
+    /// Adds occurrence `ident` of `group` on day `group_day` of fixture week `week`, with
+    /// staff 358, listing `pupils`.
+    fn occurrence(
+        mut self,
+        ident: u32,
+        group: &str,
+        name: &str,
+        week: usize,
+        group_day: usize,
+        pupils: &[&str],
+    ) -> Export {
+        self.occurrences.push(format!(
+            "{ident},{},{group},{group_day},960,1020,13,229,0,0,358,,\"{name}\",{},0,0,,",
+            663 + week,
+            day_ident(week, 3)
+        ));
+        for pupil in pupils {
+            self.pupil_rows.push((pupil.to_string(), ident.to_string()));
+        }
+        self
+    }
+
+    /// Takes the staff off the last occurrence added.
+    fn without_staff(mut self) -> Export {
+        if let Some(row) = self.occurrences.last_mut() {
+            *row = row.replace(",358,", ",,");
+        }
+        self
+    }
+
+    /// The Computer Project on Monday of `week`.
+    fn computer_project(self, ident: u32, week: usize, pupils: &[&str]) -> Export {
+        self.occurrence(
+            ident,
+            COMPUTER_PROJECT,
+            "Computer Project (M8)",
+            week,
+            1,
+            pupils,
+        )
+    }
+
+    fn files(&self) -> BTreeMap<&'static str, Vec<u8>> {
+        let mut occurrences = self.occurrence_header.clone() + "\n";
+        for row in &self.occurrences {
+            occurrences.push_str(row);
+            occurrences.push('\n');
+        }
+        let mut pupil_rows = String::from("PupOrigNum,RTRWGroupsIdent\n");
+        for (pupil, ident) in &self.pupil_rows {
+            pupil_rows.push_str(&format!("{pupil},{ident}\n"));
+        }
+        BTreeMap::from([
+            ("days.csv", self.days.clone().into_bytes()),
+            ("rtrotaweek.csv", self.rota_weeks.clone().into_bytes()),
+            ("pupil.csv", self.pupils.clone()),
+            ("rtrwgroups.csv", occurrences.into_bytes()),
+            ("rtrwpupils.csv", pupil_rows.into_bytes()),
+            ("staff.csv", b"UserIdent,UserName\n358,jwinters\n".to_vec()),
+        ])
+    }
+
+    fn write(&self, sandbox: &Sandbox, name: &str) -> PathBuf {
+        let dir = sandbox.path(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        for (file, bytes) in self.files() {
+            std::fs::write(dir.join(file), bytes).unwrap();
+        }
+        dir
+    }
+}
+
+fn import(sandbox: &Sandbox, dir: &Path, extra: &[&str]) -> crate::support::Run {
+    let mut args = vec!["import", "sb", dir.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    sandbox.muster(&args)
+}
+
+fn members(sandbox: &Sandbox, group: &str, on: &str) -> Vec<String> {
+    let run = sandbox
+        .muster(&["members", group, "--on", on, "--format", "json"])
+        .ok();
+    run.json()["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m.as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn the_real_sample_row_imports_with_a_named_line_per_join() {
+    let sandbox = Sandbox::new();
+    let mut export = Export::new();
+    export.occurrences.push(SAMPLE_ROW.to_string());
+    export
+        .pupil_rows
+        .push(("12345".to_string(), "43740".to_string()));
+    let dir = export.write(&sandbox, "export");
+    let run = import(&sandbox, &dir, &[]).ok();
+    assert!(
+        run.stdout
+            .contains("2015-11-16  Computer Project (M8)  + Noah Williams (12345)\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(run
+        .stdout
+        .contains("commit 1: recorded 1 facts (1 joins, 0 leaves)"));
+    let shown = sandbox
+        .muster(&["members", COMPUTER_PROJECT, "--on", "2015-11-16"])
+        .ok();
+    assert!(
+        shown.stdout.contains("12345   Noah Williams"),
+        "{}",
+        shown.stdout
+    );
+    assert_eq!(
+        members(&sandbox, COMPUTER_PROJECT, "2015-11-15"),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn old_fault_two_sessions_on_one_day_merge_and_a_rerun_records_nothing() {
+    let sandbox = Sandbox::new();
+    let dir = Export::new()
+        .computer_project(1, 0, &["12345", "12346"])
+        .computer_project(2, 0, &["12346", "12347"])
+        .write(&sandbox, "export");
+    let first = import(&sandbox, &dir, &["--format", "json"]).ok().json();
+    assert_eq!(first["joins"], 3);
+    assert_eq!(
+        members(&sandbox, COMPUTER_PROJECT, &day(0, 1)),
+        ["12345", "12346", "12347"]
+    );
+    for _ in 0..2 {
+        let again = import(&sandbox, &dir, &[]).ok();
+        assert!(
+            again.stdout.contains("nothing to record"),
+            "{}",
+            again.stdout
+        );
+        let json = import(&sandbox, &dir, &["--format", "json"]).ok().json();
+        assert_eq!(
+            (json["facts"].clone(), json["commit"].clone()),
+            (0.into(), serde_json::Value::Null)
+        );
+    }
+}
+
+#[test]
+fn old_fault_a_pupil_listed_twice_counts_once() {
+    let sandbox = Sandbox::new();
+    let dir = Export::new()
+        .computer_project(1, 0, &["12345", "12345"])
+        .write(&sandbox, "export");
+    let json = import(&sandbox, &dir, &["--format", "json"]).ok().json();
+    assert_eq!(json["joins"], 1);
+    assert_eq!(json["warnings"]["duplicate_pupil_rows"], 1);
+}
+
+#[test]
+fn old_fault_a_remove_and_readd_on_one_day_leaves_one_span() {
+    let sandbox = Sandbox::new();
+    // Week 1 has two sessions: Noah is missing from one of them (the old loader removed
+    // and re-added him, leaving two rows).
+    let dir = Export::new()
+        .computer_project(1, 0, &["12345"])
+        .computer_project(2, 1, &["12346"])
+        .computer_project(3, 1, &["12345", "12346"])
+        .computer_project(4, 2, &["12345"])
+        .write(&sandbox, "export");
+    import(&sandbox, &dir, &[]).ok();
+    let history = sandbox
+        .muster(&["history", "--member", "12345", "--format", "json"])
+        .ok()
+        .json();
+    let spans = history.as_array().unwrap();
+    assert_eq!(spans.len(), 1, "{history}");
+    assert_eq!(spans[0]["from"], day(0, 1));
+    assert_eq!(spans[0]["until"], serde_json::Value::Null);
+}
+
+#[test]
+fn old_fault_sessions_without_staff_are_recorded_with_a_warning() {
+    let sandbox = Sandbox::new();
+    let dir = Export::new()
+        .occurrence(1, "500", "Chess Club", 0, 2, &["12345"])
+        .without_staff()
+        .occurrence(2, "501", "Choir", 0, 2, &["12346"])
+        .write(&sandbox, "export");
+    let json = import(&sandbox, &dir, &["--format", "json"]).ok().json();
+    assert_eq!(json["warnings"]["occurrences_without_staff"], 1);
+    assert_eq!(members(&sandbox, "500", &day(0, 2)), ["12345"]);
+    // A staff ident staff.csv does not know is no staff either.
+    let mut export = Export::new().occurrence(3, "502", "Drama", 0, 2, &["12347"]);
+    export.occurrences[0] = export.occurrences[0].replace(",358,", ",999,");
+    let dir = export.write(&sandbox, "unknown-staff");
+    let json = import(&sandbox, &dir, &["--format", "json"]).ok().json();
+    assert_eq!(json["warnings"]["occurrences_without_staff"], 1);
+    assert_eq!(members(&sandbox, "502", &day(0, 2)), ["12347"]);
+}
+
+#[test]
+fn old_fault_pupils_missing_from_pupil_csv_are_recorded_with_a_warning() {
+    let sandbox = Sandbox::new();
+    let dir = Export::new()
+        .computer_project(1, 0, &["12345", "77777"])
+        .write(&sandbox, "export");
+    let run = import(&sandbox, &dir, &[]).ok();
+    assert!(run.stdout.contains("+ 77777\n"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("pupils not in pupil file: 1"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        members(&sandbox, COMPUTER_PROJECT, &day(0, 1)),
+        ["12345", "77777"]
+    );
+}
+
+#[test]
+fn old_fault_an_activity_that_stops_ends_the_day_after_its_last_session() {
+    let sandbox = Sandbox::new();
+    // Computer Project meets in weeks 0 and 1; Choir goes on to week 3.
+    let mut export = Export::new()
+        .computer_project(1, 0, &["12345"])
+        .computer_project(2, 1, &["12345", "12346"]);
+    for week in 0..4 {
+        export = export.occurrence(10 + week as u32, "501", "Choir", week, 1, &["12347"]);
+    }
+    let run = import(&sandbox, &export.write(&sandbox, "export"), &[]).ok();
+    // The old loader only logged totals; muster names every pupil who leaves.
+    let end = day(1, 2);
+    assert!(
+        run.stdout.contains(&format!(
+            "{end}  Computer Project (M8)  - Noah Williams (12345)\n"
+        )),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("1 groups ended"), "{}", run.stdout);
+    let check = |on: String, expected: &[&str]| {
+        assert_eq!(
+            members(&sandbox, COMPUTER_PROJECT, &on),
+            expected,
+            "on {on}"
+        );
+    };
+    check(day(1, 1), &["12345", "12346"]); // the last session
+    check(day(1, 2), &[]); // ended the day after
+    check(day(3, 1), &[]);
+    // Choir's last session is the horizon: it goes on.
+    assert_eq!(members(&sandbox, "501", &day(5, 0)), ["12347"]);
+}
+
+#[test]
+fn the_end_waits_for_fourteen_days_of_others_meeting() {
+    let check = |choir_weeks: usize, ended: bool| {
+        let sandbox = Sandbox::new();
+        let mut export = Export::new().computer_project(1, 0, &["12345"]);
+        for week in 0..choir_weeks {
+            export = export.occurrence(10 + week as u32, "501", "Choir", week, 1, &["12347"]);
+        }
+        import(&sandbox, &export.write(&sandbox, "export"), &[]).ok();
+        let expected: &[&str] = if ended { &[] } else { &["12345"] };
+        assert_eq!(
+            members(&sandbox, COMPUTER_PROJECT, &day(4, 0)),
+            expected,
+            "Choir meeting {choir_weeks} weeks"
+        );
+    };
+    check(1, false);
+    check(2, false); // 7 days later: a missed week is not an end
+    check(3, true); // 14 days later: ended
+}
+
+#[test]
+fn a_late_week_gives_the_same_memberships_as_in_order_and_an_activity_that_returns_reopens() {
+    let weekly = |week: usize, with_computer_project: bool| {
+        let mut export =
+            Export::new().occurrence(10 + week as u32, "501", "Choir", week, 1, &["12347"]);
+        if with_computer_project {
+            export = export.computer_project(
+                20 + week as u32,
+                week,
+                &["12345", "12346"][..week % 2 + 1],
+            );
+        }
+        export
+    };
+    // Computer Project meets weeks 0, 1 and 4: absent long enough in between to end.
+    let plan = [
+        (0, true),
+        (1, true),
+        (2, false),
+        (3, false),
+        (4, true),
+        (5, false),
+    ];
+    let in_order = Sandbox::new();
+    let late = Sandbox::new();
+    for &(week, computer) in &plan {
+        let dir = weekly(week, computer).write(&in_order, &format!("w{week}"));
+        import(&in_order, &dir, &[]).ok();
+    }
+    for &index in &[0, 2, 3, 5, 4, 1] {
+        let (week, computer) = plan[index];
+        let dir = weekly(week, computer).write(&late, &format!("w{week}"));
+        import(&late, &dir, &[]).ok();
+    }
+    for week in 0..FIXTURE_WEEKS {
+        for offset in 0..7 {
+            let on = day(week, offset);
+            assert_eq!(
+                members(&in_order, COMPUTER_PROJECT, &on),
+                members(&late, COMPUTER_PROJECT, &on),
+                "on {on}"
+            );
+        }
+    }
+    assert_eq!(members(&late, COMPUTER_PROJECT, &day(4, 1)), ["12345"]);
+    assert_eq!(members(&late, COMPUTER_PROJECT, &day(5, 6)), ["12345"]);
+}
+
+#[test]
+fn a_dry_run_prints_the_changes_and_writes_nothing() {
+    let sandbox = Sandbox::new();
+    let dir = Export::new()
+        .computer_project(1, 0, &["12345"])
+        .write(&sandbox, "export");
+    let run = import(&sandbox, &dir, &["--dry-run"]).ok();
+    assert!(
+        run.stdout.contains("+ Noah Williams (12345)"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("nothing written"), "{}", run.stdout);
+    let log = sandbox.muster(&["log", "--format", "json"]).ok().json();
+    assert_eq!(log, serde_json::json!([]));
+    let json = import(&sandbox, &dir, &["--format", "json"]).ok().json();
+    assert_eq!(json["commit"], 1);
+}
+
+#[test]
+fn json_gives_counts_warnings_and_named_changes() {
+    let sandbox = Sandbox::new();
+    let dir = Export::new()
+        .computer_project(1, 0, &["12345"])
+        .write(&sandbox, "export");
+    let json = import(&sandbox, &dir, &["--format", "json"]).ok().json();
+    assert_eq!(json["facts"], 1);
+    assert_eq!(json["observed_dates"], 1);
+    assert_eq!(json["warnings"]["pupils_not_in_pupil_file"], 0);
+    assert_eq!(
+        json["changes"],
+        serde_json::json!([{
+            "date": "2015-11-16",
+            "group": "34340",
+            "group_name": "Computer Project (M8)",
+            "member": "12345",
+            "member_name": "Noah Williams",
+            "change": "join",
+        }])
+    );
+}
+
+#[test]
+fn start_skips_sessions_before_the_sunday_of_its_week() {
+    let sandbox = Sandbox::new();
+    let dir = Export::new()
+        .computer_project(1, 0, &["12345"])
+        .computer_project(2, 1, &["12346"])
+        .write(&sandbox, "export");
+    // Wednesday of week 1: its Sunday is day(1, 0), so week 1's Monday still counts.
+    let json = import(&sandbox, &dir, &["--start", &day(1, 3), "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(json["skipped_before_start"], 1);
+    assert_eq!(
+        members(&sandbox, COMPUTER_PROJECT, &day(0, 1)),
+        Vec::<String>::new()
+    );
+    assert_eq!(members(&sandbox, COMPUTER_PROJECT, &day(1, 1)), ["12346"]);
+    let bad = import(&sandbox, &dir, &["--start", "16/11/2015"]);
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+}
+
+#[test]
+fn names_come_out_right_from_windows_1252_and_bom_files() {
+    let sandbox = Sandbox::new();
+    let mut export = Export::new().computer_project(1, 0, &["12345", "12346"]);
+    let pupils = "PupOrigNum,Pu_Surname,Pu_Firstname,PupReportName\n12345,Ó Briain,Zoë,\n12346,Núñez,Siobhán,Siobhán Núñez\n";
+    export.pupils = encoding_rs::WINDOWS_1252.encode(pupils).0.into_owned();
+    // A byte-order mark before the header: the first column must still be found.
+    export.occurrence_header = format!("\u{FEFF}{OCCURRENCE_HEADER}");
+    let dir = export.write(&sandbox, "export");
+    let run = import(&sandbox, &dir, &[]).ok();
+    assert!(
+        run.stdout.contains("+ Zoë Ó Briain (12345)"),
+        "{}",
+        run.stdout
+    );
+    let json = sandbox
+        .muster(&[
+            "members",
+            COMPUTER_PROJECT,
+            "--on",
+            &day(0, 1),
+            "--format",
+            "json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(json["names"]["12345"], "Zoë Ó Briain");
+    assert_eq!(json["names"]["12346"], "Siobhán Núñez");
+}
+
+#[test]
+fn an_unresolved_date_ident_takes_the_week_from_the_rota_week() {
+    let sandbox = Sandbox::new();
+    let mut export = Export::new().computer_project(1, 2, &["12345"]);
+    export.occurrences[0] =
+        export.occurrences[0].replace(&format!(",{},0,0,", day_ident(2, 3)), ",1,0,0,");
+    let dir = export.write(&sandbox, "export");
+    import(&sandbox, &dir, &[]).ok();
+    assert_eq!(members(&sandbox, COMPUTER_PROJECT, &day(2, 1)), ["12345"]);
+    assert_eq!(
+        members(&sandbox, COMPUTER_PROJECT, &day(2, 0)),
+        Vec::<String>::new()
+    );
+}
+
+/// Runs an import expected to fail on bad input; checks the message and that nothing was
+/// written (the ledger is not even created).
+fn refused(export: &Export, expected: &[&str]) {
+    let sandbox = Sandbox::new();
+    let dir = export.write(&sandbox, "export");
+    let run = import(&sandbox, &dir, &[]);
+    assert_eq!(run.code, 2, "stdout {}\nstderr {}", run.stdout, run.stderr);
+    for part in expected {
+        assert!(run.stderr.contains(part), "{part:?} not in {}", run.stderr);
+    }
+    assert!(!sandbox.db().exists(), "the ledger was created");
+}
+
+#[test]
+fn a_missing_file_is_named_and_nothing_is_written() {
+    let sandbox = Sandbox::new();
+    let dir = Export::new()
+        .computer_project(1, 0, &["12345"])
+        .write(&sandbox, "export");
+    std::fs::remove_file(dir.join("rtrwpupils.csv")).unwrap();
+    let run = import(&sandbox, &dir, &[]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("rtrwpupils.csv: no such file"),
+        "{}",
+        run.stderr
+    );
+    let file = sandbox.write("not-a-directory.csv", "Days,DateIdent\n");
+    let run = import(&sandbox, &file, &[]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("is not a directory"), "{}", run.stderr);
+    assert!(!sandbox.db().exists());
+}
+
+#[test]
+fn a_missing_column_is_named_and_nothing_is_written() {
+    let mut export = Export::new().computer_project(1, 0, &["12345"]);
+    export.occurrence_header = OCCURRENCE_HEADER.replace("GroupIdent,", "Group,");
+    refused(
+        &export,
+        &[
+            "line 1 of",
+            "rtrwgroups.csv",
+            "no column named \"GroupIdent\"",
+        ],
+    );
+    let mut export = Export::new().computer_project(1, 0, &["12345"]);
+    export.pupils = b"PupOrigNum,Pu_Surname\n12345,Williams\n".to_vec();
+    refused(&export, &["pupil.csv", "\"Pu_Firstname\""]);
+}
+
+#[test]
+fn impossible_days_are_refused_with_file_line_and_column() {
+    let check = |text: &str| {
+        let mut export = Export::new().computer_project(1, 0, &["12345"]);
+        // Line 3 of days.csv is the second day (DateIdent 4732).
+        export.days = export.days.replacen("16/11/2015 00:00:00", text, 1);
+        refused(
+            &export,
+            &["line 3, column 2 (Days) of", "days.csv", "is not a date"],
+        );
+    };
+    check("31/02/2016");
+    check("2015-02-29");
+    check("16/11/0000");
+    check("16/11/99999");
+    check("16.11.2015");
+    check("");
+}
+
+#[test]
+fn malformed_rows_are_refused_with_file_line_and_column() {
+    let check = |from: &str, to: &str, expected: &[&str]| {
+        let mut export = Export::new().computer_project(1, 0, &["12345"]);
+        export.occurrences[0] = export.occurrences[0].replacen(from, to, 1);
+        refused(&export, expected);
+    };
+    check(
+        ",34340,1,",
+        ",x,1,",
+        &["line 2, column 3 (GroupIdent)", "not a whole number"],
+    );
+    check(",34340,1,", ",34340,9,", &["line 2, column 4 (GroupDay)"]);
+    check(
+        ",34340,1,",
+        ",34340,,",
+        &["line 2, column 4 (GroupDay)", "blank"],
+    );
+}
+
+#[test]
+fn an_unknown_week_is_refused() {
+    let mut export = Export::new().computer_project(1, 0, &["12345"]);
+    export.occurrences[0] = export.occurrences[0]
+        .replace(",663,", ",999,")
+        .replace(&format!(",{},0,0,", day_ident(0, 3)), ",1,0,0,");
+    refused(
+        &export,
+        &["line 2, column 14 (DateIdent)", "week is unknown"],
+    );
+}
+
+#[test]
+fn gen_writes_the_same_export_for_the_same_seed() {
+    let sandbox = Sandbox::new();
+    let args = |dir: &str, seed: &str| -> Vec<String> {
+        [
+            "gen",
+            "sb",
+            dir,
+            "--seed",
+            seed,
+            "--pupils",
+            "50",
+            "--activities",
+            "8",
+            "--weeks",
+            "7",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    for (dir, seed) in [("a", "7"), ("b", "7"), ("c", "8")] {
+        let args = args(dir, seed);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        sandbox.muster(&args).ok();
+    }
+    let read = |dir: &str| sb::ExportFiles::read_dir(&sandbox.path(dir)).unwrap().files;
+    assert_eq!(read("a"), read("b"));
+    assert_ne!(read("a"), read("c"));
+    let header = String::from_utf8(read("a")["rtrwgroups.csv"].clone()).unwrap();
+    assert!(header.starts_with(&format!("\u{FEFF}{OCCURRENCE_HEADER}\n")));
+    let run = import(&sandbox, &sandbox.path("a"), &[]).ok();
+    assert!(run.stdout.contains("commit 1"), "{}", run.stdout);
+    sandbox.muster(&["verify"]).ok();
+}
+
+#[test]
+fn names_are_updated_when_they_change() {
+    let ledger_store = MemoryStore::default();
+    let mut ledger = Ledger::with_store(Box::new(ledger_store)).unwrap();
+    let sandbox = Sandbox::new();
+    let first = Export::new().computer_project(1, 0, &["12345"]);
+    let export = sb::read_dir(&first.write(&sandbox, "one"), &sb::Options::default()).unwrap();
+    let report = sb::import(&mut ledger, &export, false).unwrap();
+    assert_eq!(report.names_updated, 4); // the group and three pupils
+    let mut renamed = Export::new().occurrence(
+        2,
+        COMPUTER_PROJECT,
+        "Computer Science Project (M8)",
+        1,
+        1,
+        &["12345"],
+    );
+    renamed.pupils = PUPILS
+        .replace("Noah Williams", "Noah Williams-Smith")
+        .into_bytes();
+    let export = sb::read_dir(&renamed.write(&sandbox, "two"), &sb::Options::default()).unwrap();
+    let report = sb::import(&mut ledger, &export, false).unwrap();
+    assert_eq!(report.names_updated, 2);
+    let group = GroupId::new(COMPUTER_PROJECT).unwrap();
+    assert_eq!(
+        ledger.group_name(&group).unwrap().as_deref(),
+        Some("Computer Science Project (M8)")
+    );
+    assert_eq!(
+        ledger
+            .member_name(&MemberId::new("12345").unwrap())
+            .unwrap()
+            .as_deref(),
+        Some("Noah Williams-Smith")
+    );
+}
+
+/// Every group's members on every day from `first` to `last`.
+fn memberships(
+    ledger: &Ledger,
+    first: Date,
+    last: Date,
+) -> BTreeMap<(GroupId, Date), Vec<MemberId>> {
+    let mut all = BTreeMap::new();
+    for group in ledger.group_ids().unwrap() {
+        let mut on = first;
+        while on <= last {
+            all.insert(
+                (group.clone(), on),
+                ledger.members(&group, on, None).unwrap(),
+            );
+            on = on.add_days(1).unwrap();
+        }
+    }
+    all
+}
+
+fn memory_ledger() -> Ledger {
+    Ledger::with_store(Box::new(MemoryStore::default())).unwrap()
+}
+
+fn import_files(ledger: &mut Ledger, files: &sb::ExportFiles) -> muster::ImportOutcome {
+    let export = sb::parse(files, &sb::Options::default()).unwrap();
+    sb::import(ledger, &export, false).unwrap().outcome
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Any split of an export into runs of weeks, imported in any order, gives the same
+    /// memberships on every day as the whole export; re-importing appends nothing; and
+    /// every pupil of every session is a member of its group that day.
+    #[test]
+    fn any_split_in_any_order_gives_the_same_memberships(
+        seed in 0u64..10_000,
+        activities in 4usize..16,
+        weeks in 4usize..11,
+        cuts in proptest::collection::vec(any::<bool>(), 8),
+        order_seed in any::<u64>(),
+    ) {
+        let generated = generate::generate(seed, generate::Scale { pupils: 40, activities, weeks });
+        let whole_files = generated.files();
+        let Ok(whole) = sb::parse(&whole_files, &sb::Options::default()) else {
+            // Every activity started and stopped without a session: nothing to import.
+            return Ok(());
+        };
+        let mut whole_ledger = memory_ledger();
+        sb::import(&mut whole_ledger, &whole, false).unwrap();
+
+        // Runs of weeks, cut where `cuts` says.
+        let mut chunks = Vec::new();
+        let mut start = 0;
+        for week in 1..=generated.weeks() {
+            if week == generated.weeks() || cuts[week % cuts.len()] {
+                chunks.push(start..week);
+                start = week;
+            }
+        }
+        let mut rng = generate::SplitMix64::new(order_seed);
+        rng.shuffle(&mut chunks);
+        let mut split_ledger = memory_ledger();
+        let mut imported = Vec::new();
+        for chunk in chunks {
+            let files = generated.files_for_weeks(chunk);
+            // A run of weeks in which nothing met is not an export SB would make.
+            if sb::parse(&files, &sb::Options::default()).is_ok() {
+                import_files(&mut split_ledger, &files);
+                imported.push(files);
+            }
+        }
+
+        let (first, last) = generated.span();
+        let last = last.add_days(sb::END_AFTER_DAYS + 7).unwrap();
+        let expected = memberships(&whole_ledger, first, last);
+        prop_assert_eq!(&memberships(&split_ledger, first, last), &expected);
+
+        for files in &imported {
+            prop_assert!(import_files(&mut split_ledger, files).nothing_to_record());
+        }
+        prop_assert!(import_files(&mut whole_ledger, &whole_files).nothing_to_record());
+
+        for ((group, date), pupils) in &whole.occurrences {
+            let listed: Vec<MemberId> = pupils.iter().cloned().collect();
+            prop_assert_eq!(&expected[&(group.clone(), *date)], &listed);
+        }
+        let groups: BTreeSet<GroupId> = whole.occurrences.keys().map(|(g, _)| g.clone()).collect();
+        prop_assert_eq!(groups.into_iter().collect::<Vec<_>>(), whole_ledger.group_ids().unwrap());
+    }
+}
