@@ -422,3 +422,19 @@ fn rebuild_restores_the_same_answers_and_verify_stays_sound() {
         },
     );
 }
+
+/// The README's first set-up command: the demo runs, re-imports without appending, and
+/// verifies.
+#[test]
+fn the_demo_runs_end_to_end() {
+    let sandbox = Sandbox::new();
+    check(
+        &sandbox,
+        Case {
+            args: &["demo"],
+            code: 0,
+            stdout_has: &["commit 1", "nothing to record, no commit appended", "sound"],
+            stderr_has: &[],
+        },
+    );
+}
