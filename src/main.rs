@@ -8,6 +8,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use muster::commit::{Source, SourceKind};
+use muster::portable::PortableLog;
 use muster::render::{self, Format};
 use muster::{input, Date, Error, ErrorKind, GroupId, Ledger, MemberId, OpenOptions, Verdict};
 
@@ -102,6 +103,29 @@ enum Command {
     },
     /// Throw away the derived state and rebuild it from the log.
     Rebuild,
+    /// Write the log in a portable format (see docs/portable-log.md).
+    #[command(subcommand)]
+    Export(ExportCommand),
+}
+
+#[derive(Subcommand)]
+enum ExportCommand {
+    /// The commits as JSON lines, oldest first.
+    Log {
+        /// Only the commits after this one (for catching up a copy that ends there).
+        #[arg(long)]
+        since: Option<u64>,
+        /// Write to this file instead of standard output.
+        #[arg(short = 'o', long)]
+        output: Option<PathBuf>,
+    },
+}
+
+/// The portable log's formats (JSON lines is the only one today).
+#[derive(Clone, Copy, ValueEnum, Default)]
+enum LogFormatArg {
+    #[default]
+    Json,
 }
 
 #[derive(Args)]
@@ -120,6 +144,12 @@ enum ImportCommand {
     Observations(ImportArgs),
     /// CSV `date,group,member,change` with change `join` or `leave`.
     Facts(ImportArgs),
+    /// A portable log from `muster export log`: appends the commits this ledger lacks.
+    Log {
+        file: PathBuf,
+        #[arg(long, value_enum, default_value_t = LogFormatArg::Json)]
+        format: LogFormatArg,
+    },
 }
 
 fn date(text: &str) -> Result<Date, Error> {
@@ -148,12 +178,41 @@ fn open(cli: &Cli) -> Result<Ledger, Error> {
 /// Runs one command; returns what to print and whether the answer is a failure.
 fn run(cli: &Cli) -> Result<(String, bool), Error> {
     match &cli.command {
+        Command::Import(ImportCommand::Log { file, format: _ }) => {
+            // Read and check the whole file before the ledger is opened, as for CSV.
+            let log = PortableLog::read_file(file)?;
+            let outcome = open(cli)?.replay(&log)?;
+            Ok((
+                format!(
+                    "read {} commits: {} already present, {} appended\n",
+                    outcome.read,
+                    outcome.skipped,
+                    outcome.appended.len()
+                ),
+                false,
+            ))
+        }
+        Command::Export(ExportCommand::Log { since, output }) => {
+            let ledger = open(cli)?;
+            match output {
+                None => {
+                    ledger.export_log(*since, &mut std::io::stdout().lock())?;
+                }
+                Some(path) => {
+                    let file = std::fs::File::create(path).map_err(|e| Error::io(path, &e))?;
+                    let mut writer = std::io::BufWriter::new(file);
+                    ledger.export_log(*since, &mut writer)?;
+                }
+            }
+            Ok((String::new(), false))
+        }
         Command::Import(command) => {
             let (args, kind, read): (&ImportArgs, SourceKind, fn(&Path) -> _) = match command {
                 ImportCommand::Observations(args) => {
                     (args, SourceKind::Observations, input::read_observations)
                 }
                 ImportCommand::Facts(args) => (args, SourceKind::Facts, input::read_facts),
+                ImportCommand::Log { .. } => unreachable!("matched above"),
             };
             // Read and validate the whole input before the ledger is even opened, so bad
             // input writes nothing.
