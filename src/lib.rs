@@ -5,10 +5,13 @@
 
 pub mod commit;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod input;
 pub mod ledger;
 pub mod model;
 pub mod plan;
+pub mod portable;
 pub mod projection;
 pub mod render;
 pub mod store;
