@@ -285,6 +285,61 @@ impl Ledger {
         Ok(outcome)
     }
 
+    /// The newest commit's hash ([`GENESIS_HASH`] for an empty ledger).
+    pub fn head_hash(&self) -> Hash {
+        self.head.map_or(GENESIS_HASH, |head| head.hash)
+    }
+
+    /// The stored commit `seq`, decoded and checked, with its hash.
+    pub fn commit_at(&self, seq: u64) -> Result<(Commit, Hash)> {
+        let bytes = self
+            .store()
+            .get(Space::Log, &seq_key(seq))?
+            .ok_or_else(|| Error::new(ErrorKind::NotFound, format!("no commit {seq}")))?;
+        Commit::decode(&bytes).map_err(|e| Error::corrupt(format!("commit {seq}: {}", e.detail())))
+    }
+
+    /// Checks, without writing, that `commits` (each continuing the one before, the first
+    /// continuing this ledger) apply cleanly to the derived state.
+    pub fn check_replay<'a>(&self, commits: impl IntoIterator<Item = &'a Commit>) -> Result<()> {
+        let mut working = Projection::default();
+        for commit in commits {
+            working.apply(Some(self.store()), commit)?;
+        }
+        Ok(())
+    }
+
+    /// Appends a commit made elsewhere (a replayed backup), verbatim: same number, time
+    /// and hashes. It must continue this ledger's chain. Same discipline as [`Self::import`]:
+    /// the commit is checked, written and flushed, then the derived state.
+    pub fn append_replayed(&mut self, commit: &Commit) -> Result<()> {
+        let seq = self.head_seq() + 1;
+        if commit.seq != seq || commit.previous_hash != self.head_hash() {
+            return Err(Error::new(
+                ErrorKind::Input,
+                format!(
+                    "commit {} does not continue this ledger, which ends at commit {}",
+                    commit.seq,
+                    self.head_seq()
+                ),
+            ));
+        }
+        let (bytes, hash) = commit.encode()?;
+        let (reread, _) = Commit::decode(&bytes)?;
+        if reread != *commit {
+            return Err(Error::corrupt(format!(
+                "commit {seq} does not survive encoding"
+            )));
+        }
+        let mut base = Projection::default();
+        base.apply(Some(self.store()), commit)?;
+        self.store().put(Space::Log, &seq_key(seq), &bytes)?;
+        self.store().flush()?;
+        self.head = Some(Head { seq, hash });
+        base.write(self.store(), seq)?;
+        self.store().flush()
+    }
+
     /// The derived state of `group`, or `None` for a group the ledger has never seen.
     pub fn find_group(&self, group: &GroupId) -> Result<Option<GroupState>> {
         projection::load_group(self.store(), group)

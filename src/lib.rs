@@ -8,11 +8,14 @@ pub mod chart;
 pub mod commit;
 pub mod demo;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod input;
 pub mod ledger;
 pub mod model;
 pub mod names;
 pub mod plan;
+pub mod portable;
 pub mod projection;
 pub mod render;
 pub mod sb;

@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use muster::chart::{Chart, ChartRow};
 use muster::commit::{Source, SourceKind};
+use muster::portable::PortableLog;
 use muster::render::{self, Format, NameBook};
 use muster::sb::{self, generate};
 use muster::{input, names, spans};
@@ -202,6 +203,12 @@ enum ImportCommand {
     /// An SB (SchoolBase) export directory: each activity session is an observation of
     /// its group; activities that stop meeting end.
     Sb(SbArgs),
+    /// A portable log from `muster export log`: appends the commits this ledger lacks.
+    Log {
+        file: PathBuf,
+        #[arg(long, value_enum, default_value_t = LogFormatArg::Json)]
+        format: LogFormatArg,
+    },
 }
 
 #[derive(Args)]
@@ -228,6 +235,22 @@ enum ExportCommand {
         #[command(flatten)]
         output: Output,
     },
+    /// The commits as JSON lines, oldest first (see docs/portable-log.md).
+    Log {
+        /// Only the commits after this one (for catching up a copy that ends there).
+        #[arg(long)]
+        since: Option<u64>,
+        /// Write to this file instead of standard output.
+        #[arg(short = 'o', long)]
+        output: Option<PathBuf>,
+    },
+}
+
+/// The portable log's formats (JSON lines is the only one today).
+#[derive(Clone, Copy, ValueEnum, Default)]
+enum LogFormatArg {
+    #[default]
+    Json,
 }
 
 fn date(text: &str) -> Result<Date, Error> {
@@ -308,6 +331,34 @@ fn run(cli: &Cli) -> Result<(String, bool), Error> {
             Ok((format!("wrote an SB export to {}\n", dir.display()), false))
         }
         Command::Demo => Ok((muster::demo::run()?, false)),
+        Command::Import(ImportCommand::Log { file, format: _ }) => {
+            // Read and check the whole file before the ledger is opened, as for CSV.
+            let log = PortableLog::read_file(file)?;
+            let outcome = open(cli)?.replay(&log)?;
+            Ok((
+                format!(
+                    "read {} commits: {} already present, {} appended\n",
+                    outcome.read,
+                    outcome.skipped,
+                    outcome.appended.len()
+                ),
+                false,
+            ))
+        }
+        Command::Export(ExportCommand::Log { since, output }) => {
+            let ledger = open(cli)?;
+            match output {
+                None => {
+                    ledger.export_log(*since, &mut std::io::stdout().lock())?;
+                }
+                Some(path) => {
+                    let file = std::fs::File::create(path).map_err(|e| Error::io(path, &e))?;
+                    let mut writer = std::io::BufWriter::new(file);
+                    ledger.export_log(*since, &mut writer)?;
+                }
+            }
+            Ok((String::new(), false))
+        }
         Command::Import(command) => {
             let (args, kind, read): (&ImportArgs, SourceKind, fn(&Path) -> _) = match command {
                 ImportCommand::Observations(args) => {
@@ -340,6 +391,7 @@ fn run(cli: &Cli) -> Result<(String, bool), Error> {
                     ));
                 }
                 ImportCommand::Sb(_) => unreachable!("handled above"),
+                ImportCommand::Log { .. } => unreachable!("handled above"),
             };
             // Read and validate the whole input before the ledger is even opened, so bad
             // input writes nothing.

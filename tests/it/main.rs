@@ -1,8 +1,14 @@
 //! The integration tests: one binary, one module per boundary.
 
 mod audit;
+mod bad_input;
 mod cli;
+mod concurrency;
+mod corruption;
+mod crash;
+mod fuzz_smoke;
 mod model;
+mod portable;
 mod sb;
 mod storage;
 mod support;

@@ -15,19 +15,19 @@ use muster::{
 };
 use proptest::prelude::*;
 
-const GROUPS: usize = 2;
-const MEMBERS: usize = 4;
-const DAYS: usize = 12;
+pub(crate) const GROUPS: usize = 2;
+pub(crate) const MEMBERS: usize = 4;
+pub(crate) const DAYS: usize = 12;
 
-fn group(index: usize) -> GroupId {
+pub(crate) fn group(index: usize) -> GroupId {
     GroupId::new(&format!("g{index}")).unwrap()
 }
 
-fn member(index: usize) -> MemberId {
+pub(crate) fn member(index: usize) -> MemberId {
     MemberId::new(&format!("m{index}")).unwrap()
 }
 
-fn day(index: usize) -> Date {
+pub(crate) fn day(index: usize) -> Date {
     Date::from_ymd(2020, 1, 1)
         .unwrap()
         .add_days(index as i64)
@@ -43,7 +43,7 @@ fn source() -> Source {
 
 /// One statement of a batch, in small-space indexes.
 #[derive(Clone, Debug)]
-enum Statement {
+pub(crate) enum Statement {
     Snapshot {
         group: usize,
         day: usize,
@@ -85,7 +85,7 @@ impl Statement {
     }
 }
 
-fn to_batch(statements: &[Statement]) -> Batch {
+pub(crate) fn to_batch(statements: &[Statement]) -> Batch {
     let mut batch = Batch::default();
     for statement in statements {
         match statement {
@@ -218,7 +218,7 @@ impl Model {
     }
 }
 
-fn statement() -> impl Strategy<Value = Statement> {
+pub(crate) fn statement() -> impl Strategy<Value = Statement> {
     let members = proptest::collection::btree_set(0..MEMBERS, 0..=MEMBERS);
     prop_oneof![
         6 => (0..GROUPS, 0..DAYS, members).prop_map(|(group, day, members)| Statement::Snapshot { group, day, members }),

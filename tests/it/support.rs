@@ -79,3 +79,46 @@ pub fn run_in(dir: &Path, db: &Path, args: &[&str]) -> Run {
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     }
 }
+
+/// A small seeded pseudo-random generator (SplitMix64), so that tests that pick random
+/// moments or bytes are repeatable from their seed.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// A number in `0..bound` (`bound` > 0).
+    pub fn below(&mut self, bound: u64) -> u64 {
+        self.next_u64() % bound
+    }
+}
+
+/// An observations CSV of `groups` × `members_per_group` rows on one date, groups named
+/// `<prefix><n>`; `shift` moves the membership so that consecutive files differ (joins
+/// and leaves).
+pub fn observations_csv(
+    date: &str,
+    prefix: &str,
+    groups: usize,
+    members_per_group: usize,
+    shift: usize,
+) -> String {
+    let mut text = String::from("date,group,member\n");
+    for group in 0..groups {
+        for index in 0..members_per_group {
+            let member = (index + shift * 13 + group) % (members_per_group + 60);
+            text.push_str(&format!("{date},{prefix}{group},m{member}\n"));
+        }
+    }
+    text
+}

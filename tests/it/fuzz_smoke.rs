@@ -1,0 +1,162 @@
+//! The stable fuzz smoke run: each cargo-fuzz target's body (`muster::fuzzing`) over its
+//! seed corpus (`fuzz/corpus/<target>/` plus seeds made here) and pseudo-random mutations
+//! of the seeds, from a fixed seed. A panic fails the test and prints the input in hex,
+//! to be kept as a regression in `regressions.rs`.
+//!
+//! `FUZZ_SMOKE_EXECS` sets the executions per target (`scripts/fuzz-smoke` raises it);
+//! the default keeps the test suite quick.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::Path;
+
+use muster::commit::{Source, SourceKind};
+use muster::store::{MemoryStore, Space, Store};
+use muster::{Batch, Date, GroupId, Ledger, MemberId, Observation};
+
+use crate::support::Rng;
+
+/// Executions per target when `FUZZ_SMOKE_EXECS` is not set.
+const DEFAULT_EXECS: u64 = 1_500;
+/// Mutations applied to one seed, at most.
+const MAX_MUTATIONS: u64 = 6;
+const SEED: u64 = 0x6675_7a7a;
+
+fn corpus(target: &str) -> Vec<Vec<u8>> {
+    let directory = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/corpus")
+        .join(target);
+    let mut seeds: Vec<Vec<u8>> = match std::fs::read_dir(&directory) {
+        Ok(entries) => entries
+            .map(|entry| std::fs::read(entry.unwrap().path()).unwrap())
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    seeds.push(Vec::new());
+    seeds
+}
+
+/// A real stored commit, and its body behind the "seal it for me" mode byte.
+fn commit_seeds() -> Vec<Vec<u8>> {
+    let store = MemoryStore::default();
+    let mut ledger = Ledger::with_store(Box::new(store.clone())).unwrap();
+    let date = Date::from_ymd(2021, 1, 4).unwrap();
+    let members = ["a", "b", "c"].map(|m| MemberId::new(m).unwrap());
+    let batch = Batch {
+        observations: vec![Observation::snapshot(
+            date,
+            GroupId::new("g").unwrap(),
+            members.into_iter().collect(),
+        )],
+        facts: vec![],
+    };
+    let source = Source {
+        kind: SourceKind::Observations,
+        files: vec![muster::commit::SourceFile::new("week.csv", b"x")],
+    };
+    ledger.import(&batch, source, false).unwrap();
+    let stored = store.get(Space::Log, &1u64.to_be_bytes()).unwrap().unwrap();
+    // Envelope: 10 header bytes, then the body, then a 4-byte CRC.
+    let mut body = vec![1u8];
+    body.extend_from_slice(&stored[10..stored.len() - 4]);
+    vec![stored, body]
+}
+
+fn mutate(rng: &mut Rng, seeds: &[Vec<u8>]) -> Vec<u8> {
+    let mut input = seeds[rng.below(seeds.len() as u64) as usize].clone();
+    for _ in 0..=rng.below(MAX_MUTATIONS) {
+        let length = input.len() as u64;
+        match rng.below(8) {
+            0 if length > 0 => input[rng.below(length) as usize] ^= 1 << rng.below(8),
+            1 if length > 0 => input[rng.below(length) as usize] = rng.below(256) as u8,
+            2 => input.insert(rng.below(length + 1) as usize, rng.below(256) as u8),
+            3 if length > 0 => {
+                input.remove(rng.below(length) as usize);
+            }
+            4 if length > 0 => input.truncate(rng.below(length) as usize),
+            5 if length > 0 => {
+                // Repeat a chunk: long fields, repeated rows.
+                let start = rng.below(length) as usize;
+                let end = (start + 1 + rng.below(64) as usize).min(input.len());
+                let chunk = input[start..end].to_vec();
+                for _ in 0..rng.below(4) + 1 {
+                    input.splice(start..start, chunk.iter().copied());
+                }
+            }
+            6 => {
+                // Splice in another seed's tail.
+                let other = &seeds[rng.below(seeds.len() as u64) as usize];
+                let from = rng.below(other.len() as u64 + 1) as usize;
+                input.extend_from_slice(&other[from..]);
+            }
+            _ => {
+                // Interesting bytes: separators, quotes, a BOM, high and control bytes.
+                let interesting = b",\"\n\r\xef\xbb\xbf\x81\xe9\x00\xff-0123456789";
+                let byte = interesting[rng.below(interesting.len() as u64) as usize];
+                input.insert(rng.below(length + 1) as usize, byte);
+            }
+        }
+    }
+    input
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Runs `target` over every seed and then `execs` mutated inputs; returns executions.
+fn smoke(name: &str, target: fn(&[u8]), seeds: Vec<Vec<u8>>, execs: u64) -> u64 {
+    let mut rng = Rng::new(SEED ^ name.len() as u64);
+    let mut executions = 0;
+    let inputs = seeds.clone().into_iter().chain((0..execs).map(|index| {
+        if index % 16 == 0 {
+            // Now and then, plain random bytes.
+            (0..rng.below(256)).map(|_| rng.below(256) as u8).collect()
+        } else {
+            mutate(&mut rng, &seeds)
+        }
+    }));
+    for input in inputs {
+        if catch_unwind(AssertUnwindSafe(|| target(&input))).is_err() {
+            panic!("fuzz target {name} panicked on input (hex) {}", hex(&input));
+        }
+        executions += 1;
+    }
+    executions
+}
+
+#[test]
+fn fuzz_targets_survive_seeds_and_mutations() {
+    let execs = std::env::var("FUZZ_SMOKE_EXECS")
+        .ok()
+        .and_then(|text| text.parse().ok())
+        .unwrap_or(DEFAULT_EXECS);
+    let mut commit = corpus("commit_decode");
+    commit.extend(commit_seeds());
+    let counts = [
+        (
+            "commit_decode",
+            smoke(
+                "commit_decode",
+                muster::fuzzing::commit_decode,
+                commit,
+                execs,
+            ),
+        ),
+        (
+            "csv_readers",
+            smoke(
+                "csv_readers",
+                muster::fuzzing::csv_readers,
+                corpus("csv_readers"),
+                execs,
+            ),
+        ),
+        (
+            "model",
+            smoke("model", muster::fuzzing::model, corpus("model"), execs),
+        ),
+    ];
+    for (name, count) in counts {
+        println!("fuzz smoke: {name}: {count} executions, no panic");
+    }
+}

@@ -1,0 +1,231 @@
+//! The portable log: a copy plus a catch-up equals a full copy; re-importing appends
+//! nothing; forks, gaps and tampered lines are refused with the line named and nothing
+//! written.
+
+use std::path::Path;
+
+use muster::commit::{Source, SourceKind};
+use muster::store::MemoryStore;
+use muster::{ErrorKind, Ledger, Verdict};
+use proptest::prelude::*;
+
+use crate::model::{day, group, member, statement, to_batch, Statement, DAYS, GROUPS, MEMBERS};
+
+fn source() -> Source {
+    Source {
+        kind: SourceKind::Facts,
+        files: vec![],
+    }
+}
+
+fn fresh() -> Ledger {
+    Ledger::with_store(Box::new(MemoryStore::default())).unwrap()
+}
+
+fn import(ledger: &mut Ledger, statements: &[Statement]) {
+    ledger
+        .import(&to_batch(statements), source(), false)
+        .unwrap();
+}
+
+fn export(ledger: &Ledger, since: Option<u64>) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    ledger.export_log(since, &mut bytes).unwrap();
+    bytes
+}
+
+fn replay(ledger: &mut Ledger, bytes: &[u8]) -> muster::Result<muster::portable::ReplayOutcome> {
+    ledger.import_log(&mut &bytes[..], Path::new("backup.jsonl"))
+}
+
+/// Every answer the ledger gives over the small id and date spaces, as text.
+fn answers(ledger: &Ledger) -> Vec<String> {
+    let mut out = Vec::new();
+    for g in 0..GROUPS {
+        out.push(format!("{:?}", ledger.group_history(&group(g), None)));
+        for d in 0..DAYS {
+            out.push(format!("{:?}", ledger.members(&group(g), day(d), None)));
+        }
+    }
+    for m in 0..MEMBERS {
+        out.push(format!("{:?}", ledger.member_history(&member(m), None)));
+        for d in 0..DAYS {
+            out.push(format!("{:?}", ledger.groups(&member(m), day(d), None)));
+        }
+    }
+    out
+}
+
+fn batches() -> impl Strategy<Value = Vec<Vec<Statement>>> {
+    proptest::collection::vec(proptest::collection::vec(statement(), 1..5), 1..8)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn a_copy_plus_a_catch_up_equals_a_full_copy(batches in batches(), split in 0usize..8) {
+        let split = split.min(batches.len());
+        let mut original = fresh();
+        for statements in &batches[..split] {
+            import(&mut original, statements);
+        }
+        let mut copy = fresh();
+        replay(&mut copy, &export(&original, None)).unwrap();
+        for statements in &batches[split..] {
+            import(&mut original, statements);
+        }
+        let catch_up = export(&original, Some(copy.head_seq()));
+        let outcome = replay(&mut copy, &catch_up).unwrap();
+        prop_assert_eq!(outcome.skipped, 0);
+
+        prop_assert_eq!(copy.log().unwrap(), original.log().unwrap());
+        prop_assert_eq!(export(&copy, None), export(&original, None));
+        prop_assert_eq!(answers(&copy), answers(&original));
+        let sound = matches!(copy.verify().unwrap(), Verdict::Sound { .. });
+        prop_assert!(sound);
+
+        // Replaying the same export, or the whole log, appends nothing.
+        let head = copy.head_seq();
+        prop_assert!(replay(&mut copy, &catch_up).unwrap().appended.is_empty());
+        let again = replay(&mut copy, &export(&original, None)).unwrap();
+        prop_assert!(again.appended.is_empty());
+        prop_assert_eq!(again.skipped as u64, head);
+        prop_assert_eq!(copy.head_seq(), head);
+    }
+}
+
+fn two_commits() -> Ledger {
+    let mut ledger = fresh();
+    import(
+        &mut ledger,
+        &[Statement::Fact {
+            group: 0,
+            member: 0,
+            day: 1,
+            join: true,
+        }],
+    );
+    import(
+        &mut ledger,
+        &[Statement::Fact {
+            group: 1,
+            member: 1,
+            day: 2,
+            join: true,
+        }],
+    );
+    ledger
+}
+
+/// Asserts the replay is refused as bad input naming `line`, and that nothing was written.
+fn assert_refused(ledger: &mut Ledger, bytes: &[u8], line: u64, words: &str) {
+    let before = export(ledger, None);
+    let error = replay(ledger, bytes).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Input, "{error}");
+    assert_eq!(error.place().and_then(|p| p.line), Some(line), "{error}");
+    assert!(error.to_string().contains(words), "{error}");
+    assert_eq!(export(ledger, None), before, "something was written");
+}
+
+#[test]
+fn a_gap_is_refused_naming_the_line() {
+    let original = two_commits();
+    let mut copy = fresh();
+    assert_refused(&mut copy, &export(&original, Some(1)), 1, "gap");
+}
+
+#[test]
+fn a_fork_is_refused_naming_the_line() {
+    let original = two_commits();
+    let mut other = fresh();
+    import(
+        &mut other,
+        &[Statement::Fact {
+            group: 0,
+            member: 2,
+            day: 1,
+            join: true,
+        }],
+    );
+    // Same number, different commit.
+    assert_refused(&mut other, &export(&original, None), 1, "forked");
+    // A next commit whose previous hash is not our head.
+    assert_refused(&mut other, &export(&original, Some(1)), 1, "forked");
+}
+
+#[test]
+fn a_tampered_line_is_refused_and_nothing_is_written() {
+    let original = two_commits();
+    let text = String::from_utf8(export(&original, None)).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    // Change a fact's date on line 2: the line still parses but its hash no longer fits.
+    let tampered = format!(
+        "{}\n{}\n",
+        lines[0],
+        lines[1].replace("2020-01-03", "2020-01-04")
+    );
+    assert_ne!(tampered, text);
+    let mut copy = fresh();
+    assert_refused(&mut copy, tampered.as_bytes(), 2, "hash does not match");
+    assert_eq!(
+        copy.head_seq(),
+        0,
+        "line 1 was valid but must not be written alone"
+    );
+
+    let garbage = format!("{}\nnot json\n", lines[0]);
+    assert_refused(&mut copy, garbage.as_bytes(), 2, "not a portable commit");
+}
+
+#[test]
+fn the_cli_exports_and_imports() {
+    let sandbox = crate::support::Sandbox::new();
+    let facts = sandbox.write(
+        "facts.csv",
+        "date,group,member,change\n2021-03-01,g,a,join\n2021-03-05,g,a,leave\n",
+    );
+    sandbox
+        .muster(&["import", "facts", facts.to_str().unwrap()])
+        .ok();
+    let backup = sandbox.path("backup.jsonl");
+    sandbox
+        .muster(&["export", "log", "-o", backup.to_str().unwrap()])
+        .ok();
+    let stdout = sandbox.muster(&["export", "log"]).ok().stdout;
+    assert_eq!(stdout, std::fs::read_to_string(&backup).unwrap());
+    let line: serde_json::Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
+    assert_eq!(line["seq"], 1);
+    assert!(line["recorded_at"].as_str().unwrap().ends_with('Z'));
+
+    let copy = sandbox.path("copy.db");
+    let run = |args: &[&str]| crate::support::run_in(sandbox.dir.path(), &copy, args);
+    let first = run(&["import", "log", backup.to_str().unwrap()]).ok();
+    assert!(first.stdout.contains("1 appended"), "{}", first.stdout);
+    let second = run(&[
+        "import",
+        "log",
+        "--format",
+        "json",
+        backup.to_str().unwrap(),
+    ])
+    .ok();
+    assert!(second.stdout.contains("0 appended"), "{}", second.stdout);
+    run(&["verify"]).ok();
+    assert_eq!(run(&["export", "log"]).ok().stdout, stdout);
+
+    // A gap exits 2 and names the file and line.
+    let fresh_db = sandbox.path("fresh.db");
+    let gap = sandbox.write("gap.jsonl", stdout.lines().next().unwrap());
+    let gap_text = std::fs::read_to_string(&gap)
+        .unwrap()
+        .replace("\"seq\":1", "\"seq\":2");
+    std::fs::write(&gap, gap_text).unwrap();
+    let refused = crate::support::run_in(
+        sandbox.dir.path(),
+        &fresh_db,
+        &["import", "log", gap.to_str().unwrap()],
+    );
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(refused.stderr.contains("line 1 of"), "{}", refused.stderr);
+}
