@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 
 use crate::commit::{Commit, Source, SourceKind, GENESIS_HASH};
 use crate::error::{Error, ErrorKind, Result};
-use crate::ledger::{name_key, seq_key, Head, Ledger, NameKind};
+use crate::ledger::{name_key, Ledger, NameKind};
 use crate::model::{Change, Date, GroupId, MemberId};
 use crate::projection::{self, GroupState};
 use crate::store::Space;
@@ -402,23 +402,9 @@ impl Ledger {
             erased: vec![member.clone()],
         };
         commit.canonicalize();
-        let (bytes, hash) = commit.encode()?;
-        let (reread, _) = Commit::decode(&bytes)?;
-        if reread != commit {
-            return Err(Error::corrupt(format!(
-                "commit {seq} does not survive encoding"
-            )));
-        }
-        self.store().put(Space::Log, &seq_key(seq), &bytes)?;
-        self.store().flush()?;
-        self.head = Some(Head { seq, hash });
-        // The derived state is unchanged by this commit; only its marker moves on, so that
-        // opening does not replay it.
-        self.store().put(
-            Space::Meta,
-            projection::APPLIED_THROUGH_KEY,
-            &seq.to_be_bytes(),
-        )?;
+        // The commit changes no derived value; appending it only moves the derived
+        // state's marker on, so that opening does not replay it.
+        self.append(&commit, &mut crate::projection::Projection::default())?;
         let name_removed = name.is_some();
         if name_removed {
             self.store()

@@ -42,6 +42,7 @@ pub enum Magic {
     Commit,
     GroupState,
     MemberState,
+    Anchor,
 }
 
 impl Magic {
@@ -50,6 +51,7 @@ impl Magic {
             Magic::Commit => *b"MUSC",
             Magic::GroupState => *b"MUSG",
             Magic::MemberState => *b"MUSM",
+            Magic::Anchor => *b"MUSH",
         }
     }
 }

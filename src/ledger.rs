@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::commit::{hex, Commit, Hash, Source, GENESIS_HASH};
+use crate::commit::{hex, seal, unseal, Commit, Hash, Magic, Source, GENESIS_HASH};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{
     Change, Date, Fact, GroupId, MemberId, Span, MAX_FACTS_PER_COMMIT, MAX_NAME_BYTES,
@@ -163,6 +163,7 @@ impl Ledger {
                 Some(Head { seq, hash })
             }
         };
+        check_anchor(store.as_ref(), head)?;
         let mut ledger = Ledger { store, head };
         ledger.catch_up()?;
         Ok(ledger)
@@ -258,15 +259,8 @@ impl Ledger {
             erased: Vec::new(),
         };
         commit.canonicalize();
-        let (bytes, hash) = commit.encode()?;
-        // Check right before writing: the bytes read back as the same commit, and applying
-        // it gives exactly the state the plan expected.
-        let (reread, _) = Commit::decode(&bytes)?;
-        if reread != commit {
-            return Err(Error::corrupt(format!(
-                "commit {seq} does not survive encoding"
-            )));
-        }
+        // Check right before writing: applying the commit gives exactly the state the plan
+        // expected (`append` checks the bytes).
         base.apply(Some(self.store()), &commit)?;
         for (group, planned) in &working {
             let applied = base.groups.get(group).cloned().unwrap_or_default();
@@ -276,13 +270,42 @@ impl Ledger {
                 )));
             }
         }
-        self.store().put(Space::Log, &seq_key(seq), &bytes)?;
-        self.store().flush()?;
-        self.head = Some(Head { seq, hash });
-        base.write(self.store(), seq)?;
-        self.store().flush()?;
+        self.append(&commit, &mut base)?;
         outcome.commit = Some(seq);
         Ok(outcome)
+    }
+
+    /// The one way a commit enters the log. `base` holds the derived state the commit
+    /// touches, with the commit already applied. In order: the commit must continue the
+    /// chain; it is encoded and read back (checked right before writing); written and
+    /// flushed (durable: from here the import has happened); the anchor is moved on; then
+    /// the derived state is written and flushed.
+    pub(crate) fn append(&mut self, commit: &Commit, base: &mut Projection) -> Result<()> {
+        let seq = self.head_seq() + 1;
+        if commit.seq != seq || commit.previous_hash != self.head_hash() {
+            return Err(Error::new(
+                ErrorKind::Input,
+                format!(
+                    "commit {} does not continue this ledger, which ends at commit {}",
+                    commit.seq,
+                    self.head_seq()
+                ),
+            ));
+        }
+        let (bytes, hash) = commit.encode()?;
+        let (reread, _) = Commit::decode(&bytes)?;
+        if reread != *commit {
+            return Err(Error::corrupt(format!(
+                "commit {seq} does not survive encoding"
+            )));
+        }
+        self.store().put(Space::Log, &seq_key(seq), &bytes)?;
+        self.store().flush()?;
+        let head = Head { seq, hash };
+        self.head = Some(head);
+        write_anchor(self.store(), head)?;
+        base.write(self.store(), seq)?;
+        self.store().flush()
     }
 
     /// The newest commit's hash ([`GENESIS_HASH`] for an empty ledger).
@@ -324,20 +347,9 @@ impl Ledger {
                 ),
             ));
         }
-        let (bytes, hash) = commit.encode()?;
-        let (reread, _) = Commit::decode(&bytes)?;
-        if reread != *commit {
-            return Err(Error::corrupt(format!(
-                "commit {seq} does not survive encoding"
-            )));
-        }
         let mut base = Projection::default();
         base.apply(Some(self.store()), commit)?;
-        self.store().put(Space::Log, &seq_key(seq), &bytes)?;
-        self.store().flush()?;
-        self.head = Some(Head { seq, hash });
-        base.write(self.store(), seq)?;
-        self.store().flush()
+        self.append(commit, &mut base)
     }
 
     /// The derived state of `group`, or `None` for a group the ledger has never seen.
@@ -604,6 +616,67 @@ fn broken(seq: Option<u64>, reason: &str) -> Verdict {
         seq,
         reason: reason.to_string(),
     }
+}
+
+/// The anchor's body: the newest commit's number (`u64` big-endian) and hash.
+fn write_anchor(store: &dyn Store, head: Head) -> Result<()> {
+    let mut body = head.seq.to_be_bytes().to_vec();
+    body.extend_from_slice(&head.hash);
+    store.write_anchor(&seal(Magic::Anchor, &body)?)
+}
+
+fn read_anchor(store: &dyn Store) -> Result<Option<Head>> {
+    let Some(bytes) = store.read_anchor()? else {
+        return Ok(None);
+    };
+    let body = unseal(Magic::Anchor, &bytes)
+        .map_err(|e| Error::corrupt(format!("the head anchor is damaged: {}", e.detail())))?;
+    let (seq, hash) = body
+        .split_first_chunk::<8>()
+        .filter(|(_, hash)| hash.len() == 32)
+        .ok_or_else(|| Error::corrupt("the head anchor has the wrong length"))?;
+    let mut array = [0; 32];
+    array.copy_from_slice(hash);
+    Ok(Some(Head {
+        seq: u64::from_be_bytes(*seq),
+        hash: array,
+    }))
+}
+
+/// Compares the log's newest commit with the anchor kept outside the storage engine. The
+/// log may be one commit ahead (a crash between the commit's flush and the anchor's
+/// write); it may never be behind, or disagree about the anchored commit's hash.
+fn check_anchor(store: &dyn Store, head: Option<Head>) -> Result<()> {
+    let Some(anchor) = read_anchor(store)? else {
+        return Ok(());
+    };
+    let head_seq = head.map_or(0, |head| head.seq);
+    if head_seq < anchor.seq {
+        return Err(Error::corrupt(format!(
+            "the log ends at commit {head_seq}, but commit {} was written and flushed: the \
+             storage engine lost commits; restore from a copy (muster export log)",
+            anchor.seq
+        )));
+    }
+    let anchored_hash = match head {
+        Some(head) if head.seq == anchor.seq => head.hash,
+        _ => {
+            let bytes = store
+                .get(Space::Log, &seq_key(anchor.seq))?
+                .ok_or_else(|| Error::corrupt(format!("commit {} is missing", anchor.seq)))?;
+            Commit::decode(&bytes)
+                .map_err(|e| Error::corrupt(format!("commit {}: {}", anchor.seq, e.detail())))?
+                .1
+        }
+    };
+    if anchored_hash != anchor.hash {
+        return Err(Error::corrupt(format!(
+            "commit {} is not the commit that was written (its hash differs from the head \
+             anchor): the log was altered",
+            anchor.seq
+        )));
+    }
+    Ok(())
 }
 
 pub(crate) fn decode_at(key: &[u8], bytes: &[u8]) -> Result<Commit> {

@@ -68,12 +68,22 @@ pub trait Store {
     ) -> Box<dyn Iterator<Item = Result<KeyValue>> + 'a>;
     fn clear(&self, space: Space) -> Result<()>;
     fn flush(&self) -> Result<()>;
+    /// The anchor: a small value kept *outside* the storage engine (the newest commit's
+    /// number and hash), so that an engine which silently loses its newest writes is
+    /// caught on the next open.
+    fn read_anchor(&self) -> Result<Option<Vec<u8>>>;
+    /// Replaces the anchor durably and atomically.
+    fn write_anchor(&self, bytes: &[u8]) -> Result<()>;
 }
+
+/// The anchor's file name inside a sled ledger directory.
+pub const ANCHOR_FILE: &str = "muster.head";
 
 /// The sled-backed store: one sled tree per [`Space`].
 pub struct SledStore {
     db: sled::Db,
     trees: Vec<sled::Tree>,
+    directory: std::path::PathBuf,
 }
 
 fn sled_error(error: sled::Error) -> Error {
@@ -118,7 +128,11 @@ impl SledStore {
             .iter()
             .map(|space| db.open_tree(space.tree_name()).map_err(sled_error))
             .collect::<Result<Vec<_>>>()?;
-        Ok(SledStore { db, trees })
+        Ok(SledStore {
+            db,
+            trees,
+            directory: path.to_path_buf(),
+        })
     }
 
     fn tree(&self, space: Space) -> &sled::Tree {
@@ -176,6 +190,32 @@ impl Store for SledStore {
         self.db.flush().map_err(sled_error)?;
         Ok(())
     }
+
+    fn read_anchor(&self) -> Result<Option<Vec<u8>>> {
+        let path = self.directory.join(ANCHOR_FILE);
+        match std::fs::read(&path) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(error) => Err(Error::io(&path, &error)),
+        }
+    }
+
+    fn write_anchor(&self, bytes: &[u8]) -> Result<()> {
+        use std::io::Write;
+        // Write a new file, make it durable, then rename it over the old one and make the
+        // rename durable: a crash leaves the old anchor or the new one, never a mix.
+        let path = self.directory.join(ANCHOR_FILE);
+        let fresh = self.directory.join(format!("{ANCHOR_FILE}.new"));
+        let written = std::fs::File::create(&fresh).and_then(|mut file| {
+            file.write_all(bytes)?;
+            file.sync_all()
+        });
+        written.map_err(|e| Error::io(&fresh, &e))?;
+        std::fs::rename(&fresh, &path).map_err(|e| Error::io(&path, &e))?;
+        std::fs::File::open(&self.directory)
+            .and_then(|directory| directory.sync_all())
+            .map_err(|e| Error::io(&self.directory, &e))
+    }
 }
 
 type Spaces = BTreeMap<Space, BTreeMap<Vec<u8>, Vec<u8>>>;
@@ -185,6 +225,7 @@ type Spaces = BTreeMap<Space, BTreeMap<Vec<u8>, Vec<u8>>>;
 #[derive(Clone, Default)]
 pub struct MemoryStore {
     spaces: Arc<Mutex<Spaces>>,
+    anchor: Arc<Mutex<Option<Vec<u8>>>>,
 }
 
 impl MemoryStore {
@@ -246,6 +287,19 @@ impl Store for MemoryStore {
     }
 
     fn flush(&self) -> Result<()> {
+        Ok(())
+    }
+
+    fn read_anchor(&self) -> Result<Option<Vec<u8>>> {
+        Ok(self
+            .anchor
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone())
+    }
+
+    fn write_anchor(&self, bytes: &[u8]) -> Result<()> {
+        *self.anchor.lock().unwrap_or_else(|e| e.into_inner()) = Some(bytes.to_vec());
         Ok(())
     }
 }

@@ -183,3 +183,60 @@ fn a_crash_after_the_commit_but_before_its_derived_state_is_repaired_on_open() {
         .unwrap();
     assert_eq!(got, expected);
 }
+
+#[test]
+fn a_storage_engine_that_loses_its_newest_commits_is_caught_by_the_anchor() {
+    // (damage, whether opening must fail)
+    let cases: &[(&str, bool)] = &[
+        ("lose the newest commit", true),
+        ("lose every commit", true),
+        ("replace commit 3 with another valid commit 3", true),
+        (
+            "anchor one commit behind, as after a crash before the anchor's write",
+            false,
+        ),
+    ];
+    for (damage, must_fail) in cases {
+        let store = three_commits();
+        match *damage {
+            "lose the newest commit" => store.remove(Space::Log, &3u64.to_be_bytes()).unwrap(),
+            "lose every commit" => store.clear(Space::Log).unwrap(),
+            "replace commit 3 with another valid commit 3" => {
+                let other = MemoryStore::default();
+                let mut ledger = Ledger::with_store(Box::new(other.clone())).unwrap();
+                // The same first two commits (same content, different times) would differ
+                // in hash anyway; any valid third commit stands in.
+                import(&mut ledger, vec![snapshot(1, "x", &["a"])]);
+                import(&mut ledger, vec![snapshot(2, "x", &["b"])]);
+                import(&mut ledger, vec![snapshot(3, "x", &["c"])]);
+                store
+                    .put(Space::Log, &3u64.to_be_bytes(), &log_value(&other, 3))
+                    .unwrap();
+            }
+            "anchor one commit behind, as after a crash before the anchor's write" => {
+                // Rebuild the same history, keeping the anchor as it stood after commit 2.
+                let again = MemoryStore::default();
+                let mut ledger = Ledger::with_store(Box::new(again.clone())).unwrap();
+                import(&mut ledger, vec![snapshot(1, "g", &["a", "b"])]);
+                import(
+                    &mut ledger,
+                    vec![snapshot(8, "g", &["a"]), snapshot(8, "h", &["b"])],
+                );
+                let anchor_after_two = again.read_anchor().unwrap().expect("an anchor");
+                import(&mut ledger, vec![snapshot(4, "g", &["c"])]);
+                drop(ledger);
+                again.write_anchor(&anchor_after_two).unwrap();
+                let ledger = Ledger::with_store(Box::new(again)).expect("one commit ahead opens");
+                assert_eq!(ledger.head_seq(), 3);
+            }
+            other => unreachable!("no such damage {other}"),
+        }
+        let opened = Ledger::with_store(Box::new(store.clone()));
+        if *must_fail {
+            let error = opened.err().unwrap_or_else(|| panic!("{damage}: opened"));
+            assert_eq!(error.kind(), ErrorKind::Corrupt, "{damage}: {error}");
+        } else {
+            assert!(opened.is_ok(), "{damage}: {:?}", opened.err());
+        }
+    }
+}
