@@ -110,6 +110,9 @@ impl SledStore {
                 ),
             ));
         }
+        if !path.exists() {
+            create_atomically(path)?;
+        }
         let db = sled::Config::new().path(path).open().map_err(|error| {
             let text = error.to_string();
             if text.contains("could not acquire lock") || text.contains("WouldBlock") {
@@ -141,6 +144,79 @@ impl SledStore {
             .iter()
             .position(|s| *s == space)
             .expect("every Space is in Space::ALL")]
+    }
+}
+
+/// Creates a new, empty ledger at `path` so that it appears whole or not at all: sled
+/// writes its `conf` file in place when it creates a database, and a process killed
+/// in that moment would leave a directory sled refuses to open ever after. So the ledger
+/// is made in a fresh sibling directory, opened (which writes `conf` and `db`), flushed
+/// and closed there, and then renamed into place. A kill leaves at most a stray
+/// `.<name>.creating-*` directory beside it, which nothing opens.
+fn create_atomically(path: &Path) -> Result<()> {
+    let parent = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "ledger".to_string());
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.subsec_nanos());
+    remove_abandoned_staging(&parent, &name);
+    let staging = parent.join(format!(".{name}.creating-{}-{nanos}", std::process::id()));
+    {
+        let db = sled::Config::new()
+            .path(&staging)
+            .open()
+            .map_err(sled_error)?;
+        for space in Space::ALL {
+            db.open_tree(space.tree_name()).map_err(sled_error)?;
+        }
+        db.flush().map_err(sled_error)?;
+    }
+    match std::fs::rename(&staging, path) {
+        Ok(()) => {}
+        // Another process created the ledger first: use theirs.
+        Err(_) if path.is_dir() => {
+            let _ = std::fs::remove_dir_all(&staging);
+            return Ok(());
+        }
+        Err(error) => return Err(Error::io(path, &error)),
+    }
+    std::fs::File::open(&parent)
+        .and_then(|directory| directory.sync_all())
+        .map_err(|error| Error::io(&parent, &error))
+}
+
+/// Removes staging directories of `name` left by processes that no longer run (killed
+/// while creating the ledger). Where process ids cannot be checked (no `/proc`), nothing is
+/// removed: a stray directory is untidy, deleting a live one would be wrong.
+fn remove_abandoned_staging(parent: &Path, name: &str) {
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let prefix = format!(".{name}.creating-");
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name().to_string_lossy().into_owned();
+        let Some(rest) = file_name.strip_prefix(&prefix) else {
+            continue;
+        };
+        let Some(pid) = rest
+            .split('-')
+            .next()
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
     }
 }
 
