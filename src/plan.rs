@@ -20,19 +20,24 @@
 //! fact on D' restores what D' said, so that an earlier observation arriving late cannot
 //! overwrite later ones.
 
+use std::borrow::Cow;
+use std::cmp::Ordering;
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use crate::commit::{GroupRecord, MemberFact, SourceKind};
 use crate::model::{Change, Date, Fact, GroupId, MemberId, Observation, ObservationKind};
 use crate::projection::GroupState;
-use crate::timeline::Entry;
+use crate::timeline::{Entry as TimelineEntry, Timeline};
 
-/// What a batch says about one group, before planning.
+/// What a batch says about one group, before planning. Member sets are borrowed from the
+/// batch; only a (G, D) observed twice in one batch gets an owned union.
 #[derive(Default, Debug)]
-struct GroupStatements {
-    observations: BTreeMap<Date, (ObservationKind, BTreeSet<MemberId>)>,
+struct GroupStatements<'a> {
+    observations: BTreeMap<Date, (ObservationKind, Cow<'a, BTreeSet<MemberId>>)>,
     /// The last explicit fact per (date, member) in batch order wins.
-    facts: BTreeMap<Date, BTreeMap<MemberId, Change>>,
+    facts: BTreeMap<Date, BTreeMap<&'a MemberId, Change>>,
 }
 
 /// A batch of statements to import together as one commit.
@@ -56,33 +61,38 @@ impl Batch {
             .collect()
     }
 
-    fn by_group(&self) -> BTreeMap<GroupId, GroupStatements> {
-        let mut groups: BTreeMap<GroupId, GroupStatements> = BTreeMap::new();
+    fn by_group(&self) -> BTreeMap<&GroupId, GroupStatements<'_>> {
+        let mut groups: BTreeMap<&GroupId, GroupStatements> = BTreeMap::new();
         for observation in &self.observations {
             // Two snapshots of one (G, D) in one batch are one snapshot: their union. A
             // snapshot outweighs an end or a carry-forward of the same day; between those
             // two, the later in the batch wins.
-            let statements = groups.entry(observation.group.clone()).or_default();
-            let slot = statements
-                .observations
-                .entry(observation.date)
-                .or_insert((observation.kind, BTreeSet::new()));
-            match (slot.0, observation.kind) {
-                (ObservationKind::Snapshot, ObservationKind::Snapshot) => {
-                    slot.1.extend(observation.members.iter().cloned())
+            let statements = groups.entry(&observation.group).or_default();
+            let listed = Cow::Borrowed(&observation.members);
+            match statements.observations.entry(observation.date) {
+                Entry::Vacant(slot) => {
+                    slot.insert((observation.kind, listed));
                 }
-                (ObservationKind::Snapshot, _) => {}
-                (_, kind) => *slot = (kind, observation.members.clone()),
+                Entry::Occupied(mut slot) => {
+                    let slot = slot.get_mut();
+                    match (slot.0, observation.kind) {
+                        (ObservationKind::Snapshot, ObservationKind::Snapshot) => {
+                            slot.1.to_mut().extend(observation.members.iter().cloned())
+                        }
+                        (ObservationKind::Snapshot, _) => {}
+                        (_, kind) => *slot = (kind, listed),
+                    }
+                }
             }
         }
         for fact in &self.facts {
             groups
-                .entry(fact.group.clone())
+                .entry(&fact.group)
                 .or_default()
                 .facts
                 .entry(fact.date)
                 .or_default()
-                .insert(fact.member.clone(), fact.change);
+                .insert(&fact.member, fact.change);
         }
         groups
     }
@@ -101,9 +111,10 @@ struct Pending {
 
 /// Plans `batch` as commit `seq` against `states`, which hold the current state of every
 /// group the batch names (missing ones are taken as new). Leaves `states` as they will be
-/// once the commit is applied, and returns the commit's records.
+/// once the commit is applied, and returns the commit's records. States are shared and
+/// copied on the first change, so a batch that changes nothing copies nothing.
 pub fn plan(
-    states: &mut BTreeMap<GroupId, GroupState>,
+    states: &mut BTreeMap<GroupId, Arc<GroupState>>,
     batch: &Batch,
     seq: u64,
     source: SourceKind,
@@ -122,43 +133,54 @@ pub fn plan(
             .collect();
         for date in dates {
             if let Some((kind, listed)) = statements.observations.get(&date) {
-                let members: BTreeSet<MemberId> = match kind {
-                    ObservationKind::Snapshot => listed.clone(),
-                    ObservationKind::End => BTreeSet::new(),
-                    ObservationKind::CarryForward => date
-                        .previous()
-                        .map(|before| state.members_on(before, None).into_iter().collect())
-                        .unwrap_or_default(),
+                let carried: BTreeSet<MemberId>;
+                let members: &BTreeSet<MemberId> = match kind {
+                    ObservationKind::Snapshot => listed,
+                    ObservationKind::End => {
+                        carried = BTreeSet::new();
+                        &carried
+                    }
+                    ObservationKind::CarryForward => {
+                        carried = date
+                            .previous()
+                            .map(|before| state.members_on(before, None).into_iter().collect())
+                            .unwrap_or_default();
+                        &carried
+                    }
                 };
-                // Only members whose state must change are visited mutably; re-imports and
-                // unchanged weeks end here without cloning an id.
-                let to_change: Vec<(MemberId, bool)> = state
-                    .members
-                    .keys()
-                    .chain(members.iter().filter(|m| !state.members.contains_key(*m)))
-                    .filter_map(|member| {
-                        let desired = members.contains(member);
-                        needs_change(state, &pending, member, date, desired)
-                            .then(|| (member.clone(), desired))
-                    })
-                    .collect();
-                for (member, desired) in to_change {
-                    set_state(state, &mut pending, &member, date, desired, seq);
-                }
-                if state.observe(date) {
-                    pending.observed.insert(date);
-                }
+                let to_change = members_to_change(state, &pending, members, date);
                 let end = *kind == ObservationKind::End;
-                if state.set_ended(date, end) {
-                    if end {
-                        pending.ended.insert(date);
-                    } else {
-                        pending.reopened.insert(date);
+                if !to_change.is_empty() || !state.is_observed(date) || state.is_ended(date) != end
+                {
+                    let state = Arc::make_mut(state);
+                    for (member, desired) in to_change {
+                        set_state(state, &mut pending, &member, date, desired, seq);
+                    }
+                    if state.observe(date) {
+                        pending.observed.insert(date);
+                    }
+                    if state.set_ended(date, end) {
+                        if end {
+                            pending.ended.insert(date);
+                        } else {
+                            pending.reopened.insert(date);
+                        }
                     }
                 }
             }
-            for (member, change) in statements.facts.get(&date).into_iter().flatten() {
-                set_state(state, &mut pending, member, date, change.is_member(), seq);
+            for (&member, change) in statements.facts.get(&date).into_iter().flatten() {
+                let desired = change.is_member();
+                let timeline = state.members.get(member);
+                if needs_change(timeline, &pending, member, date, desired) {
+                    set_state(
+                        Arc::make_mut(state),
+                        &mut pending,
+                        member,
+                        date,
+                        desired,
+                        seq,
+                    );
+                }
             }
         }
         if !(pending.facts.is_empty()
@@ -166,12 +188,13 @@ pub fn plan(
             && pending.ended.is_empty()
             && pending.reopened.is_empty())
         {
+            let state = Arc::make_mut(state);
             state.applied_through = seq;
             if let Err(position) = state.sources.binary_search(&source) {
                 state.sources.insert(position, source);
             }
             records.push(GroupRecord {
-                group,
+                group: group.clone(),
                 observed: pending.observed.into_iter().collect(),
                 facts: pending
                     .facts
@@ -192,19 +215,64 @@ pub fn plan(
     records
 }
 
+/// The members whose state on `date` must be set, with the state they must have: the
+/// group's known members and the listed ones, walked together in order (both are sorted)
+/// so that no member is looked up.
+fn members_to_change(
+    state: &GroupState,
+    pending: &Pending,
+    listed: &BTreeSet<MemberId>,
+    date: Date,
+) -> Vec<(MemberId, bool)> {
+    let mut changes = Vec::new();
+    let mut check = |member: &MemberId, timeline: Option<&Timeline>, desired: bool| {
+        if needs_change(timeline, pending, member, date, desired) {
+            changes.push((member.clone(), desired));
+        }
+    };
+    let mut known = state.members.iter().peekable();
+    let mut wanted = listed.iter().peekable();
+    loop {
+        match (known.peek(), wanted.peek()) {
+            (None, None) => break,
+            (Some(&(member, timeline)), None) => {
+                check(member, Some(timeline), false);
+                known.next();
+            }
+            (None, Some(&member)) => {
+                check(member, None, true);
+                wanted.next();
+            }
+            (Some(&(member, timeline)), Some(&other)) => match member.cmp(other) {
+                Ordering::Less => {
+                    check(member, Some(timeline), false);
+                    known.next();
+                }
+                Ordering::Greater => {
+                    check(other, None, true);
+                    wanted.next();
+                }
+                Ordering::Equal => {
+                    check(member, Some(timeline), true);
+                    known.next();
+                    wanted.next();
+                }
+            },
+        }
+    }
+    changes
+}
+
 /// Whether setting `member`'s state on `date` to `desired` would do anything: it differs
 /// from the state now, or a fact planned earlier in this batch sits on that day.
 fn needs_change(
-    state: &GroupState,
+    timeline: Option<&Timeline>,
     pending: &Pending,
     member: &MemberId,
     date: Date,
     desired: bool,
 ) -> bool {
-    let is_member = state
-        .members
-        .get(member)
-        .is_some_and(|timeline| timeline.is_member(date, None));
+    let is_member = timeline.is_some_and(|timeline| timeline.is_member(date, None));
     is_member != desired
         || pending
             .facts
@@ -235,13 +303,13 @@ fn set_state(
     }
     if timeline.is_member(date, None) != desired {
         let change = Change::to(desired);
-        timeline.insert(Entry { date, seq, change });
+        timeline.insert(TimelineEntry { date, seq, change });
         planned.insert(date, change);
     }
     if let Some((next, was)) = keep {
         if timeline.is_member(next, None) != was {
             let change = Change::to(was);
-            timeline.insert(Entry {
+            timeline.insert(TimelineEntry {
                 date: next,
                 seq,
                 change,
