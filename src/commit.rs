@@ -42,7 +42,8 @@ pub enum Magic {
     Commit,
     GroupState,
     MemberState,
-    Anchor,
+    /// A head record: a commit's number and hash (the `heads` index and the anchor file).
+    Head,
 }
 
 impl Magic {
@@ -51,7 +52,7 @@ impl Magic {
             Magic::Commit => *b"MUSC",
             Magic::GroupState => *b"MUSG",
             Magic::MemberState => *b"MUSM",
-            Magic::Anchor => *b"MUSH",
+            Magic::Head => *b"MUSH",
         }
     }
 }

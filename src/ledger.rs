@@ -206,22 +206,22 @@ impl Ledger {
     /// Opens a ledger over any store: reads and checks the newest commit, then brings the
     /// derived state up to it.
     pub fn with_store(store: Box<dyn Store>) -> Result<Ledger> {
-        let head = match store.last(Space::Log)? {
-            None => None,
-            Some((key, bytes)) => {
-                let seq = key_seq(&key)?;
-                let (commit, hash) = Commit::decode(&bytes)
-                    .map_err(|e| Error::corrupt(format!("commit {seq}: {}", e.detail())))?;
-                if commit.seq != seq {
-                    return Err(Error::corrupt(format!(
-                        "commit {seq}: stored under the wrong key (it says {})",
-                        commit.seq
-                    )));
-                }
-                Some(Head { seq, hash })
-            }
+        // The head comes from the `heads` index (written with each commit in one
+        // transaction), not from the newest commit, which may be megabytes: opening to ask
+        // one question must not read it. `verify` checks the index against the log.
+        let indexed = store.last(Space::Heads)?.and_then(|(key, bytes)| {
+            let head = decode_head(&bytes).ok()?;
+            (key_seq(&key).ok()? == head.seq).then_some(head)
+        });
+        let anchor = read_anchor(store.as_ref())?;
+        // An index that is missing, malformed or behind the anchor is damaged, not the log:
+        // read the log's newest commit instead, so that the ledger opens; `verify` reports
+        // the index and `rebuild` restores it.
+        let head = match indexed {
+            Some(head) if anchor.is_none_or(|anchor| head.seq >= anchor.seq) => Some(head),
+            _ => head_from_log(store.as_ref())?,
         };
-        check_anchor(store.as_ref(), head)?;
+        check_anchor(store.as_ref(), head, anchor)?;
         let mut ledger = Ledger {
             store,
             head,
@@ -373,9 +373,10 @@ impl Ledger {
                 "commit {seq} does not survive encoding"
             )));
         }
-        self.store().put(Space::Log, &seq_key(seq), &bytes)?;
-        self.store().flush()?;
         let head = Head { seq, hash };
+        self.store()
+            .append_log(&seq_key(seq), &bytes, &encode_head(head)?)?;
+        self.store().flush()?;
         self.head = Some(head);
         write_anchor(self.store(), head)?;
         base.write(self.store(), seq)?;
@@ -578,10 +579,34 @@ impl Ledger {
                 return Ok(broken(Some(seq), error.detail()));
             }
             facts += commit.fact_count() as u64;
+            let indexed = self
+                .store()
+                .get(Space::Heads, &key)?
+                .map(|bytes| decode_head(&bytes));
+            match indexed {
+                Some(Ok(head)) if head.seq == seq && head.hash == hash => {}
+                _ => {
+                    return Ok(broken(
+                        Some(seq),
+                        "its head record is missing or does not match it (run `muster rebuild`)",
+                    ))
+                }
+            }
             previous = hash;
             expected_seq += 1;
         }
         let commits = expected_seq - 1;
+        if let Some((key, _)) = self
+            .store()
+            .scan_from(Space::Heads, &seq_key(commits + 1))
+            .next()
+            .transpose()?
+        {
+            return Ok(broken(
+                key_seq(&key).ok(),
+                "a head record names a commit the log does not have",
+            ));
+        }
         let applied = projection::applied_through(self.store())?;
         if applied != commits {
             return Ok(broken(
@@ -668,10 +693,21 @@ impl Ledger {
     pub fn rebuild(&mut self) -> Result<()> {
         let mut fresh = Projection::default();
         let mut last = 0;
+        let mut heads = Vec::new();
         for item in self.commits() {
-            let (commit, _) = item?;
+            let (commit, hash) = item?;
             fresh.apply(None, &commit)?;
             last = commit.seq;
+            heads.push(Head {
+                seq: commit.seq,
+                hash,
+            });
+        }
+        self.store().clear(Space::Heads)?;
+        self.head = heads.last().copied();
+        for head in heads {
+            self.store()
+                .put(Space::Heads, &seq_key(head.seq), &encode_head(head)?)?;
         }
         self.store().clear(Space::Groups)?;
         self.store().clear(Space::Members)?;
@@ -713,36 +749,64 @@ fn broken(seq: Option<u64>, reason: &str) -> Verdict {
     }
 }
 
-/// The anchor's body: the newest commit's number (`u64` big-endian) and hash.
-fn write_anchor(store: &dyn Store, head: Head) -> Result<()> {
+/// A head record (the `heads` index and the anchor file): a sealed body of the commit's
+/// number (`u64` big-endian) and hash.
+fn encode_head(head: Head) -> Result<Vec<u8>> {
     let mut body = head.seq.to_be_bytes().to_vec();
     body.extend_from_slice(&head.hash);
-    store.write_anchor(&seal(Magic::Anchor, &body)?)
+    seal(Magic::Head, &body)
+}
+
+fn decode_head(bytes: &[u8]) -> Result<Head> {
+    let body = unseal(Magic::Head, bytes)?;
+    let (seq, hash) = body
+        .split_first_chunk::<8>()
+        .filter(|(_, hash)| hash.len() == 32)
+        .ok_or_else(|| Error::corrupt("a head record has the wrong length"))?;
+    let mut array = [0; 32];
+    array.copy_from_slice(hash);
+    Ok(Head {
+        seq: u64::from_be_bytes(*seq),
+        hash: array,
+    })
+}
+
+/// The newest commit's number and hash, read from the log itself (the slow way: it decodes
+/// the whole commit).
+fn head_from_log(store: &dyn Store) -> Result<Option<Head>> {
+    let Some((key, bytes)) = store.last(Space::Log)? else {
+        return Ok(None);
+    };
+    let seq = key_seq(&key)?;
+    let (commit, hash) = Commit::decode(&bytes)
+        .map_err(|e| Error::corrupt(format!("commit {seq}: {}", e.detail())))?;
+    if commit.seq != seq {
+        return Err(Error::corrupt(format!(
+            "commit {seq}: stored under the wrong key (it says {})",
+            commit.seq
+        )));
+    }
+    Ok(Some(Head { seq, hash }))
+}
+
+fn write_anchor(store: &dyn Store, head: Head) -> Result<()> {
+    store.write_anchor(&encode_head(head)?)
 }
 
 fn read_anchor(store: &dyn Store) -> Result<Option<Head>> {
     let Some(bytes) = store.read_anchor()? else {
         return Ok(None);
     };
-    let body = unseal(Magic::Anchor, &bytes)
-        .map_err(|e| Error::corrupt(format!("the head anchor is damaged: {}", e.detail())))?;
-    let (seq, hash) = body
-        .split_first_chunk::<8>()
-        .filter(|(_, hash)| hash.len() == 32)
-        .ok_or_else(|| Error::corrupt("the head anchor has the wrong length"))?;
-    let mut array = [0; 32];
-    array.copy_from_slice(hash);
-    Ok(Some(Head {
-        seq: u64::from_be_bytes(*seq),
-        hash: array,
-    }))
+    decode_head(&bytes)
+        .map(Some)
+        .map_err(|e| Error::corrupt(format!("the head anchor is damaged: {}", e.detail())))
 }
 
 /// Compares the log's newest commit with the anchor kept outside the storage engine. The
 /// log may be one commit ahead (a crash between the commit's flush and the anchor's
 /// write); it may never be behind, or disagree about the anchored commit's hash.
-fn check_anchor(store: &dyn Store, head: Option<Head>) -> Result<()> {
-    let Some(anchor) = read_anchor(store)? else {
+fn check_anchor(store: &dyn Store, head: Option<Head>, anchor: Option<Head>) -> Result<()> {
+    let Some(anchor) = anchor else {
         return Ok(());
     };
     let head_seq = head.map_or(0, |head| head.seq);
@@ -755,14 +819,23 @@ fn check_anchor(store: &dyn Store, head: Option<Head>) -> Result<()> {
     }
     let anchored_hash = match head {
         Some(head) if head.seq == anchor.seq => head.hash,
-        _ => {
-            let bytes = store
-                .get(Space::Log, &seq_key(anchor.seq))?
-                .ok_or_else(|| Error::corrupt(format!("commit {} is missing", anchor.seq)))?;
-            Commit::decode(&bytes)
-                .map_err(|e| Error::corrupt(format!("commit {}: {}", anchor.seq, e.detail())))?
-                .1
-        }
+        _ => match store.get(Space::Heads, &seq_key(anchor.seq))? {
+            Some(bytes) => {
+                decode_head(&bytes)
+                    .map_err(|e| {
+                        Error::corrupt(format!("head record {}: {}", anchor.seq, e.detail()))
+                    })?
+                    .hash
+            }
+            None => {
+                let bytes = store
+                    .get(Space::Log, &seq_key(anchor.seq))?
+                    .ok_or_else(|| Error::corrupt(format!("commit {} is missing", anchor.seq)))?;
+                Commit::decode(&bytes)
+                    .map_err(|e| Error::corrupt(format!("commit {}: {}", anchor.seq, e.detail())))?
+                    .1
+            }
+        },
     };
     if anchored_hash != anchor.hash {
         return Err(Error::corrupt(format!(

@@ -20,6 +20,10 @@ use crate::error::{ledger_path_text, Error, ErrorKind, Result};
 pub enum Space {
     /// The append-only log: one commit per key. The only source of truth.
     Log,
+    /// The log's index: per commit (same key), its number and hash, written in the same
+    /// transaction as the commit, so that opening reads 40 bytes instead of the newest
+    /// commit. Derived: `verify` checks it against the log, `rebuild` rewrites it.
+    Heads,
     /// Derived: one value per group (its observed dates and timelines).
     Groups,
     /// Derived: one value per member (its timelines in each group).
@@ -31,8 +35,9 @@ pub enum Space {
 }
 
 impl Space {
-    pub const ALL: [Space; 5] = [
+    pub const ALL: [Space; 6] = [
         Space::Log,
+        Space::Heads,
         Space::Groups,
         Space::Members,
         Space::Names,
@@ -42,6 +47,7 @@ impl Space {
     fn tree_name(self) -> &'static str {
         match self {
             Space::Log => "log",
+            Space::Heads => "heads",
             Space::Groups => "groups",
             Space::Members => "members",
             Space::Names => "names",
@@ -68,6 +74,9 @@ pub trait Store {
     ) -> Box<dyn Iterator<Item = Result<KeyValue>> + 'a>;
     fn clear(&self, space: Space) -> Result<()>;
     fn flush(&self) -> Result<()>;
+    /// Writes a commit under `key` in [`Space::Log`] and its head record under the same key
+    /// in [`Space::Heads`], atomically: after a crash both are there or neither.
+    fn append_log(&self, key: &[u8], commit: &[u8], head: &[u8]) -> Result<()>;
     /// The anchor: a small value kept *outside* the storage engine (the newest commit's
     /// number and hash), so that an engine which silently loses its newest writes is
     /// caught on the next open.
@@ -267,6 +276,22 @@ impl Store for SledStore {
         Ok(())
     }
 
+    fn append_log(&self, key: &[u8], commit: &[u8], head: &[u8]) -> Result<()> {
+        use sled::transaction::{TransactionError, Transactional};
+        (self.tree(Space::Log), self.tree(Space::Heads))
+            .transaction(|(log, heads)| {
+                log.insert(key, commit)?;
+                heads.insert(key, head)?;
+                Ok::<(), sled::transaction::ConflictableTransactionError<()>>(())
+            })
+            .map_err(|error| match error {
+                TransactionError::Storage(error) => sled_error(error),
+                TransactionError::Abort(()) => {
+                    Error::new(ErrorKind::Storage, "the storage engine aborted a commit")
+                }
+            })
+    }
+
     fn read_anchor(&self) -> Result<Option<Vec<u8>>> {
         let path = self.directory.join(ANCHOR_FILE);
         match std::fs::read(&path) {
@@ -363,6 +388,18 @@ impl Store for MemoryStore {
     }
 
     fn flush(&self) -> Result<()> {
+        Ok(())
+    }
+
+    fn append_log(&self, key: &[u8], commit: &[u8], head: &[u8]) -> Result<()> {
+        self.with(|s| {
+            s.entry(Space::Log)
+                .or_default()
+                .insert(key.to_vec(), commit.to_vec());
+            s.entry(Space::Heads)
+                .or_default()
+                .insert(key.to_vec(), head.to_vec());
+        });
         Ok(())
     }
 
