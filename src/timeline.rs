@@ -41,6 +41,12 @@ impl Timeline {
         &self.entries
     }
 
+    /// A timeline of entries already in order (checked: an unordered list is refused).
+    pub fn from_sorted(entries: Vec<Entry>) -> Option<Timeline> {
+        let timeline = Timeline { entries };
+        timeline.is_sorted().then_some(timeline)
+    }
+
     pub fn is_sorted(&self) -> bool {
         self.entries
             .windows(2)
