@@ -22,6 +22,7 @@ use crate::model::{
     Change, Date, Fact, GroupId, MemberId, Span, MAX_FACTS_PER_COMMIT, MAX_NAME_BYTES,
 };
 use crate::plan::{plan, Batch};
+use crate::progress::{NoProgress, Progress};
 use crate::projection::{self, GroupState, Projection};
 use crate::store::{SledStore, Space, Store};
 
@@ -573,17 +574,29 @@ impl Ledger {
 
     /// Throws away all derived state and folds it again from the log.
     pub fn rebuild(&mut self) -> Result<()> {
+        self.rebuild_with(&NoProgress)
+    }
+
+    /// [`Self::rebuild`], reporting each commit folded to `progress` (the binary draws a
+    /// bar from it; a rebuild of millions of facts takes seconds).
+    pub fn rebuild_with(&mut self, progress: &dyn Progress) -> Result<()> {
         let mut fresh = Projection::default();
         let mut last = 0;
+        progress.start("folding commits", self.head_seq());
         for item in self.commits() {
             let (commit, _) = item?;
             fresh.apply(None, &commit)?;
             last = commit.seq;
+            progress.advance(1);
         }
+        progress.finish();
+        progress.start("writing derived state", 0);
         self.store().clear(Space::Groups)?;
         self.store().clear(Space::Members)?;
         fresh.write(self.store(), last)?;
-        self.store().flush()
+        self.store().flush()?;
+        progress.finish();
+        Ok(())
     }
 }
 
