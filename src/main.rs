@@ -672,22 +672,22 @@ const SPINNER_TICK: Duration = Duration::from_millis(100);
 impl Progress for Bar {
     fn start(&self, what: &str, total: u64) {
         let Some(bar) = &self.bar else { return };
+        // Style, length and message first, the terminal last: nothing is drawn half-set.
         bar.reset();
-        bar.set_draw_target(ProgressDrawTarget::stderr());
         bar.set_message(what.to_string());
+        bar.set_length(total);
         if total == 0 {
             bar.set_style(ProgressStyle::default_spinner());
-            bar.set_length(0);
             bar.enable_steady_tick(SPINNER_TICK);
         } else {
             bar.disable_steady_tick();
-            bar.set_length(total);
             if let Ok(style) =
                 ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} {elapsed}")
             {
                 bar.set_style(style);
             }
         }
+        bar.set_draw_target(ProgressDrawTarget::stderr());
     }
 
     fn advance(&self, steps: u64) {
@@ -699,6 +699,7 @@ impl Progress for Bar {
     fn finish(&self) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
+            bar.set_draw_target(ProgressDrawTarget::hidden());
         }
     }
 }
