@@ -23,6 +23,7 @@ use crate::model::{
     Change, Date, Fact, GroupId, MemberId, Span, MAX_FACTS_PER_COMMIT, MAX_NAME_BYTES,
 };
 use crate::plan::{plan, Batch};
+use crate::progress::{NoProgress, Progress};
 use crate::projection::{self, Fold, GroupState, MemberState, Projection};
 use crate::store::{SledStore, Space, Store};
 
@@ -692,6 +693,13 @@ impl Ledger {
 
     /// Throws away all derived state and folds it again from the log.
     pub fn rebuild(&mut self) -> Result<()> {
+        self.rebuild_with(&NoProgress)
+    }
+
+    /// [`Self::rebuild`], reporting each commit folded to `progress` (the binary draws a
+    /// bar from it; a rebuild of millions of facts takes seconds).
+    pub fn rebuild_with(&mut self, progress: &dyn Progress) -> Result<()> {
+        progress.start("folding commits", self.head_seq());
         let mut fold = Fold::default();
         let mut last = 0;
         let mut heads = Vec::new();
@@ -703,6 +711,7 @@ impl Ledger {
                 seq: commit.seq,
                 hash,
             });
+            progress.advance(1);
         }
         let mut fresh = fold.finish()?;
         self.store().clear(Space::Heads)?;
@@ -718,7 +727,9 @@ impl Ledger {
         fresh.write(self.store(), last)?;
         // Freeing millions of timelines takes a tenth of a rebuild; nothing waits for it.
         std::thread::spawn(move || drop(fresh));
-        self.store().flush()
+        self.store().flush()?;
+        progress.finish();
+        Ok(())
     }
 }
 

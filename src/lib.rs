@@ -16,6 +16,7 @@ pub mod model;
 pub mod names;
 pub mod plan;
 pub mod portable;
+pub mod progress;
 pub mod projection;
 pub mod render;
 pub mod sb;

@@ -1,15 +1,18 @@
 //! The `muster` command: parses arguments, calls the library, prints, and maps errors to
 //! exit codes. Nothing else lives here.
 
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use muster::chart::{Chart, ChartRow};
 use muster::commit::{Source, SourceKind};
 use muster::portable::PortableLog;
+use muster::progress::Progress;
 use muster::render::{self, Format, NameBook};
 use muster::sb::{self, generate};
 use muster::{input, names, spans};
@@ -309,10 +312,15 @@ fn run(cli: &Cli) -> Result<(String, bool), Error> {
                     })?),
                     None => None,
                 };
+            let progress = Bar::new(!matches!(args.output.format, FormatArg::Json));
             // Read and validate the whole export before the ledger is opened.
+            progress.start("reading the export", 0);
             let export = sb::read_dir(&args.dir, &sb::Options { start })?;
+            progress.finish();
             let mut ledger = open(cli)?;
+            progress.start("planning and committing", 0);
             let report = sb::import(&mut ledger, &export, args.dry_run)?;
+            progress.finish();
             Ok((render::sb_import(&report, args.output.format.into()), false))
         }
         Command::Gen(GenCommand::Sb {
@@ -529,7 +537,7 @@ fn run(cli: &Cli) -> Result<(String, bool), Error> {
         }
         Command::Rebuild => {
             let mut ledger = open(cli)?;
-            ledger.rebuild()?;
+            ledger.rebuild_with(&Bar::new(true))?;
             Ok((
                 format!(
                     "rebuilt the derived state from {} commits\n",
@@ -644,9 +652,88 @@ fn exit_code(kind: ErrorKind) -> u8 {
     }
 }
 
+/// A progress bar on stderr, drawn only when stderr is a terminal and `wanted` (not for
+/// `--format json`), so piped output and scripts never see it.
+struct Bar {
+    bar: Option<ProgressBar>,
+}
+
+impl Bar {
+    fn new(wanted: bool) -> Bar {
+        Bar {
+            bar: (wanted && std::io::stderr().is_terminal()).then(ProgressBar::hidden),
+        }
+    }
+}
+
+/// How often a spinner moves while a phase of unknown length runs.
+const SPINNER_TICK: Duration = Duration::from_millis(100);
+
+impl Progress for Bar {
+    fn start(&self, what: &str, total: u64) {
+        let Some(bar) = &self.bar else { return };
+        // Style, length and message first, the terminal last: nothing is drawn half-set.
+        bar.reset();
+        bar.set_message(what.to_string());
+        bar.set_length(total);
+        if total == 0 {
+            bar.set_style(ProgressStyle::default_spinner());
+            bar.enable_steady_tick(SPINNER_TICK);
+        } else {
+            bar.disable_steady_tick();
+            if let Ok(style) =
+                ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} {elapsed}")
+            {
+                bar.set_style(style);
+            }
+        }
+        bar.set_draw_target(ProgressDrawTarget::stderr());
+    }
+
+    fn advance(&self, steps: u64) {
+        if let Some(bar) = &self.bar {
+            bar.inc(steps);
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+            bar.set_draw_target(ProgressDrawTarget::hidden());
+        }
+    }
+}
+
+/// With `MUSTER_REPORT_PEAK_MEMORY=1`, prints the process's peak resident memory (VmHWM)
+/// to stderr at exit, for the benchmark report (`benches/report.rs`).
+fn report_peak_memory() {
+    if std::env::var_os(PEAK_MEMORY_ENV).is_none_or(|value| value != "1") {
+        return;
+    }
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let peak = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|rest| {
+            rest.trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<u64>()
+                .ok()
+        });
+    if let Some(kb) = peak {
+        eprintln!("peak_memory_kb={kb}");
+    }
+}
+
+/// The environment variable that asks for [`report_peak_memory`].
+const PEAK_MEMORY_ENV: &str = "MUSTER_REPORT_PEAK_MEMORY";
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(&cli) {
+    let result = run(&cli);
+    report_peak_memory();
+    match result {
         Ok((text, failed)) => {
             print!("{text}");
             if failed {

@@ -2,6 +2,7 @@
 
 mod audit;
 mod bad_input;
+mod bench_peer;
 mod cli;
 mod concurrency;
 mod corruption;
