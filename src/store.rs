@@ -93,7 +93,12 @@ pub struct SledStore {
     db: sled::Db,
     trees: Vec<sled::Tree>,
     directory: std::path::PathBuf,
+    /// muster's own exclusive lock on the ledger, held as long as the store lives.
+    _lock: std::fs::File,
 }
+
+/// The lock file inside a ledger directory.
+pub const LOCK_FILE: &str = "muster.lock";
 
 fn sled_error(error: sled::Error) -> Error {
     match error {
@@ -122,6 +127,8 @@ impl SledStore {
         if !path.exists() {
             create_atomically(path)?;
         }
+        let lock = lock(path)?;
+        remove_unfinished_snapshots(path)?;
         let db = sled::Config::new().path(path).open().map_err(|error| {
             let text = error.to_string();
             if text.contains("could not acquire lock") || text.contains("WouldBlock") {
@@ -144,6 +151,7 @@ impl SledStore {
             db,
             trees,
             directory: path.to_path_buf(),
+            _lock: lock,
         })
     }
 
@@ -154,6 +162,46 @@ impl SledStore {
             .position(|s| *s == space)
             .expect("every Space is in Space::ALL")]
     }
+}
+
+/// Takes muster's exclusive lock on the ledger at `path` (a [`LOCK_FILE`] inside it), or
+/// says that another process holds it. Taken before sled opens, so that nothing else runs
+/// sled on these files while [`remove_unfinished_snapshots`] tidies them.
+fn lock(path: &Path) -> Result<std::fs::File> {
+    let lock_path = path.join(LOCK_FILE);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|error| Error::io(&lock_path, &error))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(Error::new(
+            ErrorKind::Locked,
+            format!(
+                "the ledger {} is in use by another muster process",
+                ledger_path_text(path)
+            ),
+        )),
+        Err(std::fs::TryLockError::Error(error)) => Err(Error::io(&lock_path, &error)),
+    }
+}
+
+/// Removes `snap.*.generating` files: snapshots sled began to write but did not finish
+/// (it writes one, syncs it, then renames it, so such a file is never the only copy of
+/// anything). sled 0.34.7 does not skip them when it looks for its newest snapshot, so
+/// one left by a process killed at that moment made the ledger refuse to open for ever
+/// ("the storage engine found damage"; sled issue #1527). Only called with the lock held.
+fn remove_unfinished_snapshots(path: &Path) -> Result<()> {
+    let entries = std::fs::read_dir(path).map_err(|error| Error::io(path, &error))?;
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with("snap.") && name.ends_with(".generating") {
+            std::fs::remove_file(entry.path()).map_err(|error| Error::io(&entry.path(), &error))?;
+        }
+    }
+    Ok(())
 }
 
 /// Creates a new, empty ledger at `path` so that it appears whole or not at all: sled

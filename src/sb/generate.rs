@@ -454,7 +454,7 @@ impl Generated {
         }
         // Windows-1252 for even seeds (every name generated is in it), UTF-8 with a BOM
         // for odd ones: both occur in the wild.
-        let pupil_bytes = if self.seed % 2 == 0 {
+        let pupil_bytes = if self.seed.is_multiple_of(2) {
             encoding_rs::WINDOWS_1252.encode(&pupils).0.into_owned()
         } else {
             with_bom(pupils)
