@@ -360,6 +360,18 @@ impl Ledger {
         Ok(rows)
     }
 
+    /// Stores names read from a file, except those of members whose erasure the log
+    /// records: a forgotten member's name must not come back with the next import.
+    /// Returns how many names were stored (new or changed) and how many were skipped.
+    pub fn import_names(&mut self, mut names: crate::names::Names) -> Result<(usize, usize)> {
+        let erased = self.erased_members()?;
+        let before = names.members.len();
+        names.members.retain(|member, _| !erased.contains(member));
+        let skipped = before - names.members.len();
+        let stored = self.set_names(&names.groups, &names.members)?;
+        Ok((stored, skipped))
+    }
+
     /// Members whose erasure the log records, in any commit.
     pub fn erased_members(&self) -> Result<BTreeSet<MemberId>> {
         let mut erased = BTreeSet::new();

@@ -367,50 +367,33 @@ fn run(cli: &Cli) -> Result<(String, bool), Error> {
             }
             Ok((String::new(), false))
         }
-        Command::Import(command) => {
-            let (args, kind, read): (&ImportArgs, SourceKind, fn(&Path) -> _) = match command {
-                ImportCommand::Observations(args) => {
-                    (args, SourceKind::Observations, input::read_observations)
-                }
-                ImportCommand::Facts(args) => (args, SourceKind::Facts, input::read_facts),
-                ImportCommand::Spans(args) => {
-                    let (merged, file) = spans::read_spans(&args.file)?;
-                    let mut ledger = open(cli)?;
-                    let batch = spans::span_batch(&ledger, &merged)?;
-                    let source = Source {
-                        kind: SourceKind::Spans,
-                        files: vec![file],
-                    };
-                    let outcome = ledger.import(&batch, source, args.dry_run)?;
-                    return Ok((render::import(&outcome, args.output.format.into()), false));
-                }
-                ImportCommand::Names { file, output } => {
-                    let (mut read, _) = names::read_names(file)?;
-                    let mut ledger = open(cli)?;
-                    // A forgotten member's name must not come back with the next import.
-                    let erased = ledger.erased_members()?;
-                    let before = read.members.len();
-                    read.members.retain(|member, _| !erased.contains(member));
-                    let skipped = before - read.members.len();
-                    let stored = ledger.set_names(&read.groups, &read.members)?;
-                    return Ok((
-                        render::names_imported(stored, skipped, output.format.into()),
-                        false,
-                    ));
-                }
-                ImportCommand::Sb(_) => unreachable!("handled above"),
-                ImportCommand::Log { .. } => unreachable!("handled above"),
-            };
-            // Read and validate the whole input before the ledger is even opened, so bad
-            // input writes nothing.
-            let (batch, file) = read(&args.file)?;
+        Command::Import(ImportCommand::Observations(args)) => import_file(
+            cli,
+            args,
+            SourceKind::Observations,
+            input::read_observations,
+        ),
+        Command::Import(ImportCommand::Facts(args)) => {
+            import_file(cli, args, SourceKind::Facts, input::read_facts)
+        }
+        Command::Import(ImportCommand::Spans(args)) => {
+            let (merged, file) = spans::read_spans(&args.file)?;
             let mut ledger = open(cli)?;
+            let batch = spans::span_batch(&ledger, &merged)?;
             let source = Source {
-                kind,
+                kind: SourceKind::Spans,
                 files: vec![file],
             };
             let outcome = ledger.import(&batch, source, args.dry_run)?;
             Ok((render::import(&outcome, args.output.format.into()), false))
+        }
+        Command::Import(ImportCommand::Names { file, output }) => {
+            let (names, _) = names::read_names(file)?;
+            let (stored, skipped) = open(cli)?.import_names(names)?;
+            Ok((
+                render::names_imported(stored, skipped, output.format.into()),
+                false,
+            ))
         }
         Command::Members {
             group: g,
@@ -638,6 +621,24 @@ fn chart(
         to,
         rows,
     })
+}
+
+/// Imports one observations or facts file: read and validated whole before the ledger is
+/// even opened, so bad input writes nothing.
+fn import_file(
+    cli: &Cli,
+    args: &ImportArgs,
+    kind: SourceKind,
+    read: fn(&Path) -> Result<(muster::Batch, muster::commit::SourceFile), Error>,
+) -> Result<(String, bool), Error> {
+    let (batch, file) = read(&args.file)?;
+    let mut ledger = open(cli)?;
+    let source = Source {
+        kind,
+        files: vec![file],
+    };
+    let outcome = ledger.import(&batch, source, args.dry_run)?;
+    Ok((render::import(&outcome, args.output.format.into()), false))
 }
 
 /// Exit codes: 0 success; 2 bad input or usage; 3 unknown group or member; 4 damage found
