@@ -31,12 +31,16 @@
 
 pub mod generate;
 
+use std::borrow::Cow;
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
+use rustc_hash::FxHashMap;
+
 use crate::commit::{Source, SourceFile, SourceKind};
 use crate::error::{Error, Place, Result};
-use crate::input::{decode_text, Row, Table};
+use crate::input::{decode, Row, Stream};
 use crate::ledger::{ImportOutcome, Ledger};
 use crate::model::{Change, Date, GroupId, MemberId, Observation, ObservationKind};
 use crate::plan::Batch;
@@ -117,11 +121,12 @@ impl ExportFiles {
         Ok(())
     }
 
-    fn table(&self, name: &str) -> Result<Option<Table>> {
+    /// A file's text (decoded, borrowed when it is UTF-8), or `None` when the export does
+    /// not have it.
+    fn text(&self, name: &str) -> Result<Option<Cow<'_, str>>> {
         let Some(bytes) = self.files.get(name) else {
             return Ok(None);
         };
-        let path = self.dir.join(name);
         if bytes.len() as u64 > crate::model::MAX_INPUT_BYTES {
             return Err(Error::new(
                 crate::error::ErrorKind::Limit,
@@ -130,21 +135,27 @@ impl ExportFiles {
                     crate::model::MAX_INPUT_BYTES
                 ),
             )
-            .at(Place::file(&path)));
+            .at(Place::file(&self.dir.join(name))));
         }
-        let table = Table::parse(&path, &decode_text(bytes))?;
-        if table.is_empty() {
+        Ok(Some(decode(bytes)))
+    }
+
+    fn required_text(&self, name: &str) -> Result<Cow<'_, str>> {
+        self.text(name)?
+            .ok_or_else(|| Error::input(Place::file(&self.dir.join(name)), "no such file"))
+    }
+
+    /// The rows of file `name`, whose text is `text`; a file with no rows is an error.
+    fn stream<'t>(&self, name: &str, text: &'t str) -> Result<Stream<'t>> {
+        let path = self.dir.join(name);
+        let stream = Stream::open(&path, text)?;
+        if stream.is_empty() {
             return Err(Error::input(
                 Place::file(&path),
                 "the file has a header but no rows",
             ));
         }
-        Ok(Some(table))
-    }
-
-    fn required_table(&self, name: &str) -> Result<Table> {
-        self.table(name)?
-            .ok_or_else(|| Error::input(Place::file(&self.dir.join(name)), "no such file"))
+        Ok(stream)
     }
 
     fn sources(&self) -> Vec<SourceFile> {
@@ -301,11 +312,12 @@ pub fn parse(files: &ExportFiles, options: &Options) -> Result<Export> {
     };
 
     // days.csv: DateIdent -> date.
-    let days_table = files.required_table(DAYS_FILE)?;
-    let [days_column, day_ident_column] = days_table.columns(["Days", "DateIdent"])?;
+    let text = files.required_text(DAYS_FILE)?;
+    let days_stream = files.stream(DAYS_FILE, &text)?;
+    let [days_column, day_ident_column] = days_stream.columns(["Days", "DateIdent"])?;
     let mut days: HashMap<i64, Date> = HashMap::new();
-    for row in days_table.rows() {
-        let ident = required_integer(&row, day_ident_column)?;
+    days_stream.for_each(|row| {
+        let ident = required_integer(row, day_ident_column)?;
         let text = row.text(days_column);
         let date = parse_sb_date(text).map_err(|detail| row.error(days_column, detail))?;
         if let Some(previous) = days.insert(ident, date) {
@@ -316,16 +328,18 @@ pub fn parse(files: &ExportFiles, options: &Options) -> Result<Export> {
                 ));
             }
         }
-    }
+        Ok(())
+    })?;
 
     // rtrotaweek.csv: RTRotaWeekIdent -> DateIdent (a day of the week).
-    let rota_table = files.required_table(ROTA_WEEK_FILE)?;
+    let text = files.required_text(ROTA_WEEK_FILE)?;
+    let rota_stream = files.stream(ROTA_WEEK_FILE, &text)?;
     let [rota_ident_column, rota_day_column] =
-        rota_table.columns(["RTRotaWeekIdent", "DateIdent"])?;
+        rota_stream.columns(["RTRotaWeekIdent", "DateIdent"])?;
     let mut rota_weeks: HashMap<i64, Date> = HashMap::new();
-    for row in rota_table.rows() {
-        let ident = required_integer(&row, rota_ident_column)?;
-        let day_ident = required_integer(&row, rota_day_column)?;
+    rota_stream.for_each(|row| {
+        let ident = required_integer(row, rota_ident_column)?;
+        let day_ident = required_integer(row, rota_day_column)?;
         let date = *days.get(&day_ident).ok_or_else(|| {
             row.error(
                 rota_day_column,
@@ -333,28 +347,32 @@ pub fn parse(files: &ExportFiles, options: &Options) -> Result<Export> {
             )
         })?;
         rota_weeks.insert(ident, date);
-    }
+        Ok(())
+    })?;
 
     // staff.csv (optional): the staff SB knows.
-    let staff: Option<HashSet<i64>> = match files.table(STAFF_FILE)? {
+    let staff: Option<HashSet<i64>> = match files.text(STAFF_FILE)? {
         None => None,
-        Some(table) => {
-            let [user_column] = table.columns(["UserIdent"])?;
+        Some(text) => {
+            let stream = files.stream(STAFF_FILE, &text)?;
+            let [user_column] = stream.columns(["UserIdent"])?;
             let mut known = HashSet::new();
-            for row in table.rows() {
-                known.insert(required_integer(&row, user_column)?);
-            }
+            stream.for_each(|row| {
+                known.insert(required_integer(row, user_column)?);
+                Ok(())
+            })?;
             Some(known)
         }
     };
 
     // pupil.csv: names.
-    let pupil_table = files.required_table(PUPIL_FILE)?;
+    let text = files.required_text(PUPIL_FILE)?;
+    let pupil_stream = files.stream(PUPIL_FILE, &text)?;
     let [pupil_column, surname_column, firstname_column] =
-        pupil_table.columns(["PupOrigNum", "Pu_Surname", "Pu_Firstname"])?;
-    let report_name_column = pupil_table.optional_column("PupReportName");
+        pupil_stream.columns(["PupOrigNum", "Pu_Surname", "Pu_Firstname"])?;
+    let report_name_column = pupil_stream.optional_column("PupReportName");
     let mut member_names: BTreeMap<MemberId, String> = BTreeMap::new();
-    for row in pupil_table.rows() {
+    pupil_stream.for_each(|row| {
         let member = row.member(pupil_column)?;
         let report_name = report_name_column.map_or("", |column| row.text(column));
         let name = if report_name.is_empty() {
@@ -369,12 +387,14 @@ pub fn parse(files: &ExportFiles, options: &Options) -> Result<Export> {
             report_name.to_string()
         };
         member_names.insert(member, name);
-    }
+        Ok(())
+    })?;
 
     // rtrwgroups.csv: one row per weekly occurrence.
-    let occurrence_table = files.required_table(OCCURRENCE_FILE)?;
+    let text = files.required_text(OCCURRENCE_FILE)?;
+    let occurrence_stream = files.stream(OCCURRENCE_FILE, &text)?;
     let [occurrence_column, rota_week_column, group_column, group_day_column, group_name_column, date_ident_column] =
-        occurrence_table.columns([
+        occurrence_stream.columns([
             "RTRWGroupsIdent",
             "RTRotaWeekIdent",
             "GroupIdent",
@@ -384,20 +404,24 @@ pub fn parse(files: &ExportFiles, options: &Options) -> Result<Export> {
         ])?;
     let staff_columns: Vec<usize> = STAFF_COLUMNS
         .iter()
-        .filter_map(|name| occurrence_table.optional_column(name))
+        .filter_map(|name| occurrence_stream.optional_column(name))
         .collect();
     let mut export = Export::default();
-    // Occurrence ident -> its (group, date), or None when skipped by the start date.
-    let mut occurrence_keys: HashMap<i64, Option<(GroupId, Date)>> = HashMap::new();
+    let mut occurrences = Occurrences::default();
+    // Each group number's id, made once.
+    let mut group_ids: FxHashMap<i64, GroupId> = FxHashMap::default();
     // The name a group carries on its latest occurrence in the export.
-    let mut latest_names: BTreeMap<GroupId, (Date, String)> = BTreeMap::new();
-    for row in occurrence_table.rows() {
+    let mut latest_names: FxHashMap<i64, (Date, String)> = FxHashMap::default();
+    occurrence_stream.for_each(|row| {
         export.occurrence_rows += 1;
-        let ident = required_integer(&row, occurrence_column)?;
-        let group_number = required_integer(&row, group_column)?;
-        let group = GroupId::new(&group_number.to_string())
-            .map_err(|e| row.error(group_column, format!("bad group id: {e}")))?;
-        let group_day = required_integer(&row, group_day_column)?;
+        let ident = required_integer(row, occurrence_column)?;
+        let group_number = required_integer(row, group_column)?;
+        if let Entry::Vacant(vacant) = group_ids.entry(group_number) {
+            let group = GroupId::new(&group_number.to_string())
+                .map_err(|e| row.error(group_column, format!("bad group id: {e}")))?;
+            vacant.insert(group);
+        }
+        let group_day = required_integer(row, group_day_column)?;
         if !(0..=MAX_GROUP_DAY).contains(&group_day) {
             return Err(row.error(
                 group_day_column,
@@ -406,13 +430,7 @@ pub fn parse(files: &ExportFiles, options: &Options) -> Result<Export> {
                 ),
             ));
         }
-        let week_day = week_day_of(
-            &row,
-            date_ident_column,
-            rota_week_column,
-            &days,
-            &rota_weeks,
-        )?;
+        let week_day = week_day_of(row, date_ident_column, rota_week_column, &days, &rota_weeks)?;
         let date = week_day
             .sunday_on_or_before()
             .and_then(|sunday| sunday.add_days(group_day))
@@ -421,23 +439,26 @@ pub fn parse(files: &ExportFiles, options: &Options) -> Result<Export> {
             export.skipped_before_start += 1;
             None
         } else {
-            Some((group.clone(), date))
+            Some((group_number, date))
         };
-        if let Some(previous) = occurrence_keys.insert(ident, key.clone()) {
-            if previous != key {
+        match occurrences.add(ident, key) {
+            Added::New => {}
+            Added::Again => return Ok(()), // an identical repeated row says nothing new
+            Added::Conflict => {
                 return Err(row.error(
                     occurrence_column,
                     format!(
                         "RTRWGroupsIdent {ident} is listed again for a different group or date"
                     ),
-                ));
+                ))
             }
-            continue; // an identical repeated row says nothing new
         }
-        let Some(key) = key else { continue };
+        if key.is_none() {
+            return Ok(());
+        }
         let mut has_staff = false;
         for &column in &staff_columns {
-            if let Some(user) = integer(&row, column)? {
+            if let Some(user) = integer(row, column)? {
                 has_staff |= staff.as_ref().is_none_or(|known| known.contains(&user));
             }
         }
@@ -446,55 +467,247 @@ pub fn parse(files: &ExportFiles, options: &Options) -> Result<Export> {
         }
         let name = row.text(group_name_column);
         if !name.is_empty() {
-            let slot = latest_names
-                .entry(group.clone())
-                .or_insert((date, name.to_string()));
-            if date >= slot.0 {
-                *slot = (date, name.to_string());
+            match latest_names.entry(group_number) {
+                Entry::Vacant(vacant) => {
+                    vacant.insert((date, name.to_string()));
+                }
+                Entry::Occupied(mut occupied) => {
+                    let latest = occupied.get_mut();
+                    if date >= latest.0 {
+                        latest.0 = date;
+                        latest.1.clear();
+                        latest.1.push_str(name);
+                    }
+                }
             }
         }
-        export.occurrences.entry(key).or_default();
-    }
+        Ok(())
+    })?;
     export.group_names = latest_names
         .into_iter()
-        .map(|(group, (_, name))| (group, name))
+        .map(|(number, (_, name))| (group_ids[&number].clone(), name))
         .collect();
 
     // rtrwpupils.csv: one row per pupil per occurrence.
-    let pupil_row_table = files.required_table(OCCURRENCE_PUPIL_FILE)?;
+    let text = files.required_text(OCCURRENCE_PUPIL_FILE)?;
+    let pupil_row_stream = files.stream(OCCURRENCE_PUPIL_FILE, &text)?;
     let [row_pupil_column, row_occurrence_column] =
-        pupil_row_table.columns(["PupOrigNum", "RTRWGroupsIdent"])?;
-    let mut seen: HashSet<(i64, MemberId)> = HashSet::new();
-    for row in pupil_row_table.rows() {
-        let ident = required_integer(&row, row_occurrence_column)?;
-        let member = row.member(row_pupil_column)?;
-        let key = match occurrence_keys.get(&ident) {
-            None => {
-                export.warnings.pupil_rows_for_unknown_occurrences += 1;
-                continue;
-            }
-            Some(None) => continue, // before the start date
-            Some(Some(key)) => key,
-        };
-        if !seen.insert((ident, member.clone())) {
-            export.warnings.duplicate_pupil_rows += 1;
-            continue;
+        pupil_row_stream.columns(["PupOrigNum", "RTRWGroupsIdent"])?;
+    let mut pupils = Pupils::default();
+    // (the occurrence's slot, the pupil's number in `pupils`) per row listing a pupil in a
+    // kept occurrence.
+    let mut listings: Vec<(u32, u32)> = Vec::new();
+    pupil_row_stream.for_each(|row| {
+        let ident = required_integer(row, row_occurrence_column)?;
+        let member = pupils.intern(row, row_pupil_column)?;
+        match occurrences.slot_of(ident) {
+            Slot::Unknown => export.warnings.pupil_rows_for_unknown_occurrences += 1,
+            Slot::Skipped => {} // before the start date
+            Slot::Kept(slot) => listings.push((slot, member)),
         }
-        export
-            .occurrences
-            .get_mut(key)
-            .map(|members| members.insert(member));
-    }
-    let listed: BTreeSet<&MemberId> = export.occurrences.values().flatten().collect();
+        Ok(())
+    })?;
+
+    let (members, listed) = occurrences.members(&pupils, listings);
+    export.warnings.duplicate_pupil_rows = listed.duplicates;
     export.warnings.pupils_not_in_pupil_file = listed
+        .pupils
         .iter()
-        .filter(|member| !member_names.contains_key(**member))
+        .filter(|member| !member_names.contains_key(*member))
         .count();
+    export.occurrences = occurrences
+        .keys
+        .iter()
+        .zip(members)
+        .map(|(&(group_number, date), members)| ((group_ids[&group_number].clone(), date), members))
+        .collect();
     // Keep the names of pupils this export speaks of, and every other pupil too: a name is
     // still the pupil's name when they are in no activity this week.
     export.member_names = member_names;
     export.files = files.sources();
     Ok(export)
+}
+
+/// `rtrwgroups.csv` as the pupil rows need it: each occurrence ident's slot, and each
+/// slot's (group number, date) key.
+#[derive(Default)]
+struct Occurrences {
+    /// Occurrence ident -> its slot (an index into `key_of_slot`), or `None` when skipped by
+    /// the start date.
+    slots: FxHashMap<i64, Option<u32>>,
+    /// Each kept occurrence ident's key, as an index into `keys`.
+    key_of_slot: Vec<u32>,
+    /// The distinct (group number, date) keys, in the order first seen.
+    keys: Vec<(i64, Date)>,
+    key_index: FxHashMap<(i64, Date), u32>,
+}
+
+/// What [`Occurrences::add`] made of a row.
+enum Added {
+    New,
+    /// The ident is known with the same key.
+    Again,
+    /// The ident is known with another key (or was skipped and is now kept, or the reverse).
+    Conflict,
+}
+
+/// Where a pupil row's occurrence ident leads.
+enum Slot {
+    Unknown,
+    Skipped,
+    Kept(u32),
+}
+
+/// What the pupil rows listed, beyond each occurrence's members.
+struct Listed {
+    /// Rows repeating a pupil already listed in the same occurrence ident.
+    duplicates: usize,
+    /// Every pupil in some kept occurrence.
+    pupils: Vec<MemberId>,
+}
+
+impl Occurrences {
+    fn add(&mut self, ident: i64, key: Option<(i64, Date)>) -> Added {
+        let index = key.map(|key| {
+            let next = self.keys.len() as u32;
+            *self.key_index.entry(key).or_insert_with(|| {
+                self.keys.push(key);
+                next
+            })
+        });
+        match self.slots.entry(ident) {
+            Entry::Occupied(occupied) => {
+                let same = match *occupied.get() {
+                    None => index.is_none(),
+                    Some(slot) => index == Some(self.key_of_slot[slot as usize]),
+                };
+                if same {
+                    Added::Again
+                } else {
+                    Added::Conflict
+                }
+            }
+            Entry::Vacant(vacant) => {
+                vacant.insert(index.map(|index| {
+                    self.key_of_slot.push(index);
+                    self.key_of_slot.len() as u32 - 1
+                }));
+                Added::New
+            }
+        }
+    }
+
+    fn slot_of(&self, ident: i64) -> Slot {
+        match self.slots.get(&ident) {
+            None => Slot::Unknown,
+            Some(None) => Slot::Skipped,
+            Some(Some(slot)) => Slot::Kept(*slot),
+        }
+    }
+
+    /// Each key's members (in `keys` order), from (slot, pupil) listings: grouped by slot
+    /// with a counting sort, de-duplicated per slot (a repeat is a duplicate row), then
+    /// merged per key (two occurrences of a group on one day are one snapshot).
+    fn members(
+        &self,
+        pupils: &Pupils,
+        listings: Vec<(u32, u32)>,
+    ) -> (Vec<BTreeSet<MemberId>>, Listed) {
+        let rank = pupils.ranks();
+        // Counting sort by slot: `starts[slot]..starts[slot + 1]` are the slot's listings.
+        let mut starts = vec![0usize; self.key_of_slot.len() + 1];
+        for &(slot, _) in &listings {
+            starts[slot as usize + 1] += 1;
+        }
+        for slot in 0..self.key_of_slot.len() {
+            starts[slot + 1] += starts[slot];
+        }
+        let mut next = starts.clone();
+        let mut by_slot = vec![0u32; listings.len()];
+        for (slot, member) in listings {
+            by_slot[next[slot as usize]] = rank[member as usize];
+            next[slot as usize] += 1;
+        }
+        // Per key, the ranks of its members, in id order without repeats.
+        let mut by_key: Vec<Vec<u32>> = vec![Vec::new(); self.keys.len()];
+        let mut duplicates = 0;
+        let mut listed = vec![false; rank.len()];
+        for (slot, &key) in self.key_of_slot.iter().enumerate() {
+            let ranks = &mut by_slot[starts[slot]..starts[slot + 1]];
+            ranks.sort_unstable();
+            let mut previous = None;
+            let merged = &mut by_key[key as usize];
+            for &member in ranks.iter() {
+                if previous == Some(member) {
+                    duplicates += 1;
+                    continue;
+                }
+                previous = Some(member);
+                listed[member as usize] = true;
+                merged.push(member);
+            }
+        }
+        let by_rank = pupils.by_rank(&rank);
+        let members = by_key
+            .into_iter()
+            .map(|mut ranks| {
+                ranks.sort_unstable();
+                ranks.dedup();
+                ranks.iter().map(|&r| by_rank[r as usize].clone()).collect()
+            })
+            .collect();
+        let pupils = by_rank
+            .iter()
+            .zip(listed)
+            .filter(|(_, listed)| *listed)
+            .map(|(member, _)| member.clone())
+            .collect();
+        (members, Listed { duplicates, pupils })
+    }
+}
+
+/// The distinct pupil ids of `rtrwpupils.csv`, each validated and allocated once however
+/// many rows name it.
+#[derive(Default)]
+struct Pupils {
+    numbers: FxHashMap<Box<str>, u32>,
+    ids: Vec<MemberId>,
+}
+
+impl Pupils {
+    /// The number of the row's pupil (in the order first seen); a bad id is an error at the
+    /// row, as `Row::member` would give.
+    fn intern(&mut self, row: &Row<'_>, column: usize) -> Result<u32> {
+        let text = row.text(column);
+        if let Some(&number) = self.numbers.get(text) {
+            return Ok(number);
+        }
+        let member = row.member(column)?;
+        let number = self.ids.len() as u32;
+        self.ids.push(member);
+        self.numbers.insert(text.into(), number);
+        Ok(number)
+    }
+
+    /// Each pupil's rank in id order, by number: sorting ranks sorts ids.
+    fn ranks(&self) -> Vec<u32> {
+        let mut order: Vec<u32> = (0..self.ids.len() as u32).collect();
+        order.sort_unstable_by(|a, b| self.ids[*a as usize].cmp(&self.ids[*b as usize]));
+        let mut rank = vec![0u32; order.len()];
+        for (position, number) in order.into_iter().enumerate() {
+            rank[number as usize] = position as u32;
+        }
+        rank
+    }
+
+    /// The ids in rank order.
+    fn by_rank(&self, rank: &[u32]) -> Vec<MemberId> {
+        let mut ids = self.ids.clone();
+        for (number, id) in self.ids.iter().enumerate() {
+            ids[rank[number] as usize] = id.clone();
+        }
+        ids
+    }
 }
 
 /// The day that locates an occurrence's week: `Days[DateIdent]`, else the day of its rota
