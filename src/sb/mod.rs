@@ -233,8 +233,9 @@ impl Warnings {
 #[derive(Clone, Debug, Default)]
 pub struct Export {
     /// One pupil list per (group, occurrence date): the union of every occurrence of the
-    /// group on that date.
-    pub occurrences: BTreeMap<(GroupId, Date), BTreeSet<MemberId>>,
+    /// group on that date, in id order without repeats. Sorted by (group, date), no key
+    /// twice. Lists rather than sets: the batch builds each set once, from its list.
+    pub occurrences: Vec<((GroupId, Date), Vec<MemberId>)>,
     pub group_names: BTreeMap<GroupId, String>,
     pub member_names: BTreeMap<MemberId, String>,
     pub warnings: Warnings,
@@ -310,7 +311,49 @@ pub fn parse(files: &ExportFiles, options: &Options) -> Result<Export> {
         })?),
         None => None,
     };
+    // The digests and `rtrwpupils.csv` (most of the bytes) need nothing from the other
+    // files, so other cores read them meanwhile. Errors are still reported in file order:
+    // the other files' first, as if the files were read one after another.
+    let (read, pupil_rows, sources) = std::thread::scope(|scope| {
+        let sources = scope.spawn(|| files.sources());
+        let pupil_rows = scope.spawn(|| PupilRows::read(files));
+        let read = read_occurrences(files, start);
+        (read, join(pupil_rows), join(sources))
+    });
+    let (mut export, occurrences) = read?;
+    let pupil_rows = pupil_rows?;
 
+    let listings = pupil_rows.listings(&occurrences, &mut export.warnings);
+    let (members, listed) = occurrences.members(&pupil_rows.pupils, listings);
+    export.warnings.duplicate_pupil_rows = listed.duplicates;
+    export.warnings.pupils_not_in_pupil_file = listed
+        .pupils
+        .iter()
+        .filter(|member| !export.member_names.contains_key(*member))
+        .count();
+    export.occurrences = occurrences
+        .keys
+        .iter()
+        .zip(members)
+        .map(|(&(group_number, date), members)| {
+            ((occurrences.groups[&group_number].clone(), date), members)
+        })
+        .collect();
+    export.occurrences.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    export.files = sources;
+    Ok(export)
+}
+
+/// A scoped thread's result; its panic goes on unwinding here.
+fn join<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    handle
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
+/// Reads every file but `rtrwpupils.csv`: the export without its pupil lists, and its
+/// occurrences.
+fn read_occurrences(files: &ExportFiles, start: Option<Date>) -> Result<(Export, Occurrences)> {
     // days.csv: DateIdent -> date.
     let text = files.required_text(DAYS_FILE)?;
     let days_stream = files.stream(DAYS_FILE, &text)?;
@@ -408,15 +451,13 @@ pub fn parse(files: &ExportFiles, options: &Options) -> Result<Export> {
         .collect();
     let mut export = Export::default();
     let mut occurrences = Occurrences::default();
-    // Each group number's id, made once.
-    let mut group_ids: FxHashMap<i64, GroupId> = FxHashMap::default();
     // The name a group carries on its latest occurrence in the export.
     let mut latest_names: FxHashMap<i64, (Date, String)> = FxHashMap::default();
     occurrence_stream.for_each(|row| {
         export.occurrence_rows += 1;
         let ident = required_integer(row, occurrence_column)?;
         let group_number = required_integer(row, group_column)?;
-        if let Entry::Vacant(vacant) = group_ids.entry(group_number) {
+        if let Entry::Vacant(vacant) = occurrences.groups.entry(group_number) {
             let group = GroupId::new(&group_number.to_string())
                 .map_err(|e| row.error(group_column, format!("bad group id: {e}")))?;
             vacant.insert(group);
@@ -485,47 +526,66 @@ pub fn parse(files: &ExportFiles, options: &Options) -> Result<Export> {
     })?;
     export.group_names = latest_names
         .into_iter()
-        .map(|(number, (_, name))| (group_ids[&number].clone(), name))
+        .map(|(number, (_, name))| (occurrences.groups[&number].clone(), name))
         .collect();
 
-    // rtrwpupils.csv: one row per pupil per occurrence.
-    let text = files.required_text(OCCURRENCE_PUPIL_FILE)?;
-    let pupil_row_stream = files.stream(OCCURRENCE_PUPIL_FILE, &text)?;
-    let [row_pupil_column, row_occurrence_column] =
-        pupil_row_stream.columns(["PupOrigNum", "RTRWGroupsIdent"])?;
-    let mut pupils = Pupils::default();
-    // (the occurrence's slot, the pupil's number in `pupils`) per row listing a pupil in a
-    // kept occurrence.
-    let mut listings: Vec<(u32, u32)> = Vec::new();
-    pupil_row_stream.for_each(|row| {
-        let ident = required_integer(row, row_occurrence_column)?;
-        let member = pupils.intern(row, row_pupil_column)?;
-        match occurrences.slot_of(ident) {
-            Slot::Unknown => export.warnings.pupil_rows_for_unknown_occurrences += 1,
-            Slot::Skipped => {} // before the start date
-            Slot::Kept(slot) => listings.push((slot, member)),
-        }
-        Ok(())
-    })?;
-
-    let (members, listed) = occurrences.members(&pupils, listings);
-    export.warnings.duplicate_pupil_rows = listed.duplicates;
-    export.warnings.pupils_not_in_pupil_file = listed
-        .pupils
-        .iter()
-        .filter(|member| !member_names.contains_key(*member))
-        .count();
-    export.occurrences = occurrences
-        .keys
-        .iter()
-        .zip(members)
-        .map(|(&(group_number, date), members)| ((group_ids[&group_number].clone(), date), members))
-        .collect();
     // Keep the names of pupils this export speaks of, and every other pupil too: a name is
     // still the pupil's name when they are in no activity this week.
     export.member_names = member_names;
-    export.files = files.sources();
-    Ok(export)
+    Ok((export, occurrences))
+}
+
+/// `rtrwpupils.csv`, one row per pupil per occurrence, read without the other files: each
+/// row's occurrence ident and pupil, both as dense numbers.
+#[derive(Default)]
+struct PupilRows {
+    pupils: Pupils,
+    /// The distinct occurrence idents, in the order first seen.
+    idents: Vec<i64>,
+    /// (the ident's index in `idents`, the pupil's number in `pupils`) per row.
+    rows: Vec<(u32, u32)>,
+}
+
+impl PupilRows {
+    fn read(files: &ExportFiles) -> Result<PupilRows> {
+        let text = files.required_text(OCCURRENCE_PUPIL_FILE)?;
+        let stream = files.stream(OCCURRENCE_PUPIL_FILE, &text)?;
+        let [pupil_column, occurrence_column] =
+            stream.columns(["PupOrigNum", "RTRWGroupsIdent"])?;
+        let mut read = PupilRows::default();
+        let mut ident_numbers: FxHashMap<i64, u32> = FxHashMap::default();
+        stream.for_each(|row| {
+            let ident = required_integer(row, occurrence_column)?;
+            let member = read.pupils.intern(row, pupil_column)?;
+            let next = read.idents.len() as u32;
+            let ident = *ident_numbers.entry(ident).or_insert_with(|| {
+                read.idents.push(ident);
+                next
+            });
+            read.rows.push((ident, member));
+            Ok(())
+        })?;
+        Ok(read)
+    }
+
+    /// (the occurrence's slot, the pupil's number) per row listing a pupil in a kept
+    /// occurrence; rows naming an unknown occurrence are counted in `warnings`.
+    fn listings(&self, occurrences: &Occurrences, warnings: &mut Warnings) -> Vec<(u32, u32)> {
+        let slots: Vec<Slot> = self
+            .idents
+            .iter()
+            .map(|&ident| occurrences.slot_of(ident))
+            .collect();
+        let mut listings = Vec::with_capacity(self.rows.len());
+        for &(ident, member) in &self.rows {
+            match slots[ident as usize] {
+                Slot::Unknown => warnings.pupil_rows_for_unknown_occurrences += 1,
+                Slot::Skipped => {} // before the start date
+                Slot::Kept(slot) => listings.push((slot, member)),
+            }
+        }
+        listings
+    }
 }
 
 /// `rtrwgroups.csv` as the pupil rows need it: each occurrence ident's slot, and each
@@ -540,6 +600,8 @@ struct Occurrences {
     /// The distinct (group number, date) keys, in the order first seen.
     keys: Vec<(i64, Date)>,
     key_index: FxHashMap<(i64, Date), u32>,
+    /// Each group number's id, made once.
+    groups: FxHashMap<i64, GroupId>,
 }
 
 /// What [`Occurrences::add`] made of a row.
@@ -608,11 +670,7 @@ impl Occurrences {
     /// Each key's members (in `keys` order), from (slot, pupil) listings: grouped by slot
     /// with a counting sort, de-duplicated per slot (a repeat is a duplicate row), then
     /// merged per key (two occurrences of a group on one day are one snapshot).
-    fn members(
-        &self,
-        pupils: &Pupils,
-        listings: Vec<(u32, u32)>,
-    ) -> (Vec<BTreeSet<MemberId>>, Listed) {
+    fn members(&self, pupils: &Pupils, listings: Vec<(u32, u32)>) -> (Vec<Vec<MemberId>>, Listed) {
         let rank = pupils.ranks();
         // Counting sort by slot: `starts[slot]..starts[slot + 1]` are the slot's listings.
         let mut starts = vec![0usize; self.key_of_slot.len() + 1];
@@ -670,8 +728,26 @@ impl Occurrences {
 /// many rows name it.
 #[derive(Default)]
 struct Pupils {
-    numbers: FxHashMap<Box<str>, u32>,
+    /// Ids of up to [`SHORT_ID_BYTES`] bytes (SB pupil numbers have five or six digits),
+    /// by [`short_key`]: a look-up follows no pointer and compares no strings.
+    short: FxHashMap<u64, u32>,
+    long: FxHashMap<Box<str>, u32>,
     ids: Vec<MemberId>,
+}
+
+/// The longest id [`short_key`] packs: one byte of the key holds the length.
+const SHORT_ID_BYTES: usize = 7;
+
+/// The id's bytes and its length in one integer, equal for equal ids only.
+fn short_key(text: &str) -> Option<u64> {
+    let bytes = text.as_bytes();
+    if bytes.len() > SHORT_ID_BYTES {
+        return None;
+    }
+    let mut key = [0u8; 8];
+    key[..bytes.len()].copy_from_slice(bytes);
+    key[SHORT_ID_BYTES] = bytes.len() as u8;
+    Some(u64::from_le_bytes(key))
 }
 
 impl Pupils {
@@ -679,13 +755,21 @@ impl Pupils {
     /// row, as `Row::member` would give.
     fn intern(&mut self, row: &Row<'_>, column: usize) -> Result<u32> {
         let text = row.text(column);
-        if let Some(&number) = self.numbers.get(text) {
+        let key = short_key(text);
+        let found = match key {
+            Some(key) => self.short.get(&key),
+            None => self.long.get(text),
+        };
+        if let Some(&number) = found {
             return Ok(number);
         }
         let member = row.member(column)?;
         let number = self.ids.len() as u32;
         self.ids.push(member);
-        self.numbers.insert(text.into(), number);
+        match key {
+            Some(key) => self.short.insert(key, number),
+            None => self.long.insert(text.into(), number),
+        };
         Ok(number)
     }
 
@@ -836,7 +920,7 @@ pub fn batch(ledger: &Ledger, export: &Export) -> Result<Batch> {
             .collect();
         groups.insert(group, GroupDates { occurrences, ended });
     }
-    for (group, date) in export.occurrences.keys() {
+    for ((group, date), _) in &export.occurrences {
         groups
             .entry(group.clone())
             .or_default()
@@ -847,7 +931,8 @@ pub fn batch(ledger: &Ledger, export: &Export) -> Result<Batch> {
         .occurrences
         .iter()
         .map(|((group, date), members)| {
-            Observation::snapshot(*date, group.clone(), members.clone())
+            // `members` is sorted: the set is built in one pass, not by searching.
+            Observation::snapshot(*date, group.clone(), members.iter().cloned().collect())
         })
         .collect();
     observations.extend(lifecycle_observations(&groups));
