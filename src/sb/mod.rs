@@ -535,6 +535,9 @@ fn read_occurrences(files: &ExportFiles, start: Option<Date>) -> Result<(Export,
     Ok((export, occurrences))
 }
 
+/// `rtrwpupils.csv` files of at least this many bytes are read in two halves at once.
+const SPLIT_MIN_BYTES: usize = 1 << 20;
+
 /// `rtrwpupils.csv`, one row per pupil per occurrence, read without the other files: each
 /// row's occurrence ident and pupil, both as dense numbers.
 #[derive(Default)]
@@ -542,6 +545,7 @@ struct PupilRows {
     pupils: Pupils,
     /// The distinct occurrence idents, in the order first seen.
     idents: Vec<i64>,
+    ident_numbers: FxHashMap<i64, u32>,
     /// (the ident's index in `idents`, the pupil's number in `pupils`) per row.
     rows: Vec<(u32, u32)>,
 }
@@ -549,23 +553,86 @@ struct PupilRows {
 impl PupilRows {
     fn read(files: &ExportFiles) -> Result<PupilRows> {
         let text = files.required_text(OCCURRENCE_PUPIL_FILE)?;
-        let stream = files.stream(OCCURRENCE_PUPIL_FILE, &text)?;
+        match PupilRows::read_halves(files, &text) {
+            Some(read) => Ok(read),
+            None => PupilRows::read_text(files, &text),
+        }
+    }
+
+    /// Reads the file's two halves at once, when it is large and has no quotes (so every
+    /// line break ends a row, and the halves can be split at one), and gives what
+    /// [`PupilRows::read_text`] would: the second half's new pupils and idents are numbered
+    /// after the first's, in the order first seen. `None` on any error, and when the rows
+    /// reach the row limit: reading the file in one pass then finds the error it is
+    /// refused with, at its place in the whole file.
+    fn read_halves(files: &ExportFiles, text: &str) -> Option<PupilRows> {
+        let bytes = text.as_bytes();
+        if bytes.len() < SPLIT_MIN_BYTES || bytes.contains(&b'"') {
+            return None;
+        }
+        let line_end = |from: usize| {
+            bytes[from..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map(|at| from + at + 1)
+        };
+        let header_end = line_end(0)?;
+        let split = line_end(header_end + (bytes.len() - header_end) / 2)?;
+        // Both ends are just after an ASCII line break, so on character boundaries.
+        let second = format!("{}{}", text.get(..header_end)?, text.get(split..)?);
+        let first = text.get(..split)?;
+        let (first, second) = std::thread::scope(|scope| {
+            let second = scope.spawn(|| PupilRows::read_text(files, &second));
+            (PupilRows::read_text(files, first), join(second))
+        });
+        let mut read = first.ok()?;
+        read.append(second.ok()?).ok()?;
+        ((read.rows.len() as u64) < crate::model::MAX_INPUT_ROWS).then_some(read)
+    }
+
+    fn read_text(files: &ExportFiles, text: &str) -> Result<PupilRows> {
+        let stream = files.stream(OCCURRENCE_PUPIL_FILE, text)?;
         let [pupil_column, occurrence_column] =
             stream.columns(["PupOrigNum", "RTRWGroupsIdent"])?;
         let mut read = PupilRows::default();
-        let mut ident_numbers: FxHashMap<i64, u32> = FxHashMap::default();
         stream.for_each(|row| {
             let ident = required_integer(row, occurrence_column)?;
             let member = read.pupils.intern(row, pupil_column)?;
-            let next = read.idents.len() as u32;
-            let ident = *ident_numbers.entry(ident).or_insert_with(|| {
-                read.idents.push(ident);
-                next
-            });
+            let ident = read.ident_number(ident);
             read.rows.push((ident, member));
             Ok(())
         })?;
         Ok(read)
+    }
+
+    fn ident_number(&mut self, ident: i64) -> u32 {
+        let next = self.idents.len() as u32;
+        *self.ident_numbers.entry(ident).or_insert_with(|| {
+            self.idents.push(ident);
+            next
+        })
+    }
+
+    /// Adds the rows read after these.
+    fn append(&mut self, later: PupilRows) -> Result<()> {
+        let pupils = later
+            .pupils
+            .ids
+            .iter()
+            .map(|id| self.pupils.number(id.as_str(), || Ok(id.clone())))
+            .collect::<Result<Vec<u32>>>()?;
+        let idents: Vec<u32> = later
+            .idents
+            .iter()
+            .map(|&ident| self.ident_number(ident))
+            .collect();
+        self.rows.extend(
+            later
+                .rows
+                .iter()
+                .map(|&(ident, member)| (idents[ident as usize], pupils[member as usize])),
+        );
+        Ok(())
     }
 
     /// (the occurrence's slot, the pupil's number) per row listing a pupil in a kept
@@ -754,7 +821,11 @@ impl Pupils {
     /// The number of the row's pupil (in the order first seen); a bad id is an error at the
     /// row, as `Row::member` would give.
     fn intern(&mut self, row: &Row<'_>, column: usize) -> Result<u32> {
-        let text = row.text(column);
+        self.number(row.text(column), || row.member(column))
+    }
+
+    /// The number of the pupil `text`; `id` makes its id when it is new.
+    fn number(&mut self, text: &str, id: impl FnOnce() -> Result<MemberId>) -> Result<u32> {
         let key = short_key(text);
         let found = match key {
             Some(key) => self.short.get(&key),
@@ -763,7 +834,7 @@ impl Pupils {
         if let Some(&number) = found {
             return Ok(number);
         }
-        let member = row.member(column)?;
+        let member = id()?;
         let number = self.ids.len() as u32;
         self.ids.push(member);
         match key {
@@ -1034,6 +1105,44 @@ mod tests {
         check("16/11/15", None);
         check("", None);
         check("yesterday", None);
+    }
+
+    /// A school year's `rtrwpupils.csv` (over [`SPLIT_MIN_BYTES`]), its text and the
+    /// export.
+    fn school_year() -> (ExportFiles, String) {
+        let files = generate::generate(1, generate::SCHOOL_YEAR).files();
+        let text = decode(&files.files[OCCURRENCE_PUPIL_FILE]).into_owned();
+        assert!(text.len() >= SPLIT_MIN_BYTES);
+        (files, text)
+    }
+
+    #[test]
+    fn pupil_rows_read_in_halves_are_numbered_as_in_one_pass() {
+        let (files, text) = school_year();
+        let halves = PupilRows::read_halves(&files, &text).expect("a clean file splits");
+        let whole = PupilRows::read_text(&files, &text).unwrap();
+        assert_eq!(halves.idents, whole.idents);
+        assert_eq!(halves.rows, whole.rows);
+        assert_eq!(halves.pupils.ids, whole.pupils.ids);
+    }
+
+    #[test]
+    fn a_bad_pupil_row_in_the_second_half_is_refused_at_its_line_in_the_whole_file() {
+        let (mut files, text) = school_year();
+        let mut lines: Vec<&str> = text.lines().collect();
+        let bad = lines.len() * 3 / 4;
+        lines[bad] = "1,2,x";
+        let text = lines.join("\n");
+        assert!(PupilRows::read_halves(&files, &text).is_none());
+        files
+            .files
+            .insert(OCCURRENCE_PUPIL_FILE.to_string(), text.into_bytes());
+        let error = parse(&files, &Options::default()).unwrap_err().to_string();
+        let line = bad + 1;
+        assert!(
+            error.starts_with(&format!("line {line}, column 3 (RTRWGroupsIdent) of ")),
+            "{error}"
+        );
     }
 
     fn dates(list: &[&str]) -> BTreeSet<Date> {
