@@ -537,6 +537,11 @@ fn read_occurrences(files: &ExportFiles, start: Option<Date>) -> Result<(Export,
 
 /// `rtrwpupils.csv` files of at least this many bytes are read in two halves at once.
 const SPLIT_MIN_BYTES: usize = 1 << 20;
+/// Occurrence idents below this are numbered through a table indexed by ident (4 bytes
+/// per ident up to the largest seen, so at most 16 MiB); others through a hash map.
+const DENSE_IDENTS: usize = 1 << 22;
+/// An ident with no number yet, in `PupilRows::dense_numbers`.
+const NO_NUMBER: u32 = u32::MAX;
 
 /// `rtrwpupils.csv`, one row per pupil per occurrence, read without the other files: each
 /// row's occurrence ident and pupil, both as dense numbers.
@@ -545,6 +550,10 @@ struct PupilRows {
     pupils: Pupils,
     /// The distinct occurrence idents, in the order first seen.
     idents: Vec<i64>,
+    /// Each ident's index in `idents`, by ident: SB's idents are small numbers, so most
+    /// rows find theirs in a table a few MiB at most, in cache, without hashing.
+    dense_numbers: Vec<u32>,
+    /// The same, for idents outside `0..DENSE_IDENTS`.
     ident_numbers: FxHashMap<i64, u32>,
     /// (the ident's index in `idents`, the pupil's number in `pupils`) per row.
     rows: Vec<(u32, u32)>,
@@ -607,10 +616,21 @@ impl PupilRows {
 
     fn ident_number(&mut self, ident: i64) -> u32 {
         let next = self.idents.len() as u32;
-        *self.ident_numbers.entry(ident).or_insert_with(|| {
+        let Some(index) = usize::try_from(ident).ok().filter(|&i| i < DENSE_IDENTS) else {
+            return *self.ident_numbers.entry(ident).or_insert_with(|| {
+                self.idents.push(ident);
+                next
+            });
+        };
+        if index >= self.dense_numbers.len() {
+            self.dense_numbers.resize(index + 1, NO_NUMBER);
+        }
+        let number = &mut self.dense_numbers[index];
+        if *number == NO_NUMBER {
+            *number = next;
             self.idents.push(ident);
-            next
-        })
+        }
+        *number
     }
 
     /// Adds the rows read after these.
@@ -1124,6 +1144,15 @@ mod tests {
         assert_eq!(halves.idents, whole.idents);
         assert_eq!(halves.rows, whole.rows);
         assert_eq!(halves.pupils.ids, whole.pupils.ids);
+    }
+
+    #[test]
+    fn idents_in_and_outside_the_dense_table_are_numbered_in_the_order_first_seen() {
+        let mut read = PupilRows::default();
+        let idents = [5, -1, 1 << 40, DENSE_IDENTS as i64, 5, 0, -1, 1 << 40];
+        let numbers: Vec<u32> = idents.iter().map(|&i| read.ident_number(i)).collect();
+        assert_eq!(numbers, [0, 1, 2, 3, 0, 4, 1, 2]);
+        assert_eq!(read.idents, [5, -1, 1 << 40, DENSE_IDENTS as i64, 0]);
     }
 
     #[test]
