@@ -754,51 +754,52 @@ impl Occurrences {
         }
     }
 
-    /// Each key's members (in `keys` order), from (slot, pupil) listings: grouped by slot
-    /// with a counting sort, de-duplicated per slot (a repeat is a duplicate row), then
-    /// merged per key (two occurrences of a group on one day are one snapshot).
+    /// Each key's members (in `keys` order), from (slot, pupil) listings: grouped by key
+    /// with a counting sort, then sorted by (pupil, slot) within each key, so that a
+    /// pupil's repeats in one slot are adjacent (a duplicate row) and the key's pupils come
+    /// out in id order (two occurrences of a group on one day are one snapshot).
     fn members(&self, pupils: &Pupils, listings: Vec<(u32, u32)>) -> (Vec<Vec<MemberId>>, Listed) {
         let rank = pupils.ranks();
-        // Counting sort by slot: `starts[slot]..starts[slot + 1]` are the slot's listings.
-        let mut starts = vec![0usize; self.key_of_slot.len() + 1];
+        let by_rank = pupils.by_rank(&rank);
+        let key_of = |slot: u32| self.key_of_slot[slot as usize] as usize;
+        // Counting sort by key: `starts[key]..starts[key + 1]` are the key's listings.
+        let mut starts = vec![0usize; self.keys.len() + 1];
         for &(slot, _) in &listings {
-            starts[slot as usize + 1] += 1;
+            starts[key_of(slot) + 1] += 1;
         }
-        for slot in 0..self.key_of_slot.len() {
-            starts[slot + 1] += starts[slot];
+        for key in 0..self.keys.len() {
+            starts[key + 1] += starts[key];
         }
         let mut next = starts.clone();
-        let mut by_slot = vec![0u32; listings.len()];
+        // (the pupil's rank, the slot) in one integer, which sorts by rank then slot.
+        let mut by_key = vec![0u64; listings.len()];
         for (slot, member) in listings {
-            by_slot[next[slot as usize]] = rank[member as usize];
-            next[slot as usize] += 1;
+            let key = key_of(slot);
+            by_key[next[key]] = (u64::from(rank[member as usize]) << 32) | u64::from(slot);
+            next[key] += 1;
         }
-        // Per key, the ranks of its members, in id order without repeats.
-        let mut by_key: Vec<Vec<u32>> = vec![Vec::new(); self.keys.len()];
         let mut duplicates = 0;
         let mut listed = vec![false; rank.len()];
-        for (slot, &key) in self.key_of_slot.iter().enumerate() {
-            let ranks = &mut by_slot[starts[slot]..starts[slot + 1]];
-            ranks.sort_unstable();
-            let mut previous = None;
-            let merged = &mut by_key[key as usize];
-            for &member in ranks.iter() {
-                if previous == Some(member) {
-                    duplicates += 1;
-                    continue;
+        let members = starts
+            .windows(2)
+            .map(|range| {
+                let entries = &mut by_key[range[0]..range[1]];
+                entries.sort_unstable();
+                let mut ids = Vec::with_capacity(entries.len());
+                let mut previous = None;
+                for &entry in entries.iter() {
+                    if previous == Some(entry) {
+                        duplicates += 1;
+                        continue;
+                    }
+                    let member = (entry >> 32) as usize;
+                    if previous.is_none_or(|previous| (previous >> 32) as usize != member) {
+                        listed[member] = true;
+                        ids.push(by_rank[member].clone());
+                    }
+                    previous = Some(entry);
                 }
-                previous = Some(member);
-                listed[member as usize] = true;
-                merged.push(member);
-            }
-        }
-        let by_rank = pupils.by_rank(&rank);
-        let members = by_key
-            .into_iter()
-            .map(|mut ranks| {
-                ranks.sort_unstable();
-                ranks.dedup();
-                ranks.iter().map(|&r| by_rank[r as usize].clone()).collect()
+                ids
             })
             .collect();
         let pupils = by_rank
