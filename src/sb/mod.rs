@@ -31,12 +31,16 @@
 
 pub mod generate;
 
+use std::borrow::Cow;
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
+use rustc_hash::FxHashMap;
+
 use crate::commit::{Source, SourceFile, SourceKind};
 use crate::error::{Error, Place, Result};
-use crate::input::{decode_text, Row, Table};
+use crate::input::{decode, Row, Stream};
 use crate::ledger::{ImportOutcome, Ledger};
 use crate::model::{Change, Date, GroupId, MemberId, Observation, ObservationKind};
 use crate::plan::Batch;
@@ -117,11 +121,12 @@ impl ExportFiles {
         Ok(())
     }
 
-    fn table(&self, name: &str) -> Result<Option<Table>> {
+    /// A file's text (decoded, borrowed when it is UTF-8), or `None` when the export does
+    /// not have it.
+    fn text(&self, name: &str) -> Result<Option<Cow<'_, str>>> {
         let Some(bytes) = self.files.get(name) else {
             return Ok(None);
         };
-        let path = self.dir.join(name);
         if bytes.len() as u64 > crate::model::MAX_INPUT_BYTES {
             return Err(Error::new(
                 crate::error::ErrorKind::Limit,
@@ -130,21 +135,27 @@ impl ExportFiles {
                     crate::model::MAX_INPUT_BYTES
                 ),
             )
-            .at(Place::file(&path)));
+            .at(Place::file(&self.dir.join(name))));
         }
-        let table = Table::parse(&path, &decode_text(bytes))?;
-        if table.is_empty() {
+        Ok(Some(decode(bytes)))
+    }
+
+    fn required_text(&self, name: &str) -> Result<Cow<'_, str>> {
+        self.text(name)?
+            .ok_or_else(|| Error::input(Place::file(&self.dir.join(name)), "no such file"))
+    }
+
+    /// The rows of file `name`, whose text is `text`; a file with no rows is an error.
+    fn stream<'t>(&self, name: &str, text: &'t str) -> Result<Stream<'t>> {
+        let path = self.dir.join(name);
+        let stream = Stream::open(&path, text)?;
+        if stream.is_empty() {
             return Err(Error::input(
                 Place::file(&path),
                 "the file has a header but no rows",
             ));
         }
-        Ok(Some(table))
-    }
-
-    fn required_table(&self, name: &str) -> Result<Table> {
-        self.table(name)?
-            .ok_or_else(|| Error::input(Place::file(&self.dir.join(name)), "no such file"))
+        Ok(stream)
     }
 
     fn sources(&self) -> Vec<SourceFile> {
@@ -222,8 +233,9 @@ impl Warnings {
 #[derive(Clone, Debug, Default)]
 pub struct Export {
     /// One pupil list per (group, occurrence date): the union of every occurrence of the
-    /// group on that date.
-    pub occurrences: BTreeMap<(GroupId, Date), BTreeSet<MemberId>>,
+    /// group on that date, in id order without repeats. Sorted by (group, date), no key
+    /// twice. Lists rather than sets: the batch builds each set once, from its list.
+    pub occurrences: Vec<((GroupId, Date), Vec<MemberId>)>,
     pub group_names: BTreeMap<GroupId, String>,
     pub member_names: BTreeMap<MemberId, String>,
     pub warnings: Warnings,
@@ -299,13 +311,56 @@ pub fn parse(files: &ExportFiles, options: &Options) -> Result<Export> {
         })?),
         None => None,
     };
+    // The digests and `rtrwpupils.csv` (most of the bytes) need nothing from the other
+    // files, so other cores read them meanwhile. Errors are still reported in file order:
+    // the other files' first, as if the files were read one after another.
+    let (read, pupil_rows, sources) = std::thread::scope(|scope| {
+        let sources = scope.spawn(|| files.sources());
+        let pupil_rows = scope.spawn(|| PupilRows::read(files));
+        let read = read_occurrences(files, start);
+        (read, join(pupil_rows), join(sources))
+    });
+    let (mut export, occurrences) = read?;
+    let pupil_rows = pupil_rows?;
 
+    let listings = pupil_rows.listings(&occurrences, &mut export.warnings);
+    let (members, listed) = occurrences.members(&pupil_rows.pupils, listings);
+    export.warnings.duplicate_pupil_rows = listed.duplicates;
+    export.warnings.pupils_not_in_pupil_file = listed
+        .pupils
+        .iter()
+        .filter(|member| !export.member_names.contains_key(*member))
+        .count();
+    export.occurrences = occurrences
+        .keys
+        .iter()
+        .zip(members)
+        .map(|(&(group_number, date), members)| {
+            ((occurrences.groups[&group_number].clone(), date), members)
+        })
+        .collect();
+    export.occurrences.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    export.files = sources;
+    Ok(export)
+}
+
+/// A scoped thread's result; its panic goes on unwinding here.
+fn join<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    handle
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
+/// Reads every file but `rtrwpupils.csv`: the export without its pupil lists, and its
+/// occurrences.
+fn read_occurrences(files: &ExportFiles, start: Option<Date>) -> Result<(Export, Occurrences)> {
     // days.csv: DateIdent -> date.
-    let days_table = files.required_table(DAYS_FILE)?;
-    let [days_column, day_ident_column] = days_table.columns(["Days", "DateIdent"])?;
+    let text = files.required_text(DAYS_FILE)?;
+    let days_stream = files.stream(DAYS_FILE, &text)?;
+    let [days_column, day_ident_column] = days_stream.columns(["Days", "DateIdent"])?;
     let mut days: HashMap<i64, Date> = HashMap::new();
-    for row in days_table.rows() {
-        let ident = required_integer(&row, day_ident_column)?;
+    days_stream.for_each(|row| {
+        let ident = required_integer(row, day_ident_column)?;
         let text = row.text(days_column);
         let date = parse_sb_date(text).map_err(|detail| row.error(days_column, detail))?;
         if let Some(previous) = days.insert(ident, date) {
@@ -316,16 +371,18 @@ pub fn parse(files: &ExportFiles, options: &Options) -> Result<Export> {
                 ));
             }
         }
-    }
+        Ok(())
+    })?;
 
     // rtrotaweek.csv: RTRotaWeekIdent -> DateIdent (a day of the week).
-    let rota_table = files.required_table(ROTA_WEEK_FILE)?;
+    let text = files.required_text(ROTA_WEEK_FILE)?;
+    let rota_stream = files.stream(ROTA_WEEK_FILE, &text)?;
     let [rota_ident_column, rota_day_column] =
-        rota_table.columns(["RTRotaWeekIdent", "DateIdent"])?;
+        rota_stream.columns(["RTRotaWeekIdent", "DateIdent"])?;
     let mut rota_weeks: HashMap<i64, Date> = HashMap::new();
-    for row in rota_table.rows() {
-        let ident = required_integer(&row, rota_ident_column)?;
-        let day_ident = required_integer(&row, rota_day_column)?;
+    rota_stream.for_each(|row| {
+        let ident = required_integer(row, rota_ident_column)?;
+        let day_ident = required_integer(row, rota_day_column)?;
         let date = *days.get(&day_ident).ok_or_else(|| {
             row.error(
                 rota_day_column,
@@ -333,28 +390,32 @@ pub fn parse(files: &ExportFiles, options: &Options) -> Result<Export> {
             )
         })?;
         rota_weeks.insert(ident, date);
-    }
+        Ok(())
+    })?;
 
     // staff.csv (optional): the staff SB knows.
-    let staff: Option<HashSet<i64>> = match files.table(STAFF_FILE)? {
+    let staff: Option<HashSet<i64>> = match files.text(STAFF_FILE)? {
         None => None,
-        Some(table) => {
-            let [user_column] = table.columns(["UserIdent"])?;
+        Some(text) => {
+            let stream = files.stream(STAFF_FILE, &text)?;
+            let [user_column] = stream.columns(["UserIdent"])?;
             let mut known = HashSet::new();
-            for row in table.rows() {
-                known.insert(required_integer(&row, user_column)?);
-            }
+            stream.for_each(|row| {
+                known.insert(required_integer(row, user_column)?);
+                Ok(())
+            })?;
             Some(known)
         }
     };
 
     // pupil.csv: names.
-    let pupil_table = files.required_table(PUPIL_FILE)?;
+    let text = files.required_text(PUPIL_FILE)?;
+    let pupil_stream = files.stream(PUPIL_FILE, &text)?;
     let [pupil_column, surname_column, firstname_column] =
-        pupil_table.columns(["PupOrigNum", "Pu_Surname", "Pu_Firstname"])?;
-    let report_name_column = pupil_table.optional_column("PupReportName");
+        pupil_stream.columns(["PupOrigNum", "Pu_Surname", "Pu_Firstname"])?;
+    let report_name_column = pupil_stream.optional_column("PupReportName");
     let mut member_names: BTreeMap<MemberId, String> = BTreeMap::new();
-    for row in pupil_table.rows() {
+    pupil_stream.for_each(|row| {
         let member = row.member(pupil_column)?;
         let report_name = report_name_column.map_or("", |column| row.text(column));
         let name = if report_name.is_empty() {
@@ -369,12 +430,14 @@ pub fn parse(files: &ExportFiles, options: &Options) -> Result<Export> {
             report_name.to_string()
         };
         member_names.insert(member, name);
-    }
+        Ok(())
+    })?;
 
     // rtrwgroups.csv: one row per weekly occurrence.
-    let occurrence_table = files.required_table(OCCURRENCE_FILE)?;
+    let text = files.required_text(OCCURRENCE_FILE)?;
+    let occurrence_stream = files.stream(OCCURRENCE_FILE, &text)?;
     let [occurrence_column, rota_week_column, group_column, group_day_column, group_name_column, date_ident_column] =
-        occurrence_table.columns([
+        occurrence_stream.columns([
             "RTRWGroupsIdent",
             "RTRotaWeekIdent",
             "GroupIdent",
@@ -384,20 +447,22 @@ pub fn parse(files: &ExportFiles, options: &Options) -> Result<Export> {
         ])?;
     let staff_columns: Vec<usize> = STAFF_COLUMNS
         .iter()
-        .filter_map(|name| occurrence_table.optional_column(name))
+        .filter_map(|name| occurrence_stream.optional_column(name))
         .collect();
     let mut export = Export::default();
-    // Occurrence ident -> its (group, date), or None when skipped by the start date.
-    let mut occurrence_keys: HashMap<i64, Option<(GroupId, Date)>> = HashMap::new();
+    let mut occurrences = Occurrences::default();
     // The name a group carries on its latest occurrence in the export.
-    let mut latest_names: BTreeMap<GroupId, (Date, String)> = BTreeMap::new();
-    for row in occurrence_table.rows() {
+    let mut latest_names: FxHashMap<i64, (Date, String)> = FxHashMap::default();
+    occurrence_stream.for_each(|row| {
         export.occurrence_rows += 1;
-        let ident = required_integer(&row, occurrence_column)?;
-        let group_number = required_integer(&row, group_column)?;
-        let group = GroupId::new(&group_number.to_string())
-            .map_err(|e| row.error(group_column, format!("bad group id: {e}")))?;
-        let group_day = required_integer(&row, group_day_column)?;
+        let ident = required_integer(row, occurrence_column)?;
+        let group_number = required_integer(row, group_column)?;
+        if let Entry::Vacant(vacant) = occurrences.groups.entry(group_number) {
+            let group = GroupId::new(&group_number.to_string())
+                .map_err(|e| row.error(group_column, format!("bad group id: {e}")))?;
+            vacant.insert(group);
+        }
+        let group_day = required_integer(row, group_day_column)?;
         if !(0..=MAX_GROUP_DAY).contains(&group_day) {
             return Err(row.error(
                 group_day_column,
@@ -406,13 +471,7 @@ pub fn parse(files: &ExportFiles, options: &Options) -> Result<Export> {
                 ),
             ));
         }
-        let week_day = week_day_of(
-            &row,
-            date_ident_column,
-            rota_week_column,
-            &days,
-            &rota_weeks,
-        )?;
+        let week_day = week_day_of(row, date_ident_column, rota_week_column, &days, &rota_weeks)?;
         let date = week_day
             .sunday_on_or_before()
             .and_then(|sunday| sunday.add_days(group_day))
@@ -421,23 +480,26 @@ pub fn parse(files: &ExportFiles, options: &Options) -> Result<Export> {
             export.skipped_before_start += 1;
             None
         } else {
-            Some((group.clone(), date))
+            Some((group_number, date))
         };
-        if let Some(previous) = occurrence_keys.insert(ident, key.clone()) {
-            if previous != key {
+        match occurrences.add(ident, key) {
+            Added::New => {}
+            Added::Again => return Ok(()), // an identical repeated row says nothing new
+            Added::Conflict => {
                 return Err(row.error(
                     occurrence_column,
                     format!(
                         "RTRWGroupsIdent {ident} is listed again for a different group or date"
                     ),
-                ));
+                ))
             }
-            continue; // an identical repeated row says nothing new
         }
-        let Some(key) = key else { continue };
+        if key.is_none() {
+            return Ok(());
+        }
         let mut has_staff = false;
         for &column in &staff_columns {
-            if let Some(user) = integer(&row, column)? {
+            if let Some(user) = integer(row, column)? {
                 has_staff |= staff.as_ref().is_none_or(|known| known.contains(&user));
             }
         }
@@ -446,55 +508,382 @@ pub fn parse(files: &ExportFiles, options: &Options) -> Result<Export> {
         }
         let name = row.text(group_name_column);
         if !name.is_empty() {
-            let slot = latest_names
-                .entry(group.clone())
-                .or_insert((date, name.to_string()));
-            if date >= slot.0 {
-                *slot = (date, name.to_string());
+            match latest_names.entry(group_number) {
+                Entry::Vacant(vacant) => {
+                    vacant.insert((date, name.to_string()));
+                }
+                Entry::Occupied(mut occupied) => {
+                    let latest = occupied.get_mut();
+                    if date >= latest.0 {
+                        latest.0 = date;
+                        latest.1.clear();
+                        latest.1.push_str(name);
+                    }
+                }
             }
         }
-        export.occurrences.entry(key).or_default();
-    }
+        Ok(())
+    })?;
     export.group_names = latest_names
         .into_iter()
-        .map(|(group, (_, name))| (group, name))
+        .map(|(number, (_, name))| (occurrences.groups[&number].clone(), name))
         .collect();
 
-    // rtrwpupils.csv: one row per pupil per occurrence.
-    let pupil_row_table = files.required_table(OCCURRENCE_PUPIL_FILE)?;
-    let [row_pupil_column, row_occurrence_column] =
-        pupil_row_table.columns(["PupOrigNum", "RTRWGroupsIdent"])?;
-    let mut seen: HashSet<(i64, MemberId)> = HashSet::new();
-    for row in pupil_row_table.rows() {
-        let ident = required_integer(&row, row_occurrence_column)?;
-        let member = row.member(row_pupil_column)?;
-        let key = match occurrence_keys.get(&ident) {
-            None => {
-                export.warnings.pupil_rows_for_unknown_occurrences += 1;
-                continue;
-            }
-            Some(None) => continue, // before the start date
-            Some(Some(key)) => key,
-        };
-        if !seen.insert((ident, member.clone())) {
-            export.warnings.duplicate_pupil_rows += 1;
-            continue;
-        }
-        export
-            .occurrences
-            .get_mut(key)
-            .map(|members| members.insert(member));
-    }
-    let listed: BTreeSet<&MemberId> = export.occurrences.values().flatten().collect();
-    export.warnings.pupils_not_in_pupil_file = listed
-        .iter()
-        .filter(|member| !member_names.contains_key(**member))
-        .count();
     // Keep the names of pupils this export speaks of, and every other pupil too: a name is
     // still the pupil's name when they are in no activity this week.
     export.member_names = member_names;
-    export.files = files.sources();
-    Ok(export)
+    Ok((export, occurrences))
+}
+
+/// `rtrwpupils.csv` files of at least this many bytes are read in two halves at once.
+const SPLIT_MIN_BYTES: usize = 1 << 20;
+/// Occurrence idents below this are numbered through a table indexed by ident (4 bytes
+/// per ident up to the largest seen, so at most 16 MiB); others through a hash map.
+const DENSE_IDENTS: usize = 1 << 22;
+/// An ident with no number yet, in `PupilRows::dense_numbers`.
+const NO_NUMBER: u32 = u32::MAX;
+
+/// `rtrwpupils.csv`, one row per pupil per occurrence, read without the other files: each
+/// row's occurrence ident and pupil, both as dense numbers.
+#[derive(Default)]
+struct PupilRows {
+    pupils: Pupils,
+    /// The distinct occurrence idents, in the order first seen.
+    idents: Vec<i64>,
+    /// Each ident's index in `idents`, by ident: SB's idents are small numbers, so most
+    /// rows find theirs in a table a few MiB at most, in cache, without hashing.
+    dense_numbers: Vec<u32>,
+    /// The same, for idents outside `0..DENSE_IDENTS`.
+    ident_numbers: FxHashMap<i64, u32>,
+    /// (the ident's index in `idents`, the pupil's number in `pupils`) per row.
+    rows: Vec<(u32, u32)>,
+}
+
+impl PupilRows {
+    fn read(files: &ExportFiles) -> Result<PupilRows> {
+        let text = files.required_text(OCCURRENCE_PUPIL_FILE)?;
+        match PupilRows::read_halves(files, &text) {
+            Some(read) => Ok(read),
+            None => PupilRows::read_text(files, &text),
+        }
+    }
+
+    /// Reads the file's two halves at once, when it is large and has no quotes (so every
+    /// line break ends a row, and the halves can be split at one), and gives what
+    /// [`PupilRows::read_text`] would: the second half's new pupils and idents are numbered
+    /// after the first's, in the order first seen. `None` on any error, and when the rows
+    /// reach the row limit: reading the file in one pass then finds the error it is
+    /// refused with, at its place in the whole file.
+    fn read_halves(files: &ExportFiles, text: &str) -> Option<PupilRows> {
+        let bytes = text.as_bytes();
+        if bytes.len() < SPLIT_MIN_BYTES || bytes.contains(&b'"') {
+            return None;
+        }
+        let line_end = |from: usize| {
+            bytes[from..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map(|at| from + at + 1)
+        };
+        let header_end = line_end(0)?;
+        let split = line_end(header_end + (bytes.len() - header_end) / 2)?;
+        // Both ends are just after an ASCII line break, so on character boundaries.
+        let second = format!("{}{}", text.get(..header_end)?, text.get(split..)?);
+        let first = text.get(..split)?;
+        let (first, second) = std::thread::scope(|scope| {
+            let second = scope.spawn(|| PupilRows::read_text(files, &second));
+            (PupilRows::read_text(files, first), join(second))
+        });
+        let mut read = first.ok()?;
+        read.append(second.ok()?).ok()?;
+        ((read.rows.len() as u64) < crate::model::MAX_INPUT_ROWS).then_some(read)
+    }
+
+    fn read_text(files: &ExportFiles, text: &str) -> Result<PupilRows> {
+        let stream = files.stream(OCCURRENCE_PUPIL_FILE, text)?;
+        let [pupil_column, occurrence_column] =
+            stream.columns(["PupOrigNum", "RTRWGroupsIdent"])?;
+        let mut read = PupilRows::default();
+        stream.for_each(|row| {
+            let ident = required_integer(row, occurrence_column)?;
+            let member = read.pupils.intern(row, pupil_column)?;
+            let ident = read.ident_number(ident);
+            read.rows.push((ident, member));
+            Ok(())
+        })?;
+        Ok(read)
+    }
+
+    fn ident_number(&mut self, ident: i64) -> u32 {
+        let next = self.idents.len() as u32;
+        let Some(index) = usize::try_from(ident).ok().filter(|&i| i < DENSE_IDENTS) else {
+            return *self.ident_numbers.entry(ident).or_insert_with(|| {
+                self.idents.push(ident);
+                next
+            });
+        };
+        if index >= self.dense_numbers.len() {
+            self.dense_numbers.resize(index + 1, NO_NUMBER);
+        }
+        let number = &mut self.dense_numbers[index];
+        if *number == NO_NUMBER {
+            *number = next;
+            self.idents.push(ident);
+        }
+        *number
+    }
+
+    /// Adds the rows read after these.
+    fn append(&mut self, later: PupilRows) -> Result<()> {
+        let pupils = later
+            .pupils
+            .ids
+            .iter()
+            .map(|id| self.pupils.number(id.as_str(), || Ok(id.clone())))
+            .collect::<Result<Vec<u32>>>()?;
+        let idents: Vec<u32> = later
+            .idents
+            .iter()
+            .map(|&ident| self.ident_number(ident))
+            .collect();
+        self.rows.extend(
+            later
+                .rows
+                .iter()
+                .map(|&(ident, member)| (idents[ident as usize], pupils[member as usize])),
+        );
+        Ok(())
+    }
+
+    /// (the occurrence's slot, the pupil's number) per row listing a pupil in a kept
+    /// occurrence; rows naming an unknown occurrence are counted in `warnings`.
+    fn listings(&self, occurrences: &Occurrences, warnings: &mut Warnings) -> Vec<(u32, u32)> {
+        let slots: Vec<Slot> = self
+            .idents
+            .iter()
+            .map(|&ident| occurrences.slot_of(ident))
+            .collect();
+        let mut listings = Vec::with_capacity(self.rows.len());
+        for &(ident, member) in &self.rows {
+            match slots[ident as usize] {
+                Slot::Unknown => warnings.pupil_rows_for_unknown_occurrences += 1,
+                Slot::Skipped => {} // before the start date
+                Slot::Kept(slot) => listings.push((slot, member)),
+            }
+        }
+        listings
+    }
+}
+
+/// `rtrwgroups.csv` as the pupil rows need it: each occurrence ident's slot, and each
+/// slot's (group number, date) key.
+#[derive(Default)]
+struct Occurrences {
+    /// Occurrence ident -> its slot (an index into `key_of_slot`), or `None` when skipped by
+    /// the start date.
+    slots: FxHashMap<i64, Option<u32>>,
+    /// Each kept occurrence ident's key, as an index into `keys`.
+    key_of_slot: Vec<u32>,
+    /// The distinct (group number, date) keys, in the order first seen.
+    keys: Vec<(i64, Date)>,
+    key_index: FxHashMap<(i64, Date), u32>,
+    /// Each group number's id, made once.
+    groups: FxHashMap<i64, GroupId>,
+}
+
+/// What [`Occurrences::add`] made of a row.
+enum Added {
+    New,
+    /// The ident is known with the same key.
+    Again,
+    /// The ident is known with another key (or was skipped and is now kept, or the reverse).
+    Conflict,
+}
+
+/// Where a pupil row's occurrence ident leads.
+enum Slot {
+    Unknown,
+    Skipped,
+    Kept(u32),
+}
+
+/// What the pupil rows listed, beyond each occurrence's members.
+struct Listed {
+    /// Rows repeating a pupil already listed in the same occurrence ident.
+    duplicates: usize,
+    /// Every pupil in some kept occurrence.
+    pupils: Vec<MemberId>,
+}
+
+impl Occurrences {
+    fn add(&mut self, ident: i64, key: Option<(i64, Date)>) -> Added {
+        let index = key.map(|key| {
+            let next = self.keys.len() as u32;
+            *self.key_index.entry(key).or_insert_with(|| {
+                self.keys.push(key);
+                next
+            })
+        });
+        match self.slots.entry(ident) {
+            Entry::Occupied(occupied) => {
+                let same = match *occupied.get() {
+                    None => index.is_none(),
+                    Some(slot) => index == Some(self.key_of_slot[slot as usize]),
+                };
+                if same {
+                    Added::Again
+                } else {
+                    Added::Conflict
+                }
+            }
+            Entry::Vacant(vacant) => {
+                vacant.insert(index.map(|index| {
+                    self.key_of_slot.push(index);
+                    self.key_of_slot.len() as u32 - 1
+                }));
+                Added::New
+            }
+        }
+    }
+
+    fn slot_of(&self, ident: i64) -> Slot {
+        match self.slots.get(&ident) {
+            None => Slot::Unknown,
+            Some(None) => Slot::Skipped,
+            Some(Some(slot)) => Slot::Kept(*slot),
+        }
+    }
+
+    /// Each key's members (in `keys` order), from (slot, pupil) listings: grouped by key
+    /// with a counting sort, then sorted by (pupil, slot) within each key, so that a
+    /// pupil's repeats in one slot are adjacent (a duplicate row) and the key's pupils come
+    /// out in id order (two occurrences of a group on one day are one snapshot).
+    fn members(&self, pupils: &Pupils, listings: Vec<(u32, u32)>) -> (Vec<Vec<MemberId>>, Listed) {
+        let rank = pupils.ranks();
+        let by_rank = pupils.by_rank(&rank);
+        let key_of = |slot: u32| self.key_of_slot[slot as usize] as usize;
+        // Counting sort by key: `starts[key]..starts[key + 1]` are the key's listings.
+        let mut starts = vec![0usize; self.keys.len() + 1];
+        for &(slot, _) in &listings {
+            starts[key_of(slot) + 1] += 1;
+        }
+        for key in 0..self.keys.len() {
+            starts[key + 1] += starts[key];
+        }
+        let mut next = starts.clone();
+        // (the pupil's rank, the slot) in one integer, which sorts by rank then slot.
+        let mut by_key = vec![0u64; listings.len()];
+        for (slot, member) in listings {
+            let key = key_of(slot);
+            by_key[next[key]] = (u64::from(rank[member as usize]) << 32) | u64::from(slot);
+            next[key] += 1;
+        }
+        let mut duplicates = 0;
+        let mut listed = vec![false; rank.len()];
+        let members = starts
+            .windows(2)
+            .map(|range| {
+                let entries = &mut by_key[range[0]..range[1]];
+                entries.sort_unstable();
+                let mut ids = Vec::with_capacity(entries.len());
+                let mut previous = None;
+                for &entry in entries.iter() {
+                    if previous == Some(entry) {
+                        duplicates += 1;
+                        continue;
+                    }
+                    let member = (entry >> 32) as usize;
+                    if previous.is_none_or(|previous| (previous >> 32) as usize != member) {
+                        listed[member] = true;
+                        ids.push(by_rank[member].clone());
+                    }
+                    previous = Some(entry);
+                }
+                ids
+            })
+            .collect();
+        let pupils = by_rank
+            .iter()
+            .zip(listed)
+            .filter(|(_, listed)| *listed)
+            .map(|(member, _)| member.clone())
+            .collect();
+        (members, Listed { duplicates, pupils })
+    }
+}
+
+/// The distinct pupil ids of `rtrwpupils.csv`, each validated and allocated once however
+/// many rows name it.
+#[derive(Default)]
+struct Pupils {
+    /// Ids of up to [`SHORT_ID_BYTES`] bytes (SB pupil numbers have five or six digits),
+    /// by [`short_key`]: a look-up follows no pointer and compares no strings.
+    short: FxHashMap<u64, u32>,
+    long: FxHashMap<Box<str>, u32>,
+    ids: Vec<MemberId>,
+}
+
+/// The longest id [`short_key`] packs: one byte of the key holds the length.
+const SHORT_ID_BYTES: usize = 7;
+
+/// The id's bytes and its length in one integer, equal for equal ids only.
+fn short_key(text: &str) -> Option<u64> {
+    let bytes = text.as_bytes();
+    if bytes.len() > SHORT_ID_BYTES {
+        return None;
+    }
+    let mut key = [0u8; 8];
+    key[..bytes.len()].copy_from_slice(bytes);
+    key[SHORT_ID_BYTES] = bytes.len() as u8;
+    Some(u64::from_le_bytes(key))
+}
+
+impl Pupils {
+    /// The number of the row's pupil (in the order first seen); a bad id is an error at the
+    /// row, as `Row::member` would give.
+    fn intern(&mut self, row: &Row<'_>, column: usize) -> Result<u32> {
+        self.number(row.text(column), || row.member(column))
+    }
+
+    /// The number of the pupil `text`; `id` makes its id when it is new.
+    fn number(&mut self, text: &str, id: impl FnOnce() -> Result<MemberId>) -> Result<u32> {
+        let key = short_key(text);
+        let found = match key {
+            Some(key) => self.short.get(&key),
+            None => self.long.get(text),
+        };
+        if let Some(&number) = found {
+            return Ok(number);
+        }
+        let member = id()?;
+        let number = self.ids.len() as u32;
+        self.ids.push(member);
+        match key {
+            Some(key) => self.short.insert(key, number),
+            None => self.long.insert(text.into(), number),
+        };
+        Ok(number)
+    }
+
+    /// Each pupil's rank in id order, by number: sorting ranks sorts ids.
+    fn ranks(&self) -> Vec<u32> {
+        let mut order: Vec<u32> = (0..self.ids.len() as u32).collect();
+        order.sort_unstable_by(|a, b| self.ids[*a as usize].cmp(&self.ids[*b as usize]));
+        let mut rank = vec![0u32; order.len()];
+        for (position, number) in order.into_iter().enumerate() {
+            rank[number as usize] = position as u32;
+        }
+        rank
+    }
+
+    /// The ids in rank order.
+    fn by_rank(&self, rank: &[u32]) -> Vec<MemberId> {
+        let mut ids = self.ids.clone();
+        for (number, id) in self.ids.iter().enumerate() {
+            ids[rank[number] as usize] = id.clone();
+        }
+        ids
+    }
 }
 
 /// The day that locates an occurrence's week: `Days[DateIdent]`, else the day of its rota
@@ -623,7 +1012,7 @@ pub fn batch(ledger: &Ledger, export: &Export) -> Result<Batch> {
             .collect();
         groups.insert(group, GroupDates { occurrences, ended });
     }
-    for (group, date) in export.occurrences.keys() {
+    for ((group, date), _) in &export.occurrences {
         groups
             .entry(group.clone())
             .or_default()
@@ -634,7 +1023,8 @@ pub fn batch(ledger: &Ledger, export: &Export) -> Result<Batch> {
         .occurrences
         .iter()
         .map(|((group, date), members)| {
-            Observation::snapshot(*date, group.clone(), members.clone())
+            // `members` is sorted: the set is built in one pass, not by searching.
+            Observation::snapshot(*date, group.clone(), members.iter().cloned().collect())
         })
         .collect();
     observations.extend(lifecycle_observations(&groups));
@@ -736,6 +1126,53 @@ mod tests {
         check("16/11/15", None);
         check("", None);
         check("yesterday", None);
+    }
+
+    /// A school year's `rtrwpupils.csv` (over [`SPLIT_MIN_BYTES`]), its text and the
+    /// export.
+    fn school_year() -> (ExportFiles, String) {
+        let files = generate::generate(1, generate::SCHOOL_YEAR).files();
+        let text = decode(&files.files[OCCURRENCE_PUPIL_FILE]).into_owned();
+        assert!(text.len() >= SPLIT_MIN_BYTES);
+        (files, text)
+    }
+
+    #[test]
+    fn pupil_rows_read_in_halves_are_numbered_as_in_one_pass() {
+        let (files, text) = school_year();
+        let halves = PupilRows::read_halves(&files, &text).expect("a clean file splits");
+        let whole = PupilRows::read_text(&files, &text).unwrap();
+        assert_eq!(halves.idents, whole.idents);
+        assert_eq!(halves.rows, whole.rows);
+        assert_eq!(halves.pupils.ids, whole.pupils.ids);
+    }
+
+    #[test]
+    fn idents_in_and_outside_the_dense_table_are_numbered_in_the_order_first_seen() {
+        let mut read = PupilRows::default();
+        let idents = [5, -1, 1 << 40, DENSE_IDENTS as i64, 5, 0, -1, 1 << 40];
+        let numbers: Vec<u32> = idents.iter().map(|&i| read.ident_number(i)).collect();
+        assert_eq!(numbers, [0, 1, 2, 3, 0, 4, 1, 2]);
+        assert_eq!(read.idents, [5, -1, 1 << 40, DENSE_IDENTS as i64, 0]);
+    }
+
+    #[test]
+    fn a_bad_pupil_row_in_the_second_half_is_refused_at_its_line_in_the_whole_file() {
+        let (mut files, text) = school_year();
+        let mut lines: Vec<&str> = text.lines().collect();
+        let bad = lines.len() * 3 / 4;
+        lines[bad] = "1,2,x";
+        let text = lines.join("\n");
+        assert!(PupilRows::read_halves(&files, &text).is_none());
+        files
+            .files
+            .insert(OCCURRENCE_PUPIL_FILE.to_string(), text.into_bytes());
+        let error = parse(&files, &Options::default()).unwrap_err().to_string();
+        let line = bad + 1;
+        assert!(
+            error.starts_with(&format!("line {line}, column 3 (RTRWGroupsIdent) of ")),
+            "{error}"
+        );
     }
 
     fn dates(list: &[&str]) -> BTreeSet<Date> {

@@ -100,8 +100,8 @@ fn the_peer_history_has_a_span_per_muster_span() {
     peer.import(&export_dir).expect("peer import");
     let member = export
         .occurrences
-        .values()
-        .find_map(|members| members.iter().next())
+        .iter()
+        .find_map(|(_, members)| members.first())
         .expect("a pupil who attended");
     let ours = ledger.member_history(member, None).expect("history");
     let theirs = peer.history(member.as_str()).expect("peer history");

@@ -774,10 +774,10 @@ proptest! {
         prop_assert!(import_files(&mut whole_ledger, &whole_files).nothing_to_record());
 
         for ((group, date), pupils) in &whole.occurrences {
-            let listed: Vec<MemberId> = pupils.iter().cloned().collect();
+            let listed: Vec<MemberId> = pupils.clone();
             prop_assert_eq!(&expected[&(group.clone(), *date)], &listed);
         }
-        let groups: BTreeSet<GroupId> = whole.occurrences.keys().map(|(g, _)| g.clone()).collect();
+        let groups: BTreeSet<GroupId> = whole.occurrences.iter().map(|((g, _), _)| g.clone()).collect();
         prop_assert_eq!(groups.into_iter().collect::<Vec<_>>(), whole_ledger.group_ids().unwrap());
     }
 }
