@@ -997,7 +997,7 @@ pub struct Report {
 pub fn batch(ledger: &Ledger, export: &Export) -> Result<Batch> {
     let mut groups: BTreeMap<GroupId, GroupDates> = BTreeMap::new();
     for group in ledger.group_ids()? {
-        let Some(state) = ledger.find_group(&group)? else {
+        let Some(state) = ledger.group(&group)? else {
             continue;
         };
         if !state.sources.contains(&SourceKind::SchoolBase) {
