@@ -354,10 +354,9 @@ fn csv_error(place: &Place, error: &csv::Error) -> Error {
     Error::input(place, detail)
 }
 
-/// Reads an observations file: header `date,group,member`; each (date, group) is one
-/// observation of the group's whole membership; a row with a blank member observes the
-/// group (possibly empty) without naming anyone.
-pub fn read_observations(path: &Path) -> Result<(Batch, SourceFile)> {
+/// Reads a whole CSV file into a [`Table`]; a file with a header and no rows is refused
+/// (an import of nothing is almost always the wrong file).
+pub fn read_table(path: &Path) -> Result<(Table, SourceFile)> {
     let text = read_text(path)?;
     let table = Table::parse(path, &text.text)?;
     if table.is_empty() {
@@ -366,6 +365,14 @@ pub fn read_observations(path: &Path) -> Result<(Batch, SourceFile)> {
             "the file has a header but no rows",
         ));
     }
+    Ok((table, text.source))
+}
+
+/// Reads an observations file: header `date,group,member`; each (date, group) is one
+/// observation of the group's whole membership; a row with a blank member observes the
+/// group (possibly empty) without naming anyone.
+pub fn read_observations(path: &Path) -> Result<(Batch, SourceFile)> {
+    let (table, source) = read_table(path)?;
     let [date_column, group_column, member_column] = table.columns(["date", "group", "member"])?;
     let mut observations: BTreeMap<(Date, GroupId), Observation> = BTreeMap::new();
     for row in table.rows() {
@@ -382,19 +389,12 @@ pub fn read_observations(path: &Path) -> Result<(Batch, SourceFile)> {
         observations: observations.into_values().collect(),
         facts: Vec::new(),
     };
-    Ok((batch, text.source))
+    Ok((batch, source))
 }
 
 /// Reads a facts file: header `date,group,member,change`, change `join` or `leave`.
 pub fn read_facts(path: &Path) -> Result<(Batch, SourceFile)> {
-    let text = read_text(path)?;
-    let table = Table::parse(path, &text.text)?;
-    if table.is_empty() {
-        return Err(Error::input(
-            Place::file(path),
-            "the file has a header but no rows",
-        ));
-    }
+    let (table, source) = read_table(path)?;
     let [date_column, group_column, member_column, change_column] =
         table.columns(["date", "group", "member", "change"])?;
     let mut facts = Vec::new();
@@ -418,7 +418,7 @@ pub fn read_facts(path: &Path) -> Result<(Batch, SourceFile)> {
             observations: Vec::new(),
             facts,
         },
-        text.source,
+        source,
     ))
 }
 

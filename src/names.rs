@@ -10,7 +10,7 @@ use std::path::Path;
 
 use crate::commit::SourceFile;
 use crate::error::{Error, Place, Result};
-use crate::input::{read_text, Table};
+use crate::input::read_table;
 use crate::model::{GroupId, MemberId};
 
 /// Names read from a file: per group and per member. A later row for the same id wins.
@@ -23,14 +23,7 @@ pub struct Names {
 /// Reads a names file in one of the layouts above. Rows with a blank name are errors
 /// (a blank cannot be told from a missing column value).
 pub fn read_names(path: &Path) -> Result<(Names, SourceFile)> {
-    let text = read_text(path)?;
-    let table = Table::parse(path, &text.text)?;
-    if table.is_empty() {
-        return Err(Error::input(
-            Place::file(path),
-            "the file has a header but no rows",
-        ));
-    }
+    let (table, source) = read_table(path)?;
     let [name_column] = table.columns(["name"])?;
     let mut names = Names::default();
     let layout = (
@@ -73,5 +66,5 @@ pub fn read_names(path: &Path) -> Result<(Names, SourceFile)> {
             }
         }
     }
-    Ok((names, text.source))
+    Ok((names, source))
 }

@@ -192,11 +192,7 @@ pub fn plan(
             && pending.ended.is_empty()
             && pending.reopened.is_empty())
         {
-            let state = Arc::make_mut(state);
-            state.applied_through = seq;
-            if let Err(position) = state.sources.binary_search(&source) {
-                state.sources.insert(position, source);
-            }
+            Arc::make_mut(state).note_commit(seq, source);
             records.push(GroupRecord {
                 group: group.clone(),
                 observed: pending.observed.into_iter().collect(),

@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-use crate::commit::{body_config, seal, unseal, Commit, Magic, SourceKind};
+use crate::commit::{body_config, seal, unseal, Commit, GroupRecord, Magic, SourceKind};
 use crate::error::{Error, Result};
 use crate::model::{Date, GroupId, MemberId};
 use crate::store::{Space, Store};
@@ -79,6 +79,27 @@ impl GroupState {
             }
             _ => false,
         }
+    }
+
+    /// Takes in a commit's observed dates, ends taken back, and ends, in that order.
+    pub fn apply_dates(&mut self, record: &GroupRecord) {
+        for &date in &record.observed {
+            self.observe(date);
+        }
+        for &date in &record.reopened {
+            self.set_ended(date, false);
+        }
+        for &date in &record.ended {
+            self.set_ended(date, true);
+        }
+    }
+
+    /// Records that commit `seq`, from a source of `kind`, recorded something here.
+    pub fn note_commit(&mut self, seq: u64, kind: SourceKind) {
+        if let Err(position) = self.sources.binary_search(&kind) {
+            self.sources.insert(position, kind);
+        }
+        self.applied_through = seq;
     }
 
     /// Members on `date`, sorted.
@@ -266,19 +287,8 @@ impl Projection {
                     .push((&record.group, entry));
             }
             if fresh {
-                for &date in &record.observed {
-                    state.observe(date);
-                }
-                for &date in &record.reopened {
-                    state.set_ended(date, false);
-                }
-                for &date in &record.ended {
-                    state.set_ended(date, true);
-                }
-                if let Err(position) = state.sources.binary_search(&commit.source.kind) {
-                    state.sources.insert(position, commit.source.kind);
-                }
-                state.applied_through = seq;
+                state.apply_dates(record);
+                state.note_commit(seq, commit.source.kind);
                 self.dirty_groups.insert(record.group.clone());
             }
         }
@@ -400,20 +410,8 @@ impl Fold {
         let seq = commit.seq;
         for record in &commit.groups {
             let group = self.groups.entry(record.group.clone()).or_default();
-            let state = &mut group.state;
-            for &date in &record.observed {
-                state.observe(date);
-            }
-            for &date in &record.reopened {
-                state.set_ended(date, false);
-            }
-            for &date in &record.ended {
-                state.set_ended(date, true);
-            }
-            if let Err(position) = state.sources.binary_search(&commit.source.kind) {
-                state.sources.insert(position, commit.source.kind);
-            }
-            state.applied_through = seq;
+            group.state.apply_dates(record);
+            group.state.note_commit(seq, commit.source.kind);
             for fact in &record.facts {
                 let entry = Entry {
                     date: fact.date,

@@ -12,8 +12,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::commit::SourceFile;
-use crate::error::{Error, Place, Result};
-use crate::input::{read_text, Table};
+use crate::error::Result;
+use crate::input::read_table;
 use crate::ledger::Ledger;
 use crate::model::{Change, Date, Fact, GroupId, MemberId};
 use crate::plan::Batch;
@@ -32,14 +32,7 @@ pub struct InclusiveSpan {
 /// group that overlap or touch (one ends the day before the next starts). Returns the
 /// merged spans sorted by group, member, start.
 pub fn read_spans(path: &Path) -> Result<(Vec<InclusiveSpan>, SourceFile)> {
-    let text = read_text(path)?;
-    let table = Table::parse(path, &text.text)?;
-    if table.is_empty() {
-        return Err(Error::input(
-            Place::file(path),
-            "the file has a header but no rows",
-        ));
-    }
+    let (table, source) = read_table(path)?;
     let [group_column, member_column, starts_column, ends_column] =
         table.columns(["group", "member", "starts_on", "ends_on"])?;
     let mut spans = Vec::new();
@@ -72,7 +65,7 @@ pub fn read_spans(path: &Path) -> Result<(Vec<InclusiveSpan>, SourceFile)> {
             ends_on,
         });
     }
-    Ok((merge(spans), text.source))
+    Ok((merge(spans), source))
 }
 
 /// Merges overlapping and adjacent spans of one member in one group. An open span

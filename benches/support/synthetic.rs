@@ -3,29 +3,8 @@
 //!
 //! Owns: the shape of the synthetic data. Must not: time anything.
 
+use muster::sb::generate::SplitMix64;
 use muster::{Batch, Change, Date, Fact, GroupId, MemberId};
-
-/// A small, fast, deterministic generator (splitmix64): benchmarks need the same data on
-/// every run, not statistical quality.
-pub struct Random(u64);
-
-impl Random {
-    pub fn new(seed: u64) -> Random {
-        Random(seed)
-    }
-
-    pub fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    pub fn below(&mut self, limit: u64) -> u64 {
-        self.next() % limit
-    }
-}
 
 /// The first year of the synthetic ledger.
 pub const FIRST_YEAR: i32 = 2016;
@@ -65,7 +44,7 @@ pub fn member_id(index: u32) -> MemberId {
 /// The batch of year `year` (0-based): every member joins `spans_per_member_year` distinct
 /// groups on a random day of the year and leaves each later that year.
 pub fn year_batch(shape: Shape, year: u32, seed: u64) -> Batch {
-    let mut random = Random::new(seed ^ (u64::from(year) << 32));
+    let mut random = SplitMix64::new(seed ^ (u64::from(year) << 32));
     let start = Date::from_ymd(FIRST_YEAR + year as i32, 1, 1).expect("a valid date");
     let groups: Vec<GroupId> = (0..shape.groups).map(group_id).collect();
     let mut facts = Vec::with_capacity((shape.members * shape.spans_per_member_year * 2) as usize);

@@ -5,41 +5,7 @@ use std::path::PathBuf;
 
 use serde_json::json;
 
-use crate::support::{Run, Sandbox};
-
-/// One expectation about one run: exit code, and text that stdout or stderr must hold.
-struct Case<'a> {
-    args: &'a [&'a str],
-    code: i32,
-    stdout_has: &'a [&'a str],
-    stderr_has: &'a [&'a str],
-}
-
-fn check(sandbox: &Sandbox, case: Case) -> Run {
-    let run = sandbox.muster(case.args);
-    assert_eq!(
-        run.code, case.code,
-        "{:?}\nstdout: {}\nstderr: {}",
-        case.args, run.stdout, run.stderr
-    );
-    for text in case.stdout_has {
-        assert!(
-            run.stdout.contains(text),
-            "{:?}: stdout lacks {text:?}:\n{}",
-            case.args,
-            run.stdout
-        );
-    }
-    for text in case.stderr_has {
-        assert!(
-            run.stderr.contains(text),
-            "{:?}: stderr lacks {text:?}:\n{}",
-            case.args,
-            run.stderr
-        );
-    }
-    run
-}
+use crate::support::{check, Case, Sandbox};
 
 /// Owned arguments, exit code, and texts stdout and stderr must hold.
 type Expectation = (Vec<String>, i32, Vec<String>, Vec<String>);

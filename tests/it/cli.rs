@@ -2,7 +2,7 @@
 
 use muster::{Ledger, OpenOptions};
 
-use crate::support::{Run, Sandbox};
+use crate::support::{check, Case, Sandbox};
 
 const WEEK_ONE: &str = "date,group,member\n\
 2015-11-16,34340,1001\n\
@@ -13,40 +13,6 @@ const WEEK_ONE: &str = "date,group,member\n\
 
 /// An earlier week that arrives after the later ones.
 const LATE_WEEK: &str = "date,group,member\n2015-11-23,34340,1001\n2015-11-23,34340,1004\n";
-
-/// One expectation about one run: exit code, and text that stdout or stderr must hold.
-struct Case<'a> {
-    args: &'a [&'a str],
-    code: i32,
-    stdout_has: &'a [&'a str],
-    stderr_has: &'a [&'a str],
-}
-
-fn check(sandbox: &Sandbox, case: Case) -> Run {
-    let run = sandbox.muster(case.args);
-    assert_eq!(
-        run.code, case.code,
-        "{:?}\nstdout: {}\nstderr: {}",
-        case.args, run.stdout, run.stderr
-    );
-    for text in case.stdout_has {
-        assert!(
-            run.stdout.contains(text),
-            "{:?}: stdout lacks {text:?}:\n{}",
-            case.args,
-            run.stdout
-        );
-    }
-    for text in case.stderr_has {
-        assert!(
-            run.stderr.contains(text),
-            "{:?}: stderr lacks {text:?}:\n{}",
-            case.args,
-            run.stderr
-        );
-    }
-    run
-}
 
 fn commits(sandbox: &Sandbox) -> usize {
     let log = sandbox.muster(&["log", "--format", "json"]).ok().json();

@@ -80,28 +80,9 @@ pub fn run_in(dir: &Path, db: &Path, args: &[&str]) -> Run {
     }
 }
 
-/// A small seeded pseudo-random generator (SplitMix64), so that tests that pick random
-/// moments or bytes are repeatable from their seed.
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed)
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// A number in `0..bound` (`bound` > 0).
-    pub fn below(&mut self, bound: u64) -> u64 {
-        self.next_u64() % bound
-    }
-}
+/// A small seeded pseudo-random generator (the SB generator's SplitMix64), so that tests
+/// that pick random moments or bytes are repeatable from their seed.
+pub use muster::sb::generate::SplitMix64 as Rng;
 
 /// An observations CSV of `groups` × `members_per_group` rows on one date, groups named
 /// `<prefix><n>`; `shift` moves the membership so that consecutive files differ (joins
@@ -121,4 +102,39 @@ pub fn observations_csv(
         }
     }
     text
+}
+
+/// One expectation about one run: exit code, and text that stdout or stderr must hold.
+pub struct Case<'a> {
+    pub args: &'a [&'a str],
+    pub code: i32,
+    pub stdout_has: &'a [&'a str],
+    pub stderr_has: &'a [&'a str],
+}
+
+/// Runs the case in `sandbox` and asserts its expectations; returns the run.
+pub fn check(sandbox: &Sandbox, case: Case) -> Run {
+    let run = sandbox.muster(case.args);
+    assert_eq!(
+        run.code, case.code,
+        "{:?}\nstdout: {}\nstderr: {}",
+        case.args, run.stdout, run.stderr
+    );
+    for text in case.stdout_has {
+        assert!(
+            run.stdout.contains(text),
+            "{:?}: stdout lacks {text:?}:\n{}",
+            case.args,
+            run.stdout
+        );
+    }
+    for text in case.stderr_has {
+        assert!(
+            run.stderr.contains(text),
+            "{:?}: stderr lacks {text:?}:\n{}",
+            case.args,
+            run.stderr
+        );
+    }
+    run
 }
