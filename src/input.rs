@@ -25,10 +25,8 @@ pub struct Text {
     pub source: SourceFile,
 }
 
-/// Reads a whole file: refuses directories and files over [`MAX_INPUT_BYTES`]; strips a
-/// UTF-8 byte-order mark; reads UTF-8, and falls back to Windows-1252 for files that are
-/// not valid UTF-8 (the encodings SB exports are seen in).
-pub fn read_text(path: &Path) -> Result<Text> {
+/// The metadata of an input file; a missing file or a directory is bad input, named.
+pub fn file_to_read(path: &Path) -> Result<std::fs::Metadata> {
     let place = Place::file(path);
     let metadata = std::fs::metadata(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => Error::input(place.clone(), "no such file"),
@@ -37,6 +35,15 @@ pub fn read_text(path: &Path) -> Result<Text> {
     if metadata.is_dir() {
         return Err(Error::input(place, "is a directory, not a file"));
     }
+    Ok(metadata)
+}
+
+/// Reads a whole file: refuses directories and files over [`MAX_INPUT_BYTES`]; strips a
+/// UTF-8 byte-order mark; reads UTF-8, and falls back to Windows-1252 for files that are
+/// not valid UTF-8 (the encodings SB exports are seen in).
+pub fn read_text(path: &Path) -> Result<Text> {
+    let place = Place::file(path);
+    let metadata = file_to_read(path)?;
     if metadata.len() > MAX_INPUT_BYTES {
         return Err(Error::new(
             ErrorKind::Limit,

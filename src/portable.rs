@@ -110,14 +110,7 @@ impl PortableLog {
 
     /// Reads a file, refusing a directory or a missing file as bad input.
     pub fn read_file(path: &Path) -> Result<PortableLog> {
-        let place = Place::file(path);
-        let metadata = std::fs::metadata(path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => Error::input(place.clone(), "no such file"),
-            _ => Error::io(path, &e),
-        })?;
-        if metadata.is_dir() {
-            return Err(Error::input(place, "is a directory, not a file"));
-        }
+        crate::input::file_to_read(path)?;
         let file = std::fs::File::open(path).map_err(|e| Error::io(path, &e))?;
         PortableLog::read(&mut std::io::BufReader::new(file), path)
     }
