@@ -44,6 +44,10 @@ pub enum Magic {
     MemberState,
     /// A head record: a commit's number and hash (the `heads` index and the anchor file).
     Head,
+    /// A display name (UTF-8).
+    Name,
+    /// The derived state's applied-through marker (`u64` big-endian).
+    Marker,
 }
 
 impl Magic {
@@ -53,6 +57,8 @@ impl Magic {
             Magic::GroupState => *b"MUSG",
             Magic::MemberState => *b"MUSM",
             Magic::Head => *b"MUSH",
+            Magic::Name => *b"MUSN",
+            Magic::Marker => *b"MUSA",
         }
     }
 }

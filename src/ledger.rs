@@ -245,12 +245,20 @@ impl Ledger {
     /// Applies commits the derived state has not seen yet (after a crash between writing a
     /// commit and its derived state).
     fn catch_up(&mut self) -> Result<()> {
-        let applied = projection::applied_through(self.store())?;
+        let applied = match projection::applied_through(self.store()) {
+            Ok(applied) => applied,
+            // The marker is derived state: when it cannot be read, fold everything again
+            // from the log (the truth) rather than refuse to open.
+            Err(error) if error.kind() == ErrorKind::Corrupt => return self.rebuild(),
+            Err(error) => return Err(error),
+        };
         let head = self.head_seq();
         if applied > head {
+            // Not repaired silently: derived state ahead of the log means the log lost
+            // commits.
             return Err(Error::corrupt(format!(
-                "the derived state reflects commit {applied} but the log ends at {head}; \
-                 run `muster rebuild`"
+                "the derived state reflects commit {applied} but the log ends at {head}: the \
+                 log has lost commits; restore it from a copy (muster import log)"
             )));
         }
         if applied == head {
@@ -641,8 +649,9 @@ impl Ledger {
             if name.is_empty() {
                 continue;
             }
-            if self.store().get(Space::Names, &key)?.as_deref() != Some(name.as_bytes()) {
-                self.store().put(Space::Names, &key, name.as_bytes())?;
+            let sealed = seal(Magic::Name, name.as_bytes())?;
+            if self.store().get(Space::Names, &key)?.as_deref() != Some(sealed.as_slice()) {
+                self.store().put(Space::Names, &key, &sealed)?;
                 changed += 1;
             }
         }
@@ -653,10 +662,14 @@ impl Ledger {
     }
 
     fn name(&self, kind: NameKind, id: &str) -> Result<Option<String>> {
-        Ok(self
-            .store()
-            .get(Space::Names, &name_key(kind, id))?
-            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned()))
+        let Some(bytes) = self.store().get(Space::Names, &name_key(kind, id))? else {
+            return Ok(None);
+        };
+        let body = unseal(Magic::Name, &bytes)
+            .map_err(|e| Error::corrupt(format!("the stored name of {id}: {}", e.detail())))?;
+        let name = std::str::from_utf8(body)
+            .map_err(|_| Error::corrupt(format!("the stored name of {id} is not UTF-8")))?;
+        Ok(Some(name.to_string()))
     }
 
     pub fn group_name(&self, group: &GroupId) -> Result<Option<String>> {

@@ -201,10 +201,9 @@ pub fn applied_through(store: &dyn Store) -> Result<u64> {
     match store.get(Space::Meta, APPLIED_THROUGH_KEY)? {
         None => Ok(0),
         Some(bytes) => {
-            let array: [u8; 8] = bytes
-                .as_slice()
-                .try_into()
-                .map_err(|_| Error::corrupt("the applied-through marker is damaged"))?;
+            let damaged = || Error::corrupt("the applied-through marker is damaged");
+            let body = unseal(Magic::Marker, &bytes).map_err(|_| damaged())?;
+            let array: [u8; 8] = body.try_into().map_err(|_| damaged())?;
             Ok(u64::from_be_bytes(array))
         }
     }
@@ -324,7 +323,7 @@ impl Projection {
         store.put(
             Space::Meta,
             APPLIED_THROUGH_KEY,
-            &applied_through.to_be_bytes(),
+            &seal(Magic::Marker, &applied_through.to_be_bytes())?,
         )
     }
 

@@ -298,3 +298,44 @@ fn a_storage_engine_that_loses_its_newest_commits_is_caught_by_the_anchor() {
         }
     }
 }
+
+/// Names carry a checksum like every other stored value: a damaged one is an error, never
+/// shown as if it were the name.
+#[test]
+fn a_damaged_name_is_refused_not_shown() {
+    let store = three_commits();
+    let mut ledger = Ledger::with_store(Box::new(store.clone())).unwrap();
+    let member = MemberId::new("a").unwrap();
+    let names = [(member.clone(), "Zoë Ó Briain".to_string())]
+        .into_iter()
+        .collect();
+    ledger.set_names(&Default::default(), &names).unwrap();
+    assert_eq!(
+        ledger.member_name(&member).unwrap().as_deref(),
+        Some("Zoë Ó Briain")
+    );
+    let (key, mut bytes) = store.last(Space::Names).unwrap().expect("a stored name");
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x20;
+    store.put(Space::Names, &key, &bytes).unwrap();
+    let ledger = Ledger::with_store(Box::new(store)).unwrap();
+    let error = ledger
+        .member_name(&member)
+        .expect_err("a damaged name must not be shown");
+    assert_eq!(error.kind(), ErrorKind::Corrupt);
+}
+
+/// The applied-through marker is derived state: when it cannot be read, opening rebuilds
+/// from the log instead of refusing (which would also have made `rebuild` unreachable).
+#[test]
+fn a_damaged_derived_state_marker_is_rebuilt_on_open() {
+    let store = three_commits();
+    let (key, mut bytes) = store.last(Space::Meta).unwrap().expect("the marker");
+    bytes[0] ^= 0xff;
+    store.put(Space::Meta, &key, &bytes).unwrap();
+    let ledger = Ledger::with_store(Box::new(store)).expect("opens, rebuilding");
+    assert!(matches!(
+        ledger.verify().unwrap(),
+        Verdict::Sound { commits: 3, .. }
+    ));
+}
