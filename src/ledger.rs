@@ -680,6 +680,20 @@ impl Ledger {
         self.name(NameKind::Member, member.as_str())
     }
 
+    /// The names known for `groups` (those without one are left out).
+    pub fn group_names<'a>(
+        &self,
+        groups: impl IntoIterator<Item = &'a GroupId>,
+    ) -> Result<BTreeMap<GroupId, String>> {
+        let mut names = BTreeMap::new();
+        for group in groups {
+            if let Some(name) = self.group_name(group)? {
+                names.insert(group.clone(), name);
+            }
+        }
+        Ok(names)
+    }
+
     /// The names known for `members` (those without one are left out).
     pub fn member_names<'a>(
         &self,

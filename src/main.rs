@@ -419,7 +419,11 @@ fn run(cli: &Cli) -> Result<(String, bool), Error> {
             let (m, on) = (member(m)?, date(on)?);
             let ledger = open(cli)?;
             let groups = ledger.groups(&m, on, as_of(&ledger, as_of_text)?)?;
-            Ok((render::groups(&m, on, &groups, output.format.into()), false))
+            let names = ledger.group_names(&groups)?;
+            Ok((
+                render::groups(&m, on, &groups, &names, output.format.into()),
+                false,
+            ))
         }
         Command::History {
             group: g,

@@ -237,15 +237,25 @@ pub fn members(
     }
 }
 
-pub fn groups(member: &MemberId, on: Date, groups: &[GroupId], format: Format) -> String {
+/// `names` holds the names known for (some of) `groups`, as [`members`] does for members.
+pub fn groups(
+    member: &MemberId,
+    on: Date,
+    groups: &[GroupId],
+    names: &BTreeMap<GroupId, String>,
+    format: Format,
+) -> String {
     match format {
         Format::Json => {
-            json!({"member": member, "on": on.to_string(), "groups": groups}).to_string() + "\n"
+            json!({"member": member, "on": on.to_string(), "groups": groups, "names": names})
+                .to_string()
+                + "\n"
         }
         _ => {
-            let mut table = Table::new(&["group"]);
+            let mut table = Table::new(&["group", "name"]);
             for group in groups {
-                table.push(vec![exact(group)]);
+                let name = names.get(group).cloned().unwrap_or_default();
+                table.push(vec![exact(group), Cell::FreeText(name)]);
             }
             table.render(format)
         }

@@ -62,7 +62,7 @@ fn import_reimport_and_query_with_json_shapes() {
         .json();
     assert_eq!(
         groups,
-        serde_json::json!({"member": "1001", "on": "2015-11-16", "groups": ["34340", "chess"]})
+        serde_json::json!({"member": "1001", "on": "2015-11-16", "groups": ["34340", "chess"], "names": {}})
     );
     let history = sandbox
         .muster(&["history", "--member", "1002", "--format", "json"])

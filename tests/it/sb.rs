@@ -196,6 +196,11 @@ fn the_real_sample_row_imports_with_a_named_line_per_join() {
         "{}",
         shown.stdout
     );
+    let groups = sandbox
+        .muster(&["groups", "12345", "--on", "2015-11-16", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(groups["names"][COMPUTER_PROJECT], "Computer Project (M8)");
     assert_eq!(
         members(&sandbox, COMPUTER_PROJECT, "2015-11-15"),
         Vec::<String>::new()
