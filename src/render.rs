@@ -220,21 +220,12 @@ pub fn members(
     names: &BTreeMap<MemberId, String>,
     format: Format,
 ) -> String {
-    match format {
-        Format::Json => {
-            json!({"group": group, "on": on.to_string(), "members": members, "names": names})
-                .to_string()
-                + "\n"
-        }
-        _ => {
-            let mut table = Table::new(&["member", "name"]);
-            for member in members {
-                let name = names.get(member).cloned().unwrap_or_default();
-                table.push(vec![exact(member), Cell::FreeText(name)]);
-            }
-            table.render(format)
-        }
-    }
+    let answer = Answer {
+        subject: ("group", group),
+        on,
+        list: ("members", "member"),
+    };
+    answer.render(members, names, format)
 }
 
 /// `names` holds the names known for (some of) `groups`, as [`members`] does for members.
@@ -245,19 +236,48 @@ pub fn groups(
     names: &BTreeMap<GroupId, String>,
     format: Format,
 ) -> String {
-    match format {
-        Format::Json => {
-            json!({"member": member, "on": on.to_string(), "groups": groups, "names": names})
-                .to_string()
-                + "\n"
-        }
-        _ => {
-            let mut table = Table::new(&["group", "name"]);
-            for group in groups {
-                let name = names.get(group).cloned().unwrap_or_default();
-                table.push(vec![exact(group), Cell::FreeText(name)]);
+    let answer = Answer {
+        subject: ("member", member),
+        on,
+        list: ("groups", "group"),
+    };
+    answer.render(groups, names, format)
+}
+
+/// The shape `members` and `groups` share: who was asked about, on which date, and the
+/// sorted ids of the answer with their names (JSON: `{subject, "on", list, "names"}`;
+/// table and CSV: an id column and a name column).
+struct Answer<'a, S> {
+    subject: (&'static str, &'a S),
+    on: Date,
+    /// The JSON key of the list and the table's id column.
+    list: (&'static str, &'static str),
+}
+
+impl<S: serde::Serialize> Answer<'_, S> {
+    fn render<K: Ord + serde::Serialize + std::fmt::Display>(
+        &self,
+        ids: &[K],
+        names: &BTreeMap<K, String>,
+        format: Format,
+    ) -> String {
+        match format {
+            Format::Json => {
+                let mut object = serde_json::Map::new();
+                object.insert(self.subject.0.into(), json!(self.subject.1));
+                object.insert("on".into(), json!(self.on.to_string()));
+                object.insert(self.list.0.into(), json!(ids));
+                object.insert("names".into(), json!(names));
+                Value::Object(object).to_string() + "\n"
             }
-            table.render(format)
+            _ => {
+                let mut table = Table::new(&[self.list.1, "name"]);
+                for id in ids {
+                    let name = names.get(id).cloned().unwrap_or_default();
+                    table.push(vec![exact(id), Cell::FreeText(name)]);
+                }
+                table.render(format)
+            }
         }
     }
 }

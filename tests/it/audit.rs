@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use serde_json::json;
 
-use crate::support::{check, Case, Sandbox};
+use crate::support::{check, two_commits, Case, Sandbox};
 
 /// Owned arguments, exit code, and texts stdout and stderr must hold.
 type Expectation = (Vec<String>, i32, Vec<String>, Vec<String>);
@@ -53,28 +53,6 @@ fn member_list(sandbox: &Sandbox, group: &str, on: &str, extra: &[&str]) -> Vec<
         .iter()
         .map(|m| m.as_str().unwrap_or_default().to_string())
         .collect()
-}
-
-const WEEK_ONE: &str = "date,group,member\n\
-2015-11-16,34340,1001\n\
-2015-11-16,34340,1002\n\
-2015-11-30,34340,1001\n\
-2015-11-30,34340,1003\n";
-
-/// An earlier week that arrives after the later one.
-const LATE_WEEK: &str = "date,group,member\n2015-11-23,34340,1001\n2015-11-23,34340,1004\n";
-
-fn two_commits() -> Sandbox {
-    let sandbox = Sandbox::new();
-    let weeks = sandbox.write("weeks.csv", WEEK_ONE);
-    let late = sandbox.write("late.csv", LATE_WEEK);
-    sandbox
-        .muster(&["import", "observations", weeks.to_str().unwrap()])
-        .ok();
-    sandbox
-        .muster(&["import", "observations", late.to_str().unwrap()])
-        .ok();
-    sandbox
 }
 
 #[test]
@@ -130,7 +108,8 @@ fn as_of_takes_a_commit_or_a_utc_time_on_every_query() {
         &sandbox,
         &["export", "spans", "--as-of", "1", "--format", "json"],
     );
-    assert_eq!(export.as_array().unwrap().len(), 3, "{export}");
+    // 34340: members 1001, 1002 and 1003; chess: member 1001.
+    assert_eq!(export.as_array().unwrap().len(), 4, "{export}");
     check_all(
         &sandbox,
         &[

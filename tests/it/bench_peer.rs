@@ -24,21 +24,48 @@ const SCALE: generate::Scale = generate::Scale {
 /// Seeds cover the three date formats the generator writes (`seed % 3`).
 const SEEDS: [u64; 3] = [1, 2, 3];
 
+/// A generated export imported into a fresh ledger and into the peer.
+struct Imported {
+    sandbox: tempfile::TempDir,
+    ledger: Ledger,
+    peer: peer::Peer,
+    export: sb::Export,
+    /// Membership rows the peer recorded.
+    rows: usize,
+}
+
+fn imported(seed: u64) -> Imported {
+    let sandbox = tempfile::tempdir().expect("a temporary directory");
+    let export_dir = sandbox.path().join("export");
+    generate::generate(seed, SCALE)
+        .files()
+        .write_dir(&export_dir)
+        .expect("write the export");
+    let mut ledger = Ledger::open(&sandbox.path().join("ledger"), OpenOptions::default())
+        .expect("open the ledger");
+    let export = sb::read_dir(&export_dir, &sb::Options::default()).expect("read");
+    sb::import(&mut ledger, &export, false).expect("import");
+    let mut peer = peer::Peer::open(&sandbox.path().join("peer.sqlite")).expect("peer");
+    let rows = peer.import(&export_dir).expect("peer import");
+    Imported {
+        sandbox,
+        ledger,
+        peer,
+        export,
+        rows,
+    }
+}
+
 #[test]
 fn the_peer_answers_members_as_muster_does() {
     for seed in SEEDS {
-        let sandbox = tempfile::tempdir().expect("a temporary directory");
-        let export_dir = sandbox.path().join("export");
-        generate::generate(seed, SCALE)
-            .files()
-            .write_dir(&export_dir)
-            .expect("write the export");
-        let mut ledger = Ledger::open(&sandbox.path().join("ledger"), OpenOptions::default())
-            .expect("open the ledger");
-        let export = sb::read_dir(&export_dir, &sb::Options::default()).expect("read");
-        sb::import(&mut ledger, &export, false).expect("import");
-        let mut peer = peer::Peer::open(&sandbox.path().join("peer.sqlite")).expect("peer");
-        let rows = peer.import(&export_dir).expect("peer import");
+        let Imported {
+            sandbox: _sandbox,
+            ledger,
+            peer,
+            rows,
+            ..
+        } = imported(seed);
         assert!(rows > 0, "the peer recorded no memberships");
 
         let mut compared = 0;
@@ -86,18 +113,13 @@ fn the_peer_answers_members_as_muster_does() {
 
 #[test]
 fn the_peer_history_has_a_span_per_muster_span() {
-    let sandbox = tempfile::tempdir().expect("a temporary directory");
-    let export_dir = sandbox.path().join("export");
-    generate::generate(SEEDS[0], SCALE)
-        .files()
-        .write_dir(&export_dir)
-        .expect("write the export");
-    let mut ledger = Ledger::open(&sandbox.path().join("ledger"), OpenOptions::default())
-        .expect("open the ledger");
-    let export = sb::read_dir(&export_dir, &sb::Options::default()).expect("read");
-    sb::import(&mut ledger, &export, false).expect("import");
-    let mut peer = peer::Peer::open(&sandbox.path().join("peer.sqlite")).expect("peer");
-    peer.import(&export_dir).expect("peer import");
+    let Imported {
+        sandbox: _sandbox,
+        ledger,
+        peer,
+        export,
+        ..
+    } = imported(SEEDS[0]);
     let member = export
         .occurrences
         .iter()

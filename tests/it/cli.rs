@@ -2,17 +2,7 @@
 
 use muster::{Ledger, OpenOptions};
 
-use crate::support::{check, Case, Sandbox};
-
-const WEEK_ONE: &str = "date,group,member\n\
-2015-11-16,34340,1001\n\
-2015-11-16,34340,1002\n\
-2015-11-16,chess,1001\n\
-2015-11-30,34340,1001\n\
-2015-11-30,34340,1003\n";
-
-/// An earlier week that arrives after the later ones.
-const LATE_WEEK: &str = "date,group,member\n2015-11-23,34340,1001\n2015-11-23,34340,1004\n";
+use crate::support::{check, two_commits, Case, Sandbox, LATE_WEEK, WEEK_ONE};
 
 fn commits(sandbox: &Sandbox) -> usize {
     let log = sandbox.muster(&["log", "--format", "json"]).ok().json();
@@ -351,15 +341,7 @@ fn a_second_process_gets_a_clear_error_not_a_hang() {
 
 #[test]
 fn rebuild_restores_the_same_answers_and_verify_stays_sound() {
-    let sandbox = Sandbox::new();
-    let weeks = sandbox.write("weeks.csv", WEEK_ONE);
-    let late = sandbox.write("late.csv", LATE_WEEK);
-    sandbox
-        .muster(&["import", "observations", weeks.to_str().unwrap()])
-        .ok();
-    sandbox
-        .muster(&["import", "observations", late.to_str().unwrap()])
-        .ok();
+    let sandbox = two_commits();
     let before = sandbox
         .muster(&["history", "--group", "34340", "--format", "json"])
         .ok()

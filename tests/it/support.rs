@@ -138,3 +138,28 @@ pub fn check(sandbox: &Sandbox, case: Case) -> Run {
     }
     run
 }
+
+/// Two weeks of one activity and one of another, as observations.
+pub const WEEK_ONE: &str = "date,group,member\n\
+2015-11-16,34340,1001\n\
+2015-11-16,34340,1002\n\
+2015-11-16,chess,1001\n\
+2015-11-30,34340,1001\n\
+2015-11-30,34340,1003\n";
+
+/// An earlier week that arrives after the later ones.
+pub const LATE_WEEK: &str = "date,group,member\n2015-11-23,34340,1001\n2015-11-23,34340,1004\n";
+
+/// A sandbox ledger with [`WEEK_ONE`] imported, then [`LATE_WEEK`] arriving late.
+pub fn two_commits() -> Sandbox {
+    let sandbox = Sandbox::new();
+    let weeks = sandbox.write("weeks.csv", WEEK_ONE);
+    let late = sandbox.write("late.csv", LATE_WEEK);
+    sandbox
+        .muster(&["import", "observations", weeks.to_str().unwrap()])
+        .ok();
+    sandbox
+        .muster(&["import", "observations", late.to_str().unwrap()])
+        .ok();
+    sandbox
+}
