@@ -15,10 +15,10 @@ use chrono::{DateTime, Utc};
 
 use crate::commit::{Commit, Source, SourceKind, GENESIS_HASH};
 use crate::error::{Error, ErrorKind, Result};
-use crate::ledger::{name_key, Ledger, NameKind};
+use crate::ledger::Ledger;
 use crate::model::{Change, Date, GroupId, MemberId};
-use crate::projection::{self, GroupState};
-use crate::store::Space;
+use crate::projection::GroupState;
+use crate::stored_names::StoredNames;
 use crate::timeline::Timeline;
 
 /// A moment in the ledger's own history: right after commit N, or at a UTC instant.
@@ -191,10 +191,9 @@ impl Ledger {
                 }
             }
             Scope::Member(member) => {
-                let state = projection::load_member(self.store(), member)?
-                    .ok_or_else(|| unknown_member(member))?;
-                for (group, timeline) in state.groups {
-                    out.push((group, member.clone(), timeline));
+                let state = self.member(member)?.ok_or_else(|| unknown_member(member))?;
+                for (group, timeline) in &state.groups {
+                    out.push((group.clone(), member.clone(), timeline.clone()));
                 }
             }
         }
@@ -390,7 +389,7 @@ impl Ledger {
     /// appends nothing. A member the ledger has neither facts nor a name for is an error.
     pub fn forget(&mut self, member: &MemberId) -> Result<ForgetOutcome> {
         let name = self.member_name(member)?;
-        let known = projection::load_member(self.store(), member)?.is_some();
+        let known = self.member(member)?.is_some();
         if !known && name.is_none() {
             return Err(unknown_member(member));
         }
@@ -419,10 +418,10 @@ impl Ledger {
         self.append(&commit, &mut crate::projection::Projection::default())?;
         let name_removed = name.is_some();
         if name_removed {
-            self.store()
-                .remove(Space::Names, &name_key(NameKind::Member, member.as_str()))?;
+            let mut names = StoredNames::clone(&*self.stored_names()?);
+            names.members.remove(member);
+            self.save_names(names)?;
         }
-        self.store().flush()?;
         Ok(ForgetOutcome {
             member: member.clone(),
             commit: Some(seq),

@@ -46,8 +46,13 @@ pub enum Magic {
     Head,
     /// A display name (UTF-8).
     Name,
-    /// The derived state's applied-through marker (`u64` big-endian).
+    /// The derived state's applied-through marker (`u64` big-endian); only in ledgers
+    /// made before derived state moved to `muster.derived`.
     Marker,
+    /// A directory of the derived-state file.
+    Directory,
+    /// The names file: every stored name.
+    Names,
 }
 
 impl Magic {
@@ -59,6 +64,8 @@ impl Magic {
             Magic::Head => *b"MUSH",
             Magic::Name => *b"MUSN",
             Magic::Marker => *b"MUSA",
+            Magic::Directory => *b"MUSI",
+            Magic::Names => *b"MUSB",
         }
     }
 }

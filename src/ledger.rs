@@ -18,14 +18,16 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::commit::{hex, seal, unseal, Commit, Hash, Magic, Source, GENESIS_HASH};
+use crate::derived::{self, DerivedFile};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{
     Change, Date, Fact, GroupId, MemberId, Span, MAX_FACTS_PER_COMMIT, MAX_NAME_BYTES,
 };
 use crate::plan::{plan, Batch};
 use crate::progress::{NoProgress, Progress};
-use crate::projection::{self, Fold, GroupState, MemberState, Projection};
-use crate::store::{SledStore, Space, Store};
+use crate::projection::{Fold, GroupState, MemberState, Projection};
+use crate::store::{SideFile, SledStore, Space, Store};
+use crate::stored_names::StoredNames;
 
 /// How long opening waits for another process to release the ledger.
 pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(10);
@@ -115,6 +117,11 @@ impl Default for OpenOptions {
 pub struct Ledger {
     store: Box<dyn Store>,
     pub(crate) head: Option<Head>,
+    /// The derived-state file, tagged with `head` once opening has caught it up; `None`
+    /// for an empty ledger.
+    derived: Option<DerivedFile>,
+    /// The names file, read the first time a name is asked for.
+    names: Mutex<Option<Arc<StoredNames>>>,
     /// Decoded derived states, shared with callers: read once from the store, replaced
     /// after each commit, dropped on rebuild. One process holds the ledger (the lock), so
     /// nothing else changes the store under the cache.
@@ -226,11 +233,42 @@ impl Ledger {
         let mut ledger = Ledger {
             store,
             head,
+            derived: None,
+            names: Mutex::new(None),
             groups: StateCache::new(),
             members: StateCache::new(),
         };
+        ledger.move_legacy_names()?;
         ledger.catch_up()?;
         Ok(ledger)
+    }
+
+    /// Opens the ledger at `path` for queries only, without opening the storage engine or
+    /// taking the lock: from its derived-state file and names file, when the derived state
+    /// is tagged with the head anchor's commit. `None` when it is not (a commit in flight,
+    /// a crash before the derived state was written, or a ledger from an older muster):
+    /// then [`Ledger::open`] must catch it up first. The ledger returned answers
+    /// `members`, `groups`, history and names; anything that needs the log is an error.
+    pub fn open_for_queries(path: &Path) -> Result<Option<Ledger>> {
+        let store = crate::store::FilesOnly::new(path);
+        let Some(anchor) = read_anchor(&store).ok().flatten() else {
+            return Ok(None);
+        };
+        let Some(derived) = DerivedFile::open(&store).ok().flatten() else {
+            return Ok(None);
+        };
+        let header = derived.header();
+        if header.applied_through != anchor.seq || header.hash != anchor.hash {
+            return Ok(None);
+        }
+        Ok(Some(Ledger {
+            store: Box::new(store),
+            head: Some(anchor),
+            derived: Some(derived),
+            names: Mutex::new(None),
+            groups: StateCache::new(),
+            members: StateCache::new(),
+        }))
     }
 
     /// The newest commit's number (0 for an empty ledger).
@@ -242,35 +280,142 @@ impl Ledger {
         self.store.as_ref()
     }
 
-    /// Applies commits the derived state has not seen yet (after a crash between writing a
-    /// commit and its derived state).
+    /// Brings the derived-state file up to the log's head: applies the commits it has not
+    /// seen (after a crash between writing a commit and its derived state), or rebuilds it
+    /// when it is missing, damaged, or tagged with a commit the log does not hold.
     fn catch_up(&mut self) -> Result<()> {
-        let applied = match projection::applied_through(self.store()) {
-            Ok(applied) => applied,
-            // The marker is derived state: when it cannot be read, fold everything again
-            // from the log (the truth) rather than refuse to open.
+        let derived = match DerivedFile::open(self.store()) {
+            Ok(derived) => derived,
+            // Derived state: when it cannot be read, fold everything again from the log
+            // (the truth) rather than refuse to open.
             Err(error) if error.kind() == ErrorKind::Corrupt => return self.rebuild(),
             Err(error) => return Err(error),
         };
         let head = self.head_seq();
-        if applied > head {
+        let Some(derived) = derived else {
+            return match head {
+                0 => Ok(()),
+                _ => self.rebuild(),
+            };
+        };
+        let tag = derived.header();
+        if tag.applied_through > head {
             // Not repaired silently: derived state ahead of the log means the log lost
             // commits.
             return Err(Error::corrupt(format!(
-                "the derived state reflects commit {applied} but the log ends at {head}: the \
-                 log has lost commits; restore it from a copy (muster import log)"
+                "the derived state reflects commit {} but the log ends at {head}: the log has \
+                 lost commits; restore it from a copy (muster import log)",
+                tag.applied_through
             )));
         }
-        if applied == head {
+        if self.hash_of(tag.applied_through)? != Some(tag.hash) {
+            // Derived from some other history (or the index is damaged): start again.
+            return self.rebuild();
+        }
+        if tag.applied_through == head {
+            self.derived = Some(derived);
             return Ok(());
         }
         let mut working = Projection::default();
-        for item in self.store().scan_from(Space::Log, &seq_key(applied + 1)) {
+        for item in self
+            .store()
+            .scan_from(Space::Log, &seq_key(tag.applied_through + 1))
+        {
             let (key, bytes) = item?;
             let commit = decode_at(&key, &bytes)?;
-            working.apply(Some(self.store()), &commit)?;
+            working.apply(Some(&derived), &commit)?;
         }
-        working.write(self.store(), head)?;
+        self.derived = Some(derived);
+        self.write_derived(&mut working)
+    }
+
+    /// The hash of commit `seq` (the genesis hash for 0): from the head, the head index,
+    /// or the commit itself, so that a damaged index does not make the answer wrong.
+    fn hash_of(&self, seq: u64) -> Result<Option<Hash>> {
+        if seq == 0 {
+            return Ok(Some(GENESIS_HASH));
+        }
+        if let Some(head) = self.head.filter(|head| head.seq == seq) {
+            return Ok(Some(head.hash));
+        }
+        let key = seq_key(seq);
+        let indexed = self.store().get(Space::Heads, &key)?;
+        if let Some(head) = indexed.and_then(|bytes| decode_head(&bytes).ok()) {
+            if head.seq == seq {
+                return Ok(Some(head.hash));
+            }
+        }
+        Ok(match self.store().get(Space::Log, &key)? {
+            Some(bytes) => Commit::decode(&bytes).ok().map(|(_, hash)| hash),
+            None => None,
+        })
+    }
+
+    /// Writes the next derived-state file: the current one with `changes` applied, tagged
+    /// with the head; then opens it.
+    fn write_derived(&mut self, changes: &mut Projection) -> Result<()> {
+        let head = self.head.unwrap_or(Head {
+            seq: 0,
+            hash: GENESIS_HASH,
+        });
+        let previous = self.derived.take();
+        let written = self
+            .store
+            .replace_file(SideFile::Derived, false, &mut |out| {
+                derived::write(out, previous.as_ref(), changes, head.seq, head.hash)
+            });
+        if let Err(error) = written {
+            self.derived = previous;
+            return Err(error);
+        }
+        changes.written();
+        self.derived = DerivedFile::open(self.store())?;
+        Ok(())
+    }
+
+    /// Ledgers made before names moved to `muster.names` kept them in the engine, one
+    /// value per name: move them to the names file (whose own names win), then empty the
+    /// old space. Done with the lock held; a crash in between only repeats the move.
+    fn move_legacy_names(&mut self) -> Result<()> {
+        let legacy: Vec<_> = self
+            .store()
+            .scan_from(Space::Names, &[])
+            .collect::<Result<_>>()?;
+        if legacy.is_empty() {
+            return Ok(());
+        }
+        let mut names = StoredNames::load(self.store())?;
+        for (key, bytes) in legacy {
+            let Some((&kind, id)) = key.split_first() else {
+                continue;
+            };
+            let id = std::str::from_utf8(id).ok();
+            let name = unseal(Magic::Name, &bytes)
+                .ok()
+                .and_then(|body| std::str::from_utf8(body).ok())
+                .map(|name| clip(name.trim(), MAX_NAME_BYTES).to_string())
+                .filter(|name| !name.is_empty());
+            let (Some(id), Some(name)) = (id, name) else {
+                // A damaged old name is dropped, never shown.
+                continue;
+            };
+            match kind {
+                b'g' => {
+                    if let Ok(group) = GroupId::new(id) {
+                        names.groups.entry(group).or_insert(name);
+                    }
+                }
+                _ => {
+                    if let Ok(member) = MemberId::new(id) {
+                        names.members.entry(member).or_insert(name);
+                    }
+                }
+            }
+        }
+        let erased = self.erased_members()?;
+        names.members.retain(|member, _| !erased.contains(member));
+        names.save(self.store())?;
+        self.store().clear(Space::Names)?;
         self.store().flush()
     }
 
@@ -338,7 +483,7 @@ impl Ledger {
             base.groups
                 .insert(record.group.clone(), GroupState::clone(&before));
         }
-        base.apply(Some(self.store()), &commit)?;
+        base.apply(self.derived.as_ref(), &commit)?;
         for (group, planned) in &working {
             let matches = match base.groups.get(group) {
                 Some(applied) => applied == planned.as_ref(),
@@ -388,8 +533,7 @@ impl Ledger {
         self.store().flush()?;
         self.head = Some(head);
         write_anchor(self.store(), head)?;
-        base.write(self.store(), seq)?;
-        self.store().flush()?;
+        self.write_derived(base)?;
         for (group, state) in std::mem::take(&mut base.groups) {
             self.groups.put(group, Arc::new(state));
         }
@@ -418,7 +562,7 @@ impl Ledger {
     pub fn check_replay<'a>(&self, commits: impl IntoIterator<Item = &'a Commit>) -> Result<()> {
         let mut working = Projection::default();
         for commit in commits {
-            working.apply(Some(self.store()), commit)?;
+            working.apply(self.derived.as_ref(), commit)?;
         }
         Ok(())
     }
@@ -429,7 +573,7 @@ impl Ledger {
     pub fn append_replayed(&mut self, commit: &Commit) -> Result<()> {
         // `append` refuses a commit that does not continue the chain before writing.
         let mut base = Projection::default();
-        base.apply(Some(self.store()), commit)?;
+        base.apply(self.derived.as_ref(), commit)?;
         self.append(commit, &mut base)
     }
 
@@ -440,28 +584,26 @@ impl Ledger {
 
     /// The derived state of `group`, shared (no copy), or `None` for an unknown group.
     pub fn group(&self, group: &GroupId) -> Result<Option<Arc<GroupState>>> {
-        self.groups
-            .get_or_load(group, || projection::load_group(self.store(), group))
+        self.groups.get_or_load(group, || match &self.derived {
+            Some(derived) => derived.group(group),
+            None => Ok(None),
+        })
     }
 
     /// The derived state of `member`, shared, or `None` for an unknown member.
     pub fn member(&self, member: &MemberId) -> Result<Option<Arc<MemberState>>> {
-        self.members
-            .get_or_load(member, || projection::load_member(self.store(), member))
+        self.members.get_or_load(member, || match &self.derived {
+            Some(derived) => derived.member(member),
+            None => Ok(None),
+        })
     }
 
     /// Every group the ledger knows, sorted.
     pub fn group_ids(&self) -> Result<Vec<GroupId>> {
-        let mut ids = Vec::new();
-        for item in self.store().scan_from(Space::Groups, &[]) {
-            let (key, _) = item?;
-            let id = String::from_utf8(key)
-                .ok()
-                .and_then(|text| GroupId::new(&text).ok())
-                .ok_or_else(|| Error::corrupt("a stored group key is not a valid id"))?;
-            ids.push(id);
+        match &self.derived {
+            Some(derived) => derived.group_ids(),
+            None => Ok(Vec::new()),
         }
-        Ok(ids)
     }
 
     fn group_state(&self, group: &GroupId) -> Result<Arc<GroupState>> {
@@ -602,11 +744,19 @@ impl Ledger {
                 "a head record names a commit the log does not have",
             ));
         }
-        let applied = projection::applied_through(self.store())?;
-        if applied != commits {
+        let derived = match DerivedFile::open(self.store()) {
+            Ok(derived) => derived,
+            Err(error) => return Ok(broken(None, error.detail())),
+        };
+        let tag = derived.as_ref().map(|derived| derived.header());
+        let applied = tag.map_or(0, |tag| tag.applied_through);
+        if applied != commits || tag.is_some_and(|tag| tag.hash != previous) {
             return Ok(broken(
                 None,
-                &format!("the derived state reflects commit {applied}, the log ends at {commits}"),
+                &format!(
+                    "the derived state reflects commit {applied} of another history, or the \
+                     log ends at {commits}"
+                ),
             ));
         }
         let facts = fold.facts();
@@ -614,7 +764,7 @@ impl Ledger {
             Ok(fresh) => fresh,
             Err(error) => return Ok(broken(None, error.detail())),
         };
-        let stored = match Projection::load_all(self.store()) {
+        let stored = match derived.map_or(Ok(Projection::default()), |d| d.load_all()) {
             Ok(stored) => stored,
             Err(error) => return Ok(broken(None, error.detail())),
         };
@@ -635,49 +785,53 @@ impl Ledger {
         groups: &BTreeMap<GroupId, String>,
         members: &BTreeMap<MemberId, String>,
     ) -> Result<usize> {
+        let mut names = StoredNames::clone(&*self.stored_names()?);
         let mut changed = 0;
-        let entries = groups
-            .iter()
-            .map(|(id, name)| (name_key(NameKind::Group, id.as_str()), name))
-            .chain(
-                members
-                    .iter()
-                    .map(|(id, name)| (name_key(NameKind::Member, id.as_str()), name)),
-            );
-        for (key, name) in entries {
+        for (group, name) in groups {
             let name = clip(name.trim(), MAX_NAME_BYTES);
-            if name.is_empty() {
-                continue;
+            if !name.is_empty() && names.groups.get(group).map(String::as_str) != Some(name) {
+                names.groups.insert(group.clone(), name.to_string());
+                changed += 1;
             }
-            let sealed = seal(Magic::Name, name.as_bytes())?;
-            if self.store().get(Space::Names, &key)?.as_deref() != Some(sealed.as_slice()) {
-                self.store().put(Space::Names, &key, &sealed)?;
+        }
+        for (member, name) in members {
+            let name = clip(name.trim(), MAX_NAME_BYTES);
+            if !name.is_empty() && names.members.get(member).map(String::as_str) != Some(name) {
+                names.members.insert(member.clone(), name.to_string());
                 changed += 1;
             }
         }
         if changed > 0 {
-            self.store().flush()?;
+            self.save_names(names)?;
         }
         Ok(changed)
     }
 
-    fn name(&self, kind: NameKind, id: &str) -> Result<Option<String>> {
-        let Some(bytes) = self.store().get(Space::Names, &name_key(kind, id))? else {
-            return Ok(None);
-        };
-        let body = unseal(Magic::Name, &bytes)
-            .map_err(|e| Error::corrupt(format!("the stored name of {id}: {}", e.detail())))?;
-        let name = std::str::from_utf8(body)
-            .map_err(|_| Error::corrupt(format!("the stored name of {id} is not UTF-8")))?;
-        Ok(Some(name.to_string()))
+    /// Replaces the stored names, durably.
+    pub(crate) fn save_names(&mut self, names: StoredNames) -> Result<()> {
+        names.save(self.store())?;
+        *self.names.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(names));
+        Ok(())
+    }
+
+    /// Every stored name (read once, then kept).
+    pub(crate) fn stored_names(&self) -> Result<Arc<StoredNames>> {
+        // A poisoned lock means a panic elsewhere; the slot itself is still whole.
+        let mut slot = self.names.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(names) = slot.as_ref() {
+            return Ok(names.clone());
+        }
+        let names = Arc::new(StoredNames::load(self.store())?);
+        *slot = Some(names.clone());
+        Ok(names)
     }
 
     pub fn group_name(&self, group: &GroupId) -> Result<Option<String>> {
-        self.name(NameKind::Group, group.as_str())
+        Ok(self.stored_names()?.groups.get(group).cloned())
     }
 
     pub fn member_name(&self, member: &MemberId) -> Result<Option<String>> {
-        self.name(NameKind::Member, member.as_str())
+        Ok(self.stored_names()?.members.get(member).cloned())
     }
 
     /// The names known for `groups` (those without one are left out).
@@ -685,13 +839,11 @@ impl Ledger {
         &self,
         groups: impl IntoIterator<Item = &'a GroupId>,
     ) -> Result<BTreeMap<GroupId, String>> {
-        let mut names = BTreeMap::new();
-        for group in groups {
-            if let Some(name) = self.group_name(group)? {
-                names.insert(group.clone(), name);
-            }
-        }
-        Ok(names)
+        let stored = self.stored_names()?;
+        Ok(groups
+            .into_iter()
+            .filter_map(|group| Some((group.clone(), stored.groups.get(group)?.clone())))
+            .collect())
     }
 
     /// The names known for `members` (those without one are left out).
@@ -699,13 +851,11 @@ impl Ledger {
         &self,
         members: impl IntoIterator<Item = &'a MemberId>,
     ) -> Result<BTreeMap<MemberId, String>> {
-        let mut names = BTreeMap::new();
-        for member in members {
-            if let Some(name) = self.member_name(member)? {
-                names.insert(member.clone(), name);
-            }
-        }
-        Ok(names)
+        let stored = self.stored_names()?;
+        Ok(members
+            .into_iter()
+            .filter_map(|member| Some((member.clone(), stored.members.get(member)?.clone())))
+            .collect())
     }
 
     /// Throws away all derived state and folds it again from the log.
@@ -733,37 +883,22 @@ impl Ledger {
         let mut fresh = fold.finish()?;
         self.store().clear(Space::Heads)?;
         self.head = heads.last().copied();
+        debug_assert!(self.head_seq() == last);
         for head in heads {
             self.store()
                 .put(Space::Heads, &seq_key(head.seq), &encode_head(head)?)?;
         }
-        self.store().clear(Space::Groups)?;
-        self.store().clear(Space::Members)?;
+        self.store().flush()?;
         self.groups.clear();
         self.members.clear();
-        fresh.write(self.store(), last)?;
+        // From nothing: every state is in `fresh`.
+        self.derived = None;
+        self.write_derived(&mut fresh)?;
         // Freeing millions of timelines takes a tenth of a rebuild; nothing waits for it.
         std::thread::spawn(move || drop(fresh));
-        self.store().flush()?;
         progress.finish();
         Ok(())
     }
-}
-
-/// Which kind of id a stored name belongs to; the first byte of its key.
-#[derive(Clone, Copy)]
-pub(crate) enum NameKind {
-    Group,
-    Member,
-}
-
-pub(crate) fn name_key(kind: NameKind, id: &str) -> Vec<u8> {
-    let mut key = vec![match kind {
-        NameKind::Group => b'g',
-        NameKind::Member => b'm',
-    }];
-    key.extend_from_slice(id.as_bytes());
-    key
 }
 
 fn clip(text: &str, max: usize) -> &str {

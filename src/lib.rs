@@ -7,6 +7,7 @@ pub mod audit;
 pub mod chart;
 pub mod commit;
 pub mod demo;
+pub mod derived;
 pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
@@ -22,6 +23,7 @@ pub mod render;
 pub mod sb;
 pub mod spans;
 pub mod store;
+pub mod stored_names;
 pub mod timeline;
 
 pub use audit::{AsOf, Scope};

@@ -301,6 +301,22 @@ fn open(cli: &Cli) -> Result<Ledger, Error> {
     )
 }
 
+/// Opens the ledger to answer a query: from muster's own files alone when they are up to
+/// date (no storage engine, no lock: the fast path), otherwise as [`open`] does. An
+/// `--as-of` time needs the log, so it always takes the full path.
+fn open_to_ask(cli: &Cli, as_of_text: &Option<String>) -> Result<Ledger, Error> {
+    let needs_log = match as_of_text.as_deref().map(AsOf::parse).transpose()? {
+        Some(AsOf::Time(_)) => true,
+        Some(AsOf::Seq(_)) | None => false,
+    };
+    if !needs_log {
+        if let Some(ledger) = Ledger::open_for_queries(&cli.db)? {
+            return Ok(ledger);
+        }
+    }
+    open(cli)
+}
+
 /// Runs one command; returns what to print and whether the answer is a failure.
 fn run(cli: &Cli) -> Result<(String, bool), Error> {
     match &cli.command {
@@ -402,7 +418,7 @@ fn run(cli: &Cli) -> Result<(String, bool), Error> {
             output,
         } => {
             let (g, on) = (group(g)?, date(on)?);
-            let ledger = open(cli)?;
+            let ledger = open_to_ask(cli, as_of_text)?;
             let members = ledger.members(&g, on, as_of(&ledger, as_of_text)?)?;
             let names = ledger.member_names(&members)?;
             Ok((
@@ -417,7 +433,7 @@ fn run(cli: &Cli) -> Result<(String, bool), Error> {
             output,
         } => {
             let (m, on) = (member(m)?, date(on)?);
-            let ledger = open(cli)?;
+            let ledger = open_to_ask(cli, as_of_text)?;
             let groups = ledger.groups(&m, on, as_of(&ledger, as_of_text)?)?;
             let names = ledger.group_names(&groups)?;
             Ok((
@@ -432,7 +448,11 @@ fn run(cli: &Cli) -> Result<(String, bool), Error> {
             corrections,
             output,
         } => {
-            let ledger = open(cli)?;
+            let ledger = if *corrections {
+                open(cli)?
+            } else {
+                open_to_ask(cli, as_of_text)?
+            };
             let as_of = as_of(&ledger, as_of_text)?;
             let scope = scope(g, m)?;
             if *corrections {

@@ -1,31 +1,27 @@
 //! The derived state: per group and per member, the timelines that queries read.
 //!
 //! Owns: [`GroupState`], [`MemberState`], [`Projection`] (a working set of them), how a
-//! commit is applied to them, and how they are stored (one value per group and per
-//! member, each sealed with a checksum and stamped with the last commit applied).
-//! Must not: decide what to record (that is `plan`), or be the truth: every byte here can
-//! be rebuilt from the log.
+//! commit is applied to them, [`Fold`] (all of a log at once), and how one state is
+//! encoded (a sealed value, stamped with the last commit applied to it).
+//! Must not: decide what to record (that is `plan`), lay out the file the states are kept
+//! in (that is `derived`), or be the truth: every byte here can be rebuilt from the log.
 //!
-//! **Invariant (derived state is a fold):** the stored group and member values equal the
+//! **Invariant (derived state is a fold):** the stored group and member states equal the
 //! fold of every commit in the log, in sequence order, applied with [`Projection::apply`].
 //! `muster verify` checks it; `muster rebuild` restores it.
 //!
-//! **Invariant (apply once):** each value records `applied_through`, the last commit it
-//! reflects; applying a commit at or below it changes nothing, so a crash between writing
-//! some values and others is repaired by applying the commit again.
+//! **Invariant (apply once):** each state records `applied_through`, the last commit it
+//! reflects; applying a commit at or below it changes nothing.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
 use crate::commit::{body_config, seal, unseal, Commit, GroupRecord, Magic, SourceKind};
+use crate::derived::DerivedFile;
 use crate::error::{Error, Result};
 use crate::model::{Date, GroupId, MemberId};
-use crate::store::{Space, Store};
 use crate::timeline::{Entry, Timeline};
-
-/// The meta key under which the last commit applied to all derived values is kept.
-pub const APPLIED_THROUGH_KEY: &[u8] = b"applied_through";
 
 /// What the ledger knows of one group.
 #[derive(Clone, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
@@ -111,7 +107,7 @@ impl GroupState {
             .collect()
     }
 
-    fn check(&self, group: &GroupId) -> Result<()> {
+    pub(crate) fn check(&self, group: &GroupId) -> Result<()> {
         if !self.observed.windows(2).all(|w| w[0] < w[1]) {
             return Err(Error::corrupt(format!(
                 "derived state of group {group}: observed dates out of order"
@@ -150,7 +146,7 @@ impl MemberState {
             .collect()
     }
 
-    fn check(&self, member: &MemberId) -> Result<()> {
+    pub(crate) fn check(&self, member: &MemberId) -> Result<()> {
         if !self.groups.values().all(Timeline::is_sorted) {
             return Err(Error::corrupt(format!(
                 "derived state of member {member}: a timeline is out of order"
@@ -160,13 +156,13 @@ impl MemberState {
     }
 }
 
-fn encode_value<T: Serialize>(magic: Magic, value: &T) -> Result<Vec<u8>> {
+pub(crate) fn encode_value<T: Serialize>(magic: Magic, value: &T) -> Result<Vec<u8>> {
     let body = bincode::serde::encode_to_vec(value, body_config())
         .map_err(|error| Error::corrupt(format!("cannot encode derived state: {error}")))?;
     seal(magic, &body)
 }
 
-fn decode_value<T: for<'de> Deserialize<'de>>(magic: Magic, bytes: &[u8]) -> Result<T> {
+pub(crate) fn decode_value<T: for<'de> Deserialize<'de>>(magic: Magic, bytes: &[u8]) -> Result<T> {
     let body = unseal(magic, bytes)?;
     let (value, used) = bincode::serde::decode_from_slice(body, body_config())
         .map_err(|error| Error::corrupt(format!("derived state does not decode: {error}")))?;
@@ -174,39 +170,6 @@ fn decode_value<T: for<'de> Deserialize<'de>>(magic: Magic, bytes: &[u8]) -> Res
         return Err(Error::corrupt("derived state has trailing bytes"));
     }
     Ok(value)
-}
-
-pub fn load_group(store: &dyn Store, group: &GroupId) -> Result<Option<GroupState>> {
-    let Some(bytes) = store.get(Space::Groups, group.as_str().as_bytes())? else {
-        return Ok(None);
-    };
-    let state: GroupState = decode_value(Magic::GroupState, &bytes)
-        .map_err(|e| Error::corrupt(format!("group {group}: {}", e.detail())))?;
-    state.check(group)?;
-    Ok(Some(state))
-}
-
-pub fn load_member(store: &dyn Store, member: &MemberId) -> Result<Option<MemberState>> {
-    let Some(bytes) = store.get(Space::Members, member.as_str().as_bytes())? else {
-        return Ok(None);
-    };
-    let state: MemberState = decode_value(Magic::MemberState, &bytes)
-        .map_err(|e| Error::corrupt(format!("member {member}: {}", e.detail())))?;
-    state.check(member)?;
-    Ok(Some(state))
-}
-
-/// How far the stored derived state has applied the log (0: nothing).
-pub fn applied_through(store: &dyn Store) -> Result<u64> {
-    match store.get(Space::Meta, APPLIED_THROUGH_KEY)? {
-        None => Ok(0),
-        Some(bytes) => {
-            let damaged = || Error::corrupt("the applied-through marker is damaged");
-            let body = unseal(Magic::Marker, &bytes).map_err(|_| damaged())?;
-            let array: [u8; 8] = body.try_into().map_err(|_| damaged())?;
-            Ok(u64::from_be_bytes(array))
-        }
-    }
 }
 
 /// A working set of group and member states: loaded from a store on demand (or built from
@@ -220,15 +183,15 @@ pub struct Projection {
 }
 
 impl Projection {
-    /// The group's state, loaded from `store` the first time (empty when unknown).
+    /// The group's state, loaded from `stored` the first time (empty when unknown).
     pub fn group_mut(
         &mut self,
-        store: Option<&dyn Store>,
+        stored: Option<&DerivedFile>,
         group: &GroupId,
     ) -> Result<&mut GroupState> {
         if !self.groups.contains_key(group) {
-            let state = match store {
-                Some(store) => load_group(store, group)?.unwrap_or_default(),
+            let state = match stored {
+                Some(stored) => stored.group(group)?.unwrap_or_default(),
                 None => GroupState::default(),
             };
             self.groups.insert(group.clone(), state);
@@ -241,12 +204,12 @@ impl Projection {
 
     fn member_mut(
         &mut self,
-        store: Option<&dyn Store>,
+        stored: Option<&DerivedFile>,
         member: &MemberId,
     ) -> Result<&mut MemberState> {
         if !self.members.contains_key(member) {
-            let state = match store {
-                Some(store) => load_member(store, member)?.unwrap_or_default(),
+            let state = match stored {
+                Some(stored) => stored.member(member)?.unwrap_or_default(),
                 None => MemberState::default(),
             };
             self.members.insert(member.clone(), state);
@@ -257,13 +220,13 @@ impl Projection {
             .expect("inserted just above when missing"))
     }
 
-    /// Applies one commit. States it touches are loaded from `store` first (pass `None`
+    /// Applies one commit. States it touches are loaded from `stored` first (pass `None`
     /// when building from nothing). States that already reflect the commit are skipped.
-    pub fn apply(&mut self, store: Option<&dyn Store>, commit: &Commit) -> Result<()> {
+    pub fn apply(&mut self, stored: Option<&DerivedFile>, commit: &Commit) -> Result<()> {
         let seq = commit.seq;
         let mut by_member: BTreeMap<&MemberId, Vec<(&GroupId, Entry)>> = BTreeMap::new();
         for record in &commit.groups {
-            let state = self.group_mut(store, &record.group)?;
+            let state = self.group_mut(stored, &record.group)?;
             let fresh = state.applied_through < seq;
             for fact in &record.facts {
                 let entry = Entry {
@@ -292,7 +255,7 @@ impl Projection {
             }
         }
         for (member, entries) in by_member {
-            let state = self.member_mut(store, member)?;
+            let state = self.member_mut(stored, member)?;
             if state.applied_through >= seq {
                 continue;
             }
@@ -305,48 +268,24 @@ impl Projection {
         Ok(())
     }
 
-    /// Writes every state changed since the last write, then the applied-through marker.
-    /// Does not flush: derived state is rebuilt from the log after a crash.
-    pub fn write(&mut self, store: &dyn Store, applied_through: u64) -> Result<()> {
-        for group in std::mem::take(&mut self.dirty_groups) {
-            let state = &self.groups[&group];
-            state.check(&group)?;
-            let bytes = encode_value(Magic::GroupState, state)?;
-            store.put(Space::Groups, group.as_str().as_bytes(), &bytes)?;
-        }
-        for member in std::mem::take(&mut self.dirty_members) {
-            let state = &self.members[&member];
-            state.check(&member)?;
-            let bytes = encode_value(Magic::MemberState, state)?;
-            store.put(Space::Members, member.as_str().as_bytes(), &bytes)?;
-        }
-        store.put(
-            Space::Meta,
-            APPLIED_THROUGH_KEY,
-            &seal(Magic::Marker, &applied_through.to_be_bytes())?,
-        )
+    /// The states changed since the last [`Projection::written`], sorted by group.
+    pub fn changed_groups(&self) -> impl Iterator<Item = (&GroupId, &GroupState)> + '_ {
+        self.dirty_groups
+            .iter()
+            .filter_map(|group| Some((group, self.groups.get(group)?)))
     }
 
-    /// Every stored group and member state, checked.
-    pub fn load_all(store: &dyn Store) -> Result<Projection> {
-        let mut projection = Projection::default();
-        for item in store.scan_from(Space::Groups, &[]) {
-            let (key, bytes) = item?;
-            let group = id_from_key::<GroupId>(&key, "group")?;
-            let state: GroupState = decode_value(Magic::GroupState, &bytes)
-                .map_err(|e| Error::corrupt(format!("group {group}: {}", e.detail())))?;
-            state.check(&group)?;
-            projection.groups.insert(group, state);
-        }
-        for item in store.scan_from(Space::Members, &[]) {
-            let (key, bytes) = item?;
-            let member = id_from_key::<MemberId>(&key, "member")?;
-            let state: MemberState = decode_value(Magic::MemberState, &bytes)
-                .map_err(|e| Error::corrupt(format!("member {member}: {}", e.detail())))?;
-            state.check(&member)?;
-            projection.members.insert(member, state);
-        }
-        Ok(projection)
+    /// The member states changed since the last [`Projection::written`], sorted.
+    pub fn changed_members(&self) -> impl Iterator<Item = (&MemberId, &MemberState)> + '_ {
+        self.dirty_members
+            .iter()
+            .filter_map(|member| Some((member, self.members.get(member)?)))
+    }
+
+    /// Marks every change as written.
+    pub fn written(&mut self) {
+        self.dirty_groups.clear();
+        self.dirty_members.clear();
     }
 
     /// Compares two projections by content, ignoring what is pending a write. Returns the
@@ -493,11 +432,4 @@ fn timelines<K: Ord + Clone>(mut facts: Vec<(K, Entry)>) -> Result<BTreeMap<K, T
         out.insert(key, timeline);
     }
     Ok(out)
-}
-
-fn id_from_key<T: TryFrom<String>>(key: &[u8], what: &str) -> Result<T> {
-    String::from_utf8(key.to_vec())
-        .ok()
-        .and_then(|text| T::try_from(text).ok())
-        .ok_or_else(|| Error::corrupt(format!("a stored {what} key is not a valid id")))
 }

@@ -24,37 +24,26 @@ pub enum Space {
     /// transaction as the commit, so that opening reads 40 bytes instead of the newest
     /// commit. Derived: `verify` checks it against the log, `rebuild` rewrites it.
     Heads,
-    /// Derived: one value per group (its observed dates and timelines).
-    Groups,
-    /// Derived: one value per member (its timelines in each group).
-    Members,
-    /// Names of groups and members: kept apart from the facts so they can be erased.
+    /// Names as ledgers made before `muster.names` kept them (one value per name). Read
+    /// once when such a ledger is opened, moved to the names file, then emptied.
     Names,
-    /// Small bookkeeping values (how far the derived state has applied the log).
-    Meta,
 }
 
 impl Space {
-    pub const ALL: [Space; 6] = [
-        Space::Log,
-        Space::Heads,
-        Space::Groups,
-        Space::Members,
-        Space::Names,
-        Space::Meta,
-    ];
+    pub const ALL: [Space; 3] = [Space::Log, Space::Heads, Space::Names];
 
     fn tree_name(self) -> &'static str {
         match self {
             Space::Log => "log",
             Space::Heads => "heads",
-            Space::Groups => "groups",
-            Space::Members => "members",
             Space::Names => "names",
-            Space::Meta => "meta",
         }
     }
 }
+
+/// sled trees of ledgers made before derived state moved to `muster.derived`: dropped
+/// when such a ledger is opened (everything in them is rebuilt from the log).
+const LEGACY_DERIVED_TREES: [&str; 3] = ["groups", "members", "meta"];
 
 pub type KeyValue = (Vec<u8>, Vec<u8>);
 
@@ -83,6 +72,193 @@ pub trait Store {
     fn read_anchor(&self) -> Result<Option<Vec<u8>>>;
     /// Replaces the anchor durably and atomically.
     fn write_anchor(&self, bytes: &[u8]) -> Result<()>;
+    /// Opens one of muster's own files beside the engine's for reading (`None` when it
+    /// does not exist). What is read comes from one version of the file, even while
+    /// [`Store::replace_file`] puts a new one in its place.
+    fn open_file(&self, file: SideFile) -> Result<Option<Box<dyn ReadAt>>>;
+    /// Replaces one of muster's own files whole: `write` fills a new file, which then takes
+    /// the old one's place atomically (readers see the old file or the new one, never a
+    /// mix). With `durable`, the new file and its rename are synced to disk before this
+    /// returns.
+    fn replace_file(
+        &self,
+        file: SideFile,
+        durable: bool,
+        write: &mut dyn FnMut(&mut dyn FileWriter) -> Result<()>,
+    ) -> Result<()>;
+}
+
+/// muster's own files beside the storage engine's.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+pub enum SideFile {
+    /// The derived state (`muster.derived`): what queries read. Rebuilt from the log.
+    Derived,
+    /// Display names (`muster.names`): kept apart from the log so they can be erased.
+    Names,
+}
+
+impl SideFile {
+    pub fn file_name(self) -> &'static str {
+        match self {
+            SideFile::Derived => DERIVED_FILE,
+            SideFile::Names => NAMES_FILE,
+        }
+    }
+}
+
+/// The derived-state file's name inside a ledger directory.
+pub const DERIVED_FILE: &str = "muster.derived";
+/// The names file's name inside a ledger directory.
+pub const NAMES_FILE: &str = "muster.names";
+
+/// Reading a file at any offset (`pread`), so that a query reads only the parts it needs.
+pub trait ReadAt: Send + Sync {
+    /// The file's length in bytes.
+    fn length(&self) -> u64;
+    /// Fills `buffer` from `offset`; reading past the end is an error.
+    fn read_exact_at(&self, offset: u64, buffer: &mut [u8]) -> Result<()>;
+    /// Where the bytes come from, for messages.
+    fn describe(&self) -> String;
+}
+
+/// Where [`Store::replace_file`] writes: a new file, written front to back, with seeks
+/// back to fill in a header.
+pub trait FileWriter: std::io::Write + std::io::Seek {}
+impl<T: std::io::Write + std::io::Seek> FileWriter for T {}
+
+/// An open file of a ledger directory.
+pub struct LedgerFile {
+    file: std::fs::File,
+    path: std::path::PathBuf,
+    length: u64,
+}
+
+impl LedgerFile {
+    /// Opens `path` for reading; `None` when it does not exist.
+    pub fn open(path: &Path) -> Result<Option<LedgerFile>> {
+        let file = match std::fs::File::open(path) {
+            Ok(file) => file,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(error) => return Err(Error::io(path, &error)),
+        };
+        let length = file
+            .metadata()
+            .map_err(|error| Error::io(path, &error))?
+            .len();
+        Ok(Some(LedgerFile {
+            file,
+            path: path.to_path_buf(),
+            length,
+        }))
+    }
+}
+
+impl ReadAt for LedgerFile {
+    fn length(&self) -> u64 {
+        self.length
+    }
+
+    fn read_exact_at(&self, offset: u64, buffer: &mut [u8]) -> Result<()> {
+        use std::os::unix::fs::FileExt;
+        let end = offset.checked_add(buffer.len() as u64);
+        if end.is_none_or(|end| end > self.length) {
+            return Err(Error::corrupt(format!(
+                "{}: a read of {} bytes at {offset} runs past its end ({} bytes)",
+                self.path.display(),
+                buffer.len(),
+                self.length
+            )));
+        }
+        self.file
+            .read_exact_at(buffer, offset)
+            .map_err(|error| Error::io(&self.path, &error))
+    }
+
+    fn describe(&self) -> String {
+        self.path.display().to_string()
+    }
+}
+
+/// A file held in memory (the [`MemoryStore`]'s side files).
+struct MemoryFile {
+    file: SideFile,
+    bytes: Arc<Vec<u8>>,
+}
+
+impl ReadAt for MemoryFile {
+    fn length(&self) -> u64 {
+        self.bytes.len() as u64
+    }
+
+    fn read_exact_at(&self, offset: u64, buffer: &mut [u8]) -> Result<()> {
+        let start = usize::try_from(offset).ok();
+        let range = start.and_then(|start| Some(start..start.checked_add(buffer.len())?));
+        match range.and_then(|range| self.bytes.get(range)) {
+            Some(bytes) => {
+                buffer.copy_from_slice(bytes);
+                Ok(())
+            }
+            None => Err(Error::corrupt(format!(
+                "{}: a read of {} bytes at {offset} runs past its end ({} bytes)",
+                self.describe(),
+                buffer.len(),
+                self.bytes.len()
+            ))),
+        }
+    }
+
+    fn describe(&self) -> String {
+        format!("{} (in memory)", self.file.file_name())
+    }
+}
+
+/// The anchor file of the ledger directory `directory`; `None` when there is none.
+fn read_anchor_in(directory: &Path) -> Result<Option<Vec<u8>>> {
+    let path = directory.join(ANCHOR_FILE);
+    match std::fs::read(&path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(error) => Err(Error::io(&path, &error)),
+    }
+}
+
+/// One of muster's own files in the ledger directory `directory`, open for reading.
+fn open_file_in(directory: &Path, file: SideFile) -> Result<Option<Box<dyn ReadAt>>> {
+    let opened = LedgerFile::open(&directory.join(file.file_name()))?;
+    Ok(opened.map(|file| Box::new(file) as Box<dyn ReadAt>))
+}
+
+/// Replaces `path` with what `write` writes: a new file beside it, then a rename. With
+/// `durable`, the file is synced before the rename and the directory after it.
+pub(crate) fn replace_ledger_file(
+    directory: &Path,
+    path: &Path,
+    durable: bool,
+    write: &mut dyn FnMut(&mut dyn FileWriter) -> Result<()>,
+) -> Result<()> {
+    use std::io::Write;
+    let fresh = path.with_extension(match path.extension() {
+        Some(extension) => format!("{}.new", extension.to_string_lossy()),
+        None => "new".to_string(),
+    });
+    let file = std::fs::File::create(&fresh).map_err(|error| Error::io(&fresh, &error))?;
+    let mut writer = std::io::BufWriter::with_capacity(1 << 20, file);
+    write(&mut writer)?;
+    writer.flush().map_err(|error| Error::io(&fresh, &error))?;
+    let file = writer
+        .into_inner()
+        .map_err(|error| Error::io(&fresh, error.error()))?;
+    if durable {
+        file.sync_all().map_err(|error| Error::io(&fresh, &error))?;
+    }
+    drop(file);
+    std::fs::rename(&fresh, path).map_err(|error| Error::io(path, &error))?;
+    if durable {
+        std::fs::File::open(directory)
+            .and_then(|directory| directory.sync_all())
+            .map_err(|error| Error::io(directory, &error))?;
+    }
+    Ok(())
 }
 
 /// The anchor's file name inside a sled ledger directory.
@@ -147,6 +323,14 @@ impl SledStore {
             .iter()
             .map(|space| db.open_tree(space.tree_name()).map_err(sled_error))
             .collect::<Result<Vec<_>>>()?;
+        for name in db.tree_names() {
+            if LEGACY_DERIVED_TREES
+                .iter()
+                .any(|legacy| legacy.as_bytes() == &name[..])
+            {
+                db.drop_tree(&name).map_err(sled_error)?;
+            }
+        }
         Ok(SledStore {
             db,
             trees,
@@ -341,12 +525,7 @@ impl Store for SledStore {
     }
 
     fn read_anchor(&self) -> Result<Option<Vec<u8>>> {
-        let path = self.directory.join(ANCHOR_FILE);
-        match std::fs::read(&path) {
-            Ok(bytes) => Ok(Some(bytes)),
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(error) => Err(Error::io(&path, &error)),
-        }
+        read_anchor_in(&self.directory)
     }
 
     fn write_anchor(&self, bytes: &[u8]) -> Result<()> {
@@ -365,6 +544,20 @@ impl Store for SledStore {
             .and_then(|directory| directory.sync_all())
             .map_err(|e| Error::io(&self.directory, &e))
     }
+
+    fn open_file(&self, file: SideFile) -> Result<Option<Box<dyn ReadAt>>> {
+        open_file_in(&self.directory, file)
+    }
+
+    fn replace_file(
+        &self,
+        file: SideFile,
+        durable: bool,
+        write: &mut dyn FnMut(&mut dyn FileWriter) -> Result<()>,
+    ) -> Result<()> {
+        let path = self.directory.join(file.file_name());
+        replace_ledger_file(&self.directory, &path, durable, write)
+    }
 }
 
 type Spaces = BTreeMap<Space, BTreeMap<Vec<u8>, Vec<u8>>>;
@@ -375,6 +568,7 @@ type Spaces = BTreeMap<Space, BTreeMap<Vec<u8>, Vec<u8>>>;
 pub struct MemoryStore {
     spaces: Arc<Mutex<Spaces>>,
     anchor: Arc<Mutex<Option<Vec<u8>>>>,
+    files: Arc<Mutex<BTreeMap<SideFile, Arc<Vec<u8>>>>>,
 }
 
 impl MemoryStore {
@@ -383,6 +577,21 @@ impl MemoryStore {
         // plain maps.
         let mut guard = self.spaces.lock().unwrap_or_else(|e| e.into_inner());
         f(&mut guard)
+    }
+
+    /// A side file's bytes, for tests that damage them.
+    pub fn file_bytes(&self, file: SideFile) -> Option<Vec<u8>> {
+        let files = self.files.lock().unwrap_or_else(|e| e.into_inner());
+        files.get(&file).map(|bytes| bytes.as_ref().clone())
+    }
+
+    /// Puts back (or damages) a side file's bytes, for tests; `None` removes it.
+    pub fn set_file_bytes(&self, file: SideFile, bytes: Option<Vec<u8>>) {
+        let mut files = self.files.lock().unwrap_or_else(|e| e.into_inner());
+        match bytes {
+            Some(bytes) => files.insert(file, Arc::new(bytes)),
+            None => files.remove(&file),
+        };
     }
 }
 
@@ -462,5 +671,112 @@ impl Store for MemoryStore {
     fn write_anchor(&self, bytes: &[u8]) -> Result<()> {
         *self.anchor.lock().unwrap_or_else(|e| e.into_inner()) = Some(bytes.to_vec());
         Ok(())
+    }
+
+    fn open_file(&self, file: SideFile) -> Result<Option<Box<dyn ReadAt>>> {
+        let files = self.files.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(files.get(&file).map(|bytes| {
+            Box::new(MemoryFile {
+                file,
+                bytes: bytes.clone(),
+            }) as Box<dyn ReadAt>
+        }))
+    }
+
+    fn replace_file(
+        &self,
+        file: SideFile,
+        _durable: bool,
+        write: &mut dyn FnMut(&mut dyn FileWriter) -> Result<()>,
+    ) -> Result<()> {
+        let mut cursor = std::io::Cursor::new(Vec::new());
+        write(&mut cursor)?;
+        self.set_file_bytes(file, Some(cursor.into_inner()));
+        Ok(())
+    }
+}
+
+/// A ledger directory seen through muster's own files only, without the storage engine:
+/// what [`crate::Ledger::open_for_queries`] reads. It takes no lock (files are replaced
+/// whole, by rename, so a reader always sees whole files); anything that needs the engine
+/// is an error.
+pub struct FilesOnly {
+    directory: std::path::PathBuf,
+}
+
+impl FilesOnly {
+    pub fn new(directory: &Path) -> FilesOnly {
+        FilesOnly {
+            directory: directory.to_path_buf(),
+        }
+    }
+
+    fn no_engine(&self) -> Error {
+        Error::new(
+            ErrorKind::Storage,
+            format!(
+                "the ledger {} was opened for queries only; this needs its log",
+                ledger_path_text(&self.directory)
+            ),
+        )
+    }
+}
+
+impl Store for FilesOnly {
+    fn get(&self, _: Space, _: &[u8]) -> Result<Option<Vec<u8>>> {
+        Err(self.no_engine())
+    }
+
+    fn put(&self, _: Space, _: &[u8], _: &[u8]) -> Result<()> {
+        Err(self.no_engine())
+    }
+
+    fn remove(&self, _: Space, _: &[u8]) -> Result<()> {
+        Err(self.no_engine())
+    }
+
+    fn last(&self, _: Space) -> Result<Option<KeyValue>> {
+        Err(self.no_engine())
+    }
+
+    fn scan_from<'a>(
+        &'a self,
+        _: Space,
+        _: &[u8],
+    ) -> Box<dyn Iterator<Item = Result<KeyValue>> + 'a> {
+        Box::new(std::iter::once(Err(self.no_engine())))
+    }
+
+    fn clear(&self, _: Space) -> Result<()> {
+        Err(self.no_engine())
+    }
+
+    fn flush(&self) -> Result<()> {
+        Err(self.no_engine())
+    }
+
+    fn append_log(&self, _: &[u8], _: &[u8], _: &[u8]) -> Result<()> {
+        Err(self.no_engine())
+    }
+
+    fn read_anchor(&self) -> Result<Option<Vec<u8>>> {
+        read_anchor_in(&self.directory)
+    }
+
+    fn write_anchor(&self, _: &[u8]) -> Result<()> {
+        Err(self.no_engine())
+    }
+
+    fn open_file(&self, file: SideFile) -> Result<Option<Box<dyn ReadAt>>> {
+        open_file_in(&self.directory, file)
+    }
+
+    fn replace_file(
+        &self,
+        _: SideFile,
+        _: bool,
+        _: &mut dyn FnMut(&mut dyn FileWriter) -> Result<()>,
+    ) -> Result<()> {
+        Err(self.no_engine())
     }
 }

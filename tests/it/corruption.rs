@@ -184,6 +184,8 @@ fn an_unfinished_sled_snapshot_left_by_a_kill_is_not_damage() {
         ("snap.00000000FFFFFFFE.generating", &b"\x01\x02\x03"[..]),
     ] {
         std::fs::write(sandbox.db().join(name), content).unwrap();
+        // `log` opens the storage engine (a query may not need to).
+        sandbox.muster(&["log"]).ok();
         let after = sandbox
             .muster(&["members", "g0", "--on", "2021-01-04", "--format", "json"])
             .ok()

@@ -4,7 +4,8 @@
 use std::collections::BTreeSet;
 
 use muster::commit::{Source, SourceKind};
-use muster::store::{MemoryStore, Space, Store};
+use muster::derived;
+use muster::store::{MemoryStore, SideFile, Space, Store};
 use muster::{Batch, Date, ErrorKind, GroupId, Ledger, MemberId, Observation, Verdict};
 
 fn snapshot(day: u32, group: &str, members: &[&str]) -> Observation {
@@ -172,10 +173,12 @@ fn a_ledger_whose_head_index_was_lost_opens_and_rebuild_restores_it() {
 #[test]
 fn damaged_derived_state_is_found_by_verify_and_repaired_by_rebuild() {
     let store = three_commits();
-    let (key, mut bytes) = store.last(Space::Groups).unwrap().unwrap();
-    let last = bytes.len() - 1;
-    bytes[last] ^= 1;
-    store.put(Space::Groups, &key, &bytes).unwrap();
+    let mut bytes = store
+        .file_bytes(SideFile::Derived)
+        .expect("a derived-state file");
+    // A byte inside the first block (blocks start right after the header).
+    bytes[derived::HEADER_BYTES as usize + 20] ^= 1;
+    store.set_file_bytes(SideFile::Derived, Some(bytes));
     let mut ledger = Ledger::with_store(Box::new(store)).unwrap();
     assert!(matches!(
         ledger.verify().unwrap(),
@@ -188,25 +191,12 @@ fn damaged_derived_state_is_found_by_verify_and_repaired_by_rebuild() {
     ));
 }
 
-/// Everything in the derived spaces, to put back later.
-fn derived(store: &MemoryStore) -> Vec<(Space, Vec<u8>, Vec<u8>)> {
-    [Space::Groups, Space::Members, Space::Meta]
-        .into_iter()
-        .flat_map(|space| {
-            store.scan_from(space, &[]).map(move |item| {
-                let (key, value) = item.unwrap();
-                (space, key, value)
-            })
-        })
-        .collect()
-}
-
 #[test]
 fn a_crash_after_the_commit_but_before_its_derived_state_is_repaired_on_open() {
     let store = MemoryStore::default();
     let mut ledger = Ledger::with_store(Box::new(store.clone())).unwrap();
     import(&mut ledger, vec![snapshot(1, "g", &["a", "b"])]);
-    let before_second = derived(&store);
+    let before_second = store.file_bytes(SideFile::Derived);
     import(
         &mut ledger,
         vec![snapshot(8, "g", &["a"]), snapshot(8, "h", &["b"])],
@@ -219,19 +209,9 @@ fn a_crash_after_the_commit_but_before_its_derived_state_is_repaired_on_open() {
         )
         .unwrap();
     drop(ledger);
-    // Roll the derived state back as if the process died right after the commit's flush,
-    // keeping one group value written (a crash in the middle of the derived writes).
-    let (_, kept_key, kept_value) = derived(&store)
-        .into_iter()
-        .find(|(space, key, _)| *space == Space::Groups && key == b"g")
-        .unwrap();
-    for space in [Space::Groups, Space::Members, Space::Meta] {
-        store.clear(space).unwrap();
-    }
-    for (space, key, value) in before_second {
-        store.put(space, &key, &value).unwrap();
-    }
-    store.put(Space::Groups, &kept_key, &kept_value).unwrap();
+    // Put the derived state back as it was after commit 1, as if the process died right
+    // after commit 2's flush and anchor, before its derived state was written.
+    store.set_file_bytes(SideFile::Derived, before_second);
     let ledger = Ledger::with_store(Box::new(store)).unwrap();
     assert!(matches!(
         ledger.verify().unwrap(),
@@ -299,8 +279,8 @@ fn a_storage_engine_that_loses_its_newest_commits_is_caught_by_the_anchor() {
     }
 }
 
-/// Names carry a checksum like every other stored value: a damaged one is an error, never
-/// shown as if it were the name.
+/// Names carry a checksum like every other stored value: a damaged names file is an
+/// error, never shown as if it held the name.
 #[test]
 fn a_damaged_name_is_refused_not_shown() {
     let store = three_commits();
@@ -314,10 +294,10 @@ fn a_damaged_name_is_refused_not_shown() {
         ledger.member_name(&member).unwrap().as_deref(),
         Some("Zoë Ó Briain")
     );
-    let (key, mut bytes) = store.last(Space::Names).unwrap().expect("a stored name");
+    let mut bytes = store.file_bytes(SideFile::Names).expect("a names file");
     let middle = bytes.len() / 2;
     bytes[middle] ^= 0x20;
-    store.put(Space::Names, &key, &bytes).unwrap();
+    store.set_file_bytes(SideFile::Names, Some(bytes));
     let ledger = Ledger::with_store(Box::new(store)).unwrap();
     let error = ledger
         .member_name(&member)
@@ -325,17 +305,122 @@ fn a_damaged_name_is_refused_not_shown() {
     assert_eq!(error.kind(), ErrorKind::Corrupt);
 }
 
-/// The applied-through marker is derived state: when it cannot be read, opening rebuilds
-/// from the log instead of refusing (which would also have made `rebuild` unreachable).
+/// The derived-state file is derived: when its header cannot be read, or it is missing,
+/// opening rebuilds it from the log instead of refusing (which would also have made
+/// `rebuild` unreachable).
 #[test]
-fn a_damaged_derived_state_marker_is_rebuilt_on_open() {
+fn a_damaged_or_missing_derived_state_file_is_rebuilt_on_open() {
+    for damage in ["flip a header byte", "truncate", "remove"] {
+        let store = three_commits();
+        let bytes = store
+            .file_bytes(SideFile::Derived)
+            .expect("a derived-state file");
+        let damaged = match damage {
+            "flip a header byte" => {
+                let mut bytes = bytes;
+                bytes[9] ^= 0xff;
+                Some(bytes)
+            }
+            "truncate" => Some(bytes[..bytes.len() / 2].to_vec()),
+            "remove" => None,
+            other => unreachable!("no such damage {other}"),
+        };
+        store.set_file_bytes(SideFile::Derived, damaged);
+        let ledger = Ledger::with_store(Box::new(store)).expect("opens, rebuilding");
+        assert!(
+            matches!(ledger.verify().unwrap(), Verdict::Sound { commits: 3, .. }),
+            "{damage}"
+        );
+    }
+}
+
+/// Ledgers made before names moved to `muster.names` kept one sealed value per name in
+/// the engine: opening moves them to the names file (an erased member's name is not
+/// moved) and empties the old space.
+#[test]
+fn names_kept_the_old_way_move_to_the_names_file_on_open() {
     let store = three_commits();
-    let (key, mut bytes) = store.last(Space::Meta).unwrap().expect("the marker");
-    bytes[0] ^= 0xff;
-    store.put(Space::Meta, &key, &bytes).unwrap();
-    let ledger = Ledger::with_store(Box::new(store)).expect("opens, rebuilding");
-    assert!(matches!(
-        ledger.verify().unwrap(),
-        Verdict::Sound { commits: 3, .. }
-    ));
+    let legacy_name = |name: &str| {
+        // The version-1 envelope: magic, version, length, body, CRC-32 of all before.
+        let mut bytes = b"MUSN".to_vec();
+        bytes.extend_from_slice(&1u16.to_be_bytes());
+        bytes.extend_from_slice(&(name.len() as u32).to_be_bytes());
+        bytes.extend_from_slice(name.as_bytes());
+        let crc = crc32fast::hash(&bytes);
+        bytes.extend_from_slice(&crc.to_be_bytes());
+        bytes
+    };
+    store.put(Space::Names, b"ma", &legacy_name("Ada")).unwrap();
+    store
+        .put(Space::Names, b"gg", &legacy_name("Chess"))
+        .unwrap();
+    let mut damaged = legacy_name("Bea");
+    damaged[12] ^= 1;
+    store.put(Space::Names, b"mb", &damaged).unwrap();
+    let ledger = Ledger::with_store(Box::new(store.clone())).unwrap();
+    let name = |member: &str| ledger.member_name(&MemberId::new(member).unwrap()).unwrap();
+    assert_eq!(name("a").as_deref(), Some("Ada"));
+    assert_eq!(
+        name("b"),
+        None,
+        "a damaged old name is dropped, never shown"
+    );
+    assert_eq!(
+        ledger
+            .group_name(&GroupId::new("g").unwrap())
+            .unwrap()
+            .as_deref(),
+        Some("Chess")
+    );
+    assert!(store.scan_from(Space::Names, &[]).next().is_none());
+}
+
+/// A query opens the ledger from muster's own files alone (no storage engine, no lock)
+/// only while the derived state is tagged with the anchored head; otherwise it declines,
+/// and the full open catches the files up.
+#[test]
+fn queries_read_musters_own_files_only_while_they_are_up_to_date() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("ledger");
+    let group = GroupId::new("g").unwrap();
+    let on = Date::from_ymd(2021, 3, 9).unwrap();
+    drop(Ledger::open(&path, Default::default()).unwrap());
+    assert!(
+        Ledger::open_for_queries(&path).unwrap().is_none(),
+        "an empty ledger has nothing to read"
+    );
+    {
+        let mut ledger = Ledger::open(&path, Default::default()).unwrap();
+        import(&mut ledger, vec![snapshot(1, "g", &["a", "b"])]);
+    }
+    let after_first = std::fs::read(path.join("muster.derived")).unwrap();
+    {
+        let mut ledger = Ledger::open(&path, Default::default()).unwrap();
+        import(&mut ledger, vec![snapshot(8, "g", &["a"])]);
+        // The full ledger holds the lock; a query-only open needs none.
+        let quick = Ledger::open_for_queries(&path)
+            .unwrap()
+            .expect("up to date");
+        assert_eq!(quick.head_seq(), 2);
+        assert_eq!(
+            quick.members(&group, on, None).unwrap(),
+            ledger.members(&group, on, None).unwrap()
+        );
+        assert_eq!(
+            quick.members(&group, on, Some(1)).unwrap(),
+            ledger.members(&group, on, Some(1)).unwrap()
+        );
+        assert!(quick.verify().is_err(), "the log is out of its reach");
+    }
+    // As after a crash between commit 2 and its derived state.
+    std::fs::write(path.join("muster.derived"), after_first).unwrap();
+    assert!(Ledger::open_for_queries(&path).unwrap().is_none());
+    drop(Ledger::open(&path, Default::default()).unwrap());
+    let quick = Ledger::open_for_queries(&path)
+        .unwrap()
+        .expect("caught up by the full open");
+    assert_eq!(
+        quick.members(&group, on, None).unwrap(),
+        vec![MemberId::new("a").unwrap()]
+    );
 }

@@ -1,0 +1,511 @@
+//! The derived-state file (`muster.derived`): every group's and every member's state in one
+//! file of muster's own beside sled's, so that a query reads the header, one directory and
+//! one block, without opening the storage engine.
+//!
+//! Owns: the file's layout (header, blocks, two directories; `docs/format.md` gives every
+//! byte), reading states from it, and writing the next version of it: blocks of states a
+//! commit did not touch are copied as raw bytes, only touched states are encoded.
+//! Must not: decide what a state holds (that is `projection`), or be the truth: the file
+//! is replaced whole after each commit and can always be rebuilt from the log.
+//!
+//! **Invariant (tagged):** the header names the last commit the file reflects (its number
+//! and hash). A reader that finds a tag other than the log's head does not answer from the
+//! file: the ledger catches the file up (or rebuilds it) first.
+
+use std::io::SeekFrom;
+use std::ops::Range;
+use std::sync::{Arc, Mutex};
+
+use crate::commit::{seal, unseal, Hash, Magic};
+use crate::error::{Error, Result};
+use crate::model::{GroupId, MemberId, MAX_ID_BYTES};
+use crate::projection::{decode_value, encode_value, GroupState, MemberState, Projection};
+use crate::store::{FileWriter, ReadAt, SideFile, Store};
+
+/// The four bytes that open the file.
+pub const DERIVED_MAGIC: [u8; 4] = *b"MUSD";
+/// The layout version written and read.
+pub const DERIVED_VERSION: u16 = 1;
+/// The fixed header's length; blocks start right after it.
+pub const HEADER_BYTES: u64 = 80;
+/// Most bytes copied from the previous file in one read while writing the next.
+const MAX_COPY_BYTES: u64 = 8 << 20;
+/// Most entries one directory may hold (every group, or every member, of a ledger).
+pub const MAX_DIRECTORY_ENTRIES: usize = 100_000_000;
+
+/// The file's header: which commit it reflects, and where its directories are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Header {
+    /// The last commit the file reflects.
+    pub applied_through: u64,
+    /// That commit's hash.
+    pub hash: Hash,
+    groups: (u64, u32),
+    members: (u64, u32),
+}
+
+impl Header {
+    fn encode(&self) -> [u8; HEADER_BYTES as usize] {
+        let mut bytes = [0u8; HEADER_BYTES as usize];
+        bytes[0..4].copy_from_slice(&DERIVED_MAGIC);
+        bytes[4..6].copy_from_slice(&DERIVED_VERSION.to_be_bytes());
+        bytes[8..16].copy_from_slice(&self.applied_through.to_be_bytes());
+        bytes[16..48].copy_from_slice(&self.hash);
+        bytes[48..56].copy_from_slice(&self.groups.0.to_be_bytes());
+        bytes[56..60].copy_from_slice(&self.groups.1.to_be_bytes());
+        bytes[60..68].copy_from_slice(&self.members.0.to_be_bytes());
+        bytes[68..72].copy_from_slice(&self.members.1.to_be_bytes());
+        let crc = crc32fast::hash(&bytes[0..72]);
+        bytes[72..76].copy_from_slice(&crc.to_be_bytes());
+        bytes
+    }
+
+    fn decode(bytes: &[u8; HEADER_BYTES as usize], length: u64, place: &str) -> Result<Header> {
+        let damaged = |what: &str| Error::corrupt(format!("{place}: {what}"));
+        let u32_at = |at: usize| {
+            u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
+        };
+        let u64_at = |at: usize| {
+            let mut array = [0u8; 8];
+            array.copy_from_slice(&bytes[at..at + 8]);
+            u64::from_be_bytes(array)
+        };
+        if u32_at(72) != crc32fast::hash(&bytes[0..72]) {
+            return Err(damaged("the header's checksum does not match"));
+        }
+        if bytes[0..4] != DERIVED_MAGIC {
+            return Err(damaged("not a derived-state file"));
+        }
+        let version = u16::from_be_bytes([bytes[4], bytes[5]]);
+        if version != DERIVED_VERSION {
+            return Err(damaged(&format!(
+                "layout version {version}; this muster reads version {DERIVED_VERSION}"
+            )));
+        }
+        let mut hash = [0u8; 32];
+        hash.copy_from_slice(&bytes[16..48]);
+        let header = Header {
+            applied_through: u64_at(8),
+            hash,
+            groups: (u64_at(48), u32_at(56)),
+            members: (u64_at(60), u32_at(68)),
+        };
+        for (offset, size) in [header.groups, header.members] {
+            let end = offset.checked_add(u64::from(size));
+            if offset < HEADER_BYTES || end.is_none_or(|end| end > length) {
+                return Err(damaged("a directory lies outside the file"));
+            }
+        }
+        Ok(header)
+    }
+}
+
+/// One directory: ids, sorted, each with where its block lies.
+#[derive(Debug)]
+struct Directory {
+    body: Vec<u8>,
+    entries: Vec<DirectoryEntry>,
+}
+
+#[derive(Clone, Debug)]
+struct DirectoryEntry {
+    id: Range<usize>,
+    offset: u64,
+    length: u32,
+}
+
+impl Directory {
+    /// Parses a directory body: count (`u32`), then per entry the id's length (`u8`), the
+    /// id (UTF-8), the block's offset (`u64`) and length (`u32`). Ids strictly ascending;
+    /// blocks inside the file.
+    fn parse(body: Vec<u8>, file_length: u64, place: &str) -> Result<Directory> {
+        let damaged = |what: &str| Error::corrupt(format!("{place}: {what}"));
+        let mut at = 0usize;
+        let mut take = |count: usize| -> Result<Range<usize>> {
+            let range = at..at
+                .checked_add(count)
+                .filter(|end| *end <= body.len())
+                .ok_or_else(|| damaged("a directory ends early"))?;
+            at = range.end;
+            Ok(range)
+        };
+        let count_range = take(4)?;
+        let count = u32::from_be_bytes(body[count_range].try_into().expect("4 bytes taken"));
+        let count = count as usize;
+        if count > MAX_DIRECTORY_ENTRIES {
+            return Err(damaged("a directory claims too many entries"));
+        }
+        let mut entries = Vec::with_capacity(count.min(body.len() / 13));
+        for _ in 0..count {
+            let length_range = take(1)?;
+            let id_length = body[length_range.start] as usize;
+            if id_length == 0 || id_length > MAX_ID_BYTES {
+                return Err(damaged("a directory id has a bad length"));
+            }
+            let id = take(id_length)?;
+            let offset_range = take(8)?;
+            let length_range = take(4)?;
+            // Taken ranges have exactly the lengths converted here.
+            let offset = u64::from_be_bytes(body[offset_range].try_into().expect("8 bytes"));
+            let length = u32::from_be_bytes(body[length_range].try_into().expect("4 bytes"));
+            let end = offset.checked_add(u64::from(length));
+            if offset < HEADER_BYTES || end.is_none_or(|end| end > file_length) {
+                return Err(damaged("a block lies outside the file"));
+            }
+            entries.push(DirectoryEntry { id, offset, length });
+        }
+        if at != body.len() {
+            return Err(damaged("a directory has trailing bytes"));
+        }
+        let directory = Directory { body, entries };
+        for entry in &directory.entries {
+            if std::str::from_utf8(&directory.body[entry.id.clone()]).is_err() {
+                return Err(damaged("a directory id is not UTF-8"));
+            }
+        }
+        let ascending = directory
+            .entries
+            .windows(2)
+            .all(|pair| directory.id_bytes(&pair[0]) < directory.id_bytes(&pair[1]));
+        if !ascending {
+            return Err(damaged("directory ids are not in order"));
+        }
+        Ok(directory)
+    }
+
+    fn id_bytes(&self, entry: &DirectoryEntry) -> &[u8] {
+        &self.body[entry.id.clone()]
+    }
+
+    fn id(&self, entry: &DirectoryEntry) -> &str {
+        // `parse` checked that every id is UTF-8.
+        std::str::from_utf8(self.id_bytes(entry)).expect("checked when parsed")
+    }
+
+    fn find(&self, id: &str) -> Option<&DirectoryEntry> {
+        self.entries
+            .binary_search_by(|entry| self.id_bytes(entry).cmp(id.as_bytes()))
+            .ok()
+            .map(|index| &self.entries[index])
+    }
+}
+
+/// Which directory of the file.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Side {
+    Groups,
+    Members,
+}
+
+impl Side {
+    fn word(self) -> &'static str {
+        match self {
+            Side::Groups => "group",
+            Side::Members => "member",
+        }
+    }
+}
+
+/// An open derived-state file. Directories are read the first time they are needed (a
+/// `members` query never reads the member directory).
+pub struct DerivedFile {
+    file: Box<dyn ReadAt>,
+    header: Header,
+    groups: Mutex<Option<Arc<Directory>>>,
+    members: Mutex<Option<Arc<Directory>>>,
+}
+
+impl std::fmt::Debug for DerivedFile {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("DerivedFile")
+            .field("file", &self.file.describe())
+            .field("header", &self.header)
+            .finish()
+    }
+}
+
+impl DerivedFile {
+    /// Opens the store's derived-state file and checks its header; `None` when there is
+    /// none (a new ledger, or one made by a muster that kept derived state in sled).
+    pub fn open(store: &dyn Store) -> Result<Option<DerivedFile>> {
+        match store.open_file(SideFile::Derived)? {
+            None => Ok(None),
+            Some(file) => DerivedFile::from_reader(file).map(Some),
+        }
+    }
+
+    /// Reads and checks the header of an open file.
+    pub fn from_reader(file: Box<dyn ReadAt>) -> Result<DerivedFile> {
+        let place = file.describe();
+        if file.length() < HEADER_BYTES {
+            return Err(Error::corrupt(format!("{place}: shorter than its header")));
+        }
+        let mut bytes = [0u8; HEADER_BYTES as usize];
+        file.read_exact_at(0, &mut bytes)?;
+        let header = Header::decode(&bytes, file.length(), &place)?;
+        Ok(DerivedFile {
+            file,
+            header,
+            groups: Mutex::new(None),
+            members: Mutex::new(None),
+        })
+    }
+
+    pub fn header(&self) -> Header {
+        self.header
+    }
+
+    fn directory(&self, side: Side) -> Result<Arc<Directory>> {
+        let (slot, (offset, length)) = match side {
+            Side::Groups => (&self.groups, self.header.groups),
+            Side::Members => (&self.members, self.header.members),
+        };
+        // A poisoned lock means a panic elsewhere; the slot itself is still whole.
+        let mut slot = slot.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(directory) = slot.as_ref() {
+            return Ok(directory.clone());
+        }
+        let place = format!("{}, {} directory", self.file.describe(), side.word());
+        let mut sealed = vec![0u8; length as usize];
+        self.file.read_exact_at(offset, &mut sealed)?;
+        let body = unseal(Magic::Directory, &sealed)
+            .map_err(|e| Error::corrupt(format!("{place}: {}", e.detail())))?;
+        let directory = Arc::new(Directory::parse(body.to_vec(), self.file.length(), &place)?);
+        *slot = Some(directory.clone());
+        Ok(directory)
+    }
+
+    fn block(&self, side: Side, id: &str) -> Result<Option<Vec<u8>>> {
+        let directory = self.directory(side)?;
+        let Some(entry) = directory.find(id) else {
+            return Ok(None);
+        };
+        let mut bytes = vec![0u8; entry.length as usize];
+        self.file.read_exact_at(entry.offset, &mut bytes)?;
+        Ok(Some(bytes))
+    }
+
+    /// The stored state of `group`, checked; `None` for a group the file does not hold.
+    pub fn group(&self, group: &GroupId) -> Result<Option<GroupState>> {
+        let Some(bytes) = self.block(Side::Groups, group.as_str())? else {
+            return Ok(None);
+        };
+        let state: GroupState = decode_value(Magic::GroupState, &bytes)
+            .map_err(|e| Error::corrupt(format!("group {group}: {}", e.detail())))?;
+        state.check(group)?;
+        Ok(Some(state))
+    }
+
+    /// The stored state of `member`, checked; `None` for a member the file does not hold.
+    pub fn member(&self, member: &MemberId) -> Result<Option<MemberState>> {
+        let Some(bytes) = self.block(Side::Members, member.as_str())? else {
+            return Ok(None);
+        };
+        let state: MemberState = decode_value(Magic::MemberState, &bytes)
+            .map_err(|e| Error::corrupt(format!("member {member}: {}", e.detail())))?;
+        state.check(member)?;
+        Ok(Some(state))
+    }
+
+    /// Every group the file holds, sorted.
+    pub fn group_ids(&self) -> Result<Vec<GroupId>> {
+        let directory = self.directory(Side::Groups)?;
+        directory
+            .entries
+            .iter()
+            .map(|entry| {
+                GroupId::new(directory.id(entry))
+                    .map_err(|_| Error::corrupt("a stored group id is not a valid id"))
+            })
+            .collect()
+    }
+
+    /// Every member the file holds, sorted.
+    pub fn member_ids(&self) -> Result<Vec<MemberId>> {
+        let directory = self.directory(Side::Members)?;
+        directory
+            .entries
+            .iter()
+            .map(|entry| {
+                MemberId::new(directory.id(entry))
+                    .map_err(|_| Error::corrupt("a stored member id is not a valid id"))
+            })
+            .collect()
+    }
+
+    /// Every state in the file, checked (for `verify`).
+    pub fn load_all(&self) -> Result<Projection> {
+        let mut projection = Projection::default();
+        for group in self.group_ids()? {
+            let state = self.group(&group)?.ok_or_else(|| {
+                Error::corrupt(format!("group {group} is listed but cannot be found"))
+            })?;
+            projection.groups.insert(group, state);
+        }
+        for member in self.member_ids()? {
+            let state = self.member(&member)?.ok_or_else(|| {
+                Error::corrupt(format!("member {member} is listed but cannot be found"))
+            })?;
+            projection.members.insert(member, state);
+        }
+        Ok(projection)
+    }
+}
+
+/// Writes the next derived-state file into `out`: the states of `previous` (when there is
+/// one), with those `changes` holds replaced or added, tagged with commit `applied_through`
+/// and its `hash`. Unchanged blocks are copied without decoding.
+pub fn write(
+    out: &mut dyn FileWriter,
+    previous: Option<&DerivedFile>,
+    changes: &Projection,
+    applied_through: u64,
+    hash: Hash,
+) -> Result<()> {
+    let io = |error: std::io::Error| {
+        Error::new(
+            crate::error::ErrorKind::Io,
+            format!("writing derived state: {error}"),
+        )
+    };
+    out.write_all(&[0u8; HEADER_BYTES as usize]).map_err(io)?;
+    let mut position = HEADER_BYTES;
+    let previous_groups = previous
+        .map(|file| file.directory(Side::Groups))
+        .transpose()?;
+    let groups = write_side(
+        out,
+        &mut position,
+        previous.zip(previous_groups.as_deref()),
+        changes.changed_groups().map(|(group, state)| {
+            state.check(group)?;
+            Ok((group.as_str(), encode_value(Magic::GroupState, state)?))
+        }),
+    )?;
+    let previous_members = previous
+        .map(|file| file.directory(Side::Members))
+        .transpose()?;
+    let members = write_side(
+        out,
+        &mut position,
+        previous.zip(previous_members.as_deref()),
+        changes.changed_members().map(|(member, state)| {
+            state.check(member)?;
+            Ok((member.as_str(), encode_value(Magic::MemberState, state)?))
+        }),
+    )?;
+    let mut place = |body: Vec<u8>, position: &mut u64| -> Result<(u64, u32)> {
+        let sealed = seal(Magic::Directory, &body)?;
+        out.write_all(&sealed).map_err(io)?;
+        let at = *position;
+        *position += sealed.len() as u64;
+        let length = u32::try_from(sealed.len())
+            .map_err(|_| Error::new(crate::error::ErrorKind::Limit, "a directory is too large"))?;
+        Ok((at, length))
+    };
+    let groups = place(groups, &mut position)?;
+    let members = place(members, &mut position)?;
+    let header = Header {
+        applied_through,
+        hash,
+        groups,
+        members,
+    };
+    out.seek(SeekFrom::Start(0)).map_err(io)?;
+    out.write_all(&header.encode()).map_err(io)?;
+    out.seek(SeekFrom::Start(position)).map_err(io)?;
+    Ok(())
+}
+
+/// Writes one side's blocks (the previous file's, merged by id with `changed`, which
+/// comes sorted by id) and returns that side's directory body.
+fn write_side<'a>(
+    out: &mut dyn FileWriter,
+    position: &mut u64,
+    previous: Option<(&DerivedFile, &Directory)>,
+    changed: impl Iterator<Item = Result<(&'a str, Vec<u8>)>>,
+) -> Result<Vec<u8>> {
+    let io = |error: std::io::Error| {
+        Error::new(
+            crate::error::ErrorKind::Io,
+            format!("writing derived state: {error}"),
+        )
+    };
+    let mut directory = vec![0u8; 4];
+    let mut count: u32 = 0;
+    let mut entry = |directory: &mut Vec<u8>, id: &str, offset: u64, length: u32| {
+        // Ids are validated newtypes of at most MAX_ID_BYTES (64) bytes.
+        directory.push(id.len() as u8);
+        directory.extend_from_slice(id.as_bytes());
+        directory.extend_from_slice(&offset.to_be_bytes());
+        directory.extend_from_slice(&length.to_be_bytes());
+        count += 1;
+    };
+    // A run of consecutive old blocks still to copy: where it starts in the old file, and
+    // how long it is. Its bytes go to the output at `position - run length`.
+    let mut run: Option<(u64, u64)> = None;
+    let flush_run = |out: &mut dyn FileWriter,
+                     run: &mut Option<(u64, u64)>,
+                     file: Option<&DerivedFile>|
+     -> Result<()> {
+        if let (Some((start, length)), Some(file)) = (run.take(), file) {
+            let mut buffer = vec![0u8; length as usize];
+            file.file.read_exact_at(start, &mut buffer)?;
+            out.write_all(&buffer).map_err(io)?;
+        }
+        Ok(())
+    };
+    let old_file = previous.map(|(file, _)| file);
+    let old_entries: &[DirectoryEntry] = previous.map_or(&[], |(_, directory)| &directory.entries);
+    let mut old_index = 0;
+    let mut changed = changed;
+    let mut next_changed = changed.next().transpose()?;
+    loop {
+        let next_old = previous
+            .filter(|_| old_index < old_entries.len())
+            .map(|(_, directory)| directory.id(&old_entries[old_index]));
+        let take_old = match (next_old, &next_changed) {
+            (None, None) => break,
+            (Some(old), Some((id, _))) => old < *id,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+        };
+        if let (true, Some(old)) = (take_old, next_old) {
+            let old_entry = &old_entries[old_index];
+            let contiguous = run.is_some_and(|(start, length)| {
+                start + length == old_entry.offset
+                    && length + u64::from(old_entry.length) <= MAX_COPY_BYTES
+            });
+            match run.as_mut() {
+                Some((_, length)) if contiguous => *length += u64::from(old_entry.length),
+                _ => {
+                    flush_run(out, &mut run, old_file)?;
+                    run = Some((old_entry.offset, u64::from(old_entry.length)));
+                }
+            }
+            entry(&mut directory, old, *position, old_entry.length);
+            *position += u64::from(old_entry.length);
+            old_index += 1;
+        } else if let Some((id, bytes)) = next_changed.take() {
+            if next_old == Some(id) {
+                // The changed state replaces the old one.
+                old_index += 1;
+            }
+            flush_run(out, &mut run, old_file)?;
+            let length = u32::try_from(bytes.len()).map_err(|_| {
+                Error::new(
+                    crate::error::ErrorKind::Limit,
+                    "a derived state is too large",
+                )
+            })?;
+            out.write_all(&bytes).map_err(io)?;
+            entry(&mut directory, id, *position, length);
+            *position += u64::from(length);
+            next_changed = changed.next().transpose()?;
+        }
+    }
+    flush_run(out, &mut run, old_file)?;
+    directory[0..4].copy_from_slice(&count.to_be_bytes());
+    Ok(directory)
+}
