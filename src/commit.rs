@@ -87,6 +87,15 @@ pub enum SourceKind {
 }
 
 impl SourceKind {
+    /// Every kind, in the order of their stored numbers.
+    pub const ALL: [SourceKind; 5] = [
+        SourceKind::Observations,
+        SourceKind::Facts,
+        SourceKind::Spans,
+        SourceKind::SchoolBase,
+        SourceKind::Forget,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             SourceKind::Observations => "observations",

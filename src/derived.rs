@@ -16,10 +16,11 @@ use std::io::SeekFrom;
 use std::ops::Range;
 use std::sync::{Arc, Mutex};
 
+use crate::block;
 use crate::commit::{seal, unseal, Hash, Magic};
 use crate::error::{Error, Result};
 use crate::model::{GroupId, MemberId, MAX_ID_BYTES};
-use crate::projection::{decode_value, encode_value, GroupState, MemberState, Projection};
+use crate::projection::{GroupState, MemberState, Projection};
 use crate::store::{FileWriter, ReadAt, SideFile, Store};
 
 /// The four bytes that open the file.
@@ -291,10 +292,7 @@ impl DerivedFile {
         let Some(bytes) = self.block(Side::Groups, group.as_str())? else {
             return Ok(None);
         };
-        let state: GroupState = decode_value(Magic::GroupState, &bytes)
-            .map_err(|e| Error::corrupt(format!("group {group}: {}", e.detail())))?;
-        state.check(group)?;
-        Ok(Some(state))
+        block::decode_group(group, &bytes).map(Some)
     }
 
     /// The stored state of `member`, checked; `None` for a member the file does not hold.
@@ -302,10 +300,7 @@ impl DerivedFile {
         let Some(bytes) = self.block(Side::Members, member.as_str())? else {
             return Ok(None);
         };
-        let state: MemberState = decode_value(Magic::MemberState, &bytes)
-            .map_err(|e| Error::corrupt(format!("member {member}: {}", e.detail())))?;
-        state.check(member)?;
-        Ok(Some(state))
+        block::decode_member(member, &bytes).map(Some)
     }
 
     /// Every group the file holds, sorted.
@@ -363,13 +358,8 @@ pub fn write(
     applied_through: u64,
     hash: Hash,
 ) -> Result<()> {
-    let io = |error: std::io::Error| {
-        Error::new(
-            crate::error::ErrorKind::Io,
-            format!("writing derived state: {error}"),
-        )
-    };
-    out.write_all(&[0u8; HEADER_BYTES as usize]).map_err(io)?;
+    out.write_all(&[0u8; HEADER_BYTES as usize])
+        .map_err(write_error)?;
     let mut position = HEADER_BYTES;
     let previous_groups = previous
         .map(|file| file.directory(Side::Groups))
@@ -380,7 +370,7 @@ pub fn write(
         previous.zip(previous_groups.as_deref()),
         changes.changed_groups().map(|(group, state)| {
             state.check(group)?;
-            Ok((group.as_str(), encode_value(Magic::GroupState, state)?))
+            Ok((group.as_str(), block::encode_group(state)?))
         }),
     )?;
     let previous_members = previous
@@ -392,29 +382,91 @@ pub fn write(
         previous.zip(previous_members.as_deref()),
         changes.changed_members().map(|(member, state)| {
             state.check(member)?;
-            Ok((member.as_str(), encode_value(Magic::MemberState, state)?))
+            Ok((member.as_str(), block::encode_member(state)?))
         }),
     )?;
-    let mut place = |body: Vec<u8>, position: &mut u64| -> Result<(u64, u32)> {
-        let sealed = seal(Magic::Directory, &body)?;
-        out.write_all(&sealed).map_err(io)?;
-        let at = *position;
-        *position += sealed.len() as u64;
+    finish_file(out, position, [groups, members], applied_through, hash)
+}
+
+/// One side's blocks, encoded back to back, and each one's length.
+pub struct EncodedBlocks {
+    pub bytes: Vec<u8>,
+    pub lengths: Vec<u32>,
+}
+
+/// Writes a whole derived-state file from blocks already encoded: per side (groups, then
+/// members), the ids in order and one buffer holding their blocks back to back with each
+/// block's length.
+pub fn write_whole(
+    out: &mut dyn FileWriter,
+    sides: [(&[&str], EncodedBlocks); 2],
+    applied_through: u64,
+    hash: Hash,
+) -> Result<()> {
+    out.write_all(&[0u8; HEADER_BYTES as usize])
+        .map_err(write_error)?;
+    let mut position = HEADER_BYTES;
+    let mut directories = [vec![0u8; 4], vec![0u8; 4]];
+    for ((ids, EncodedBlocks { bytes, lengths }), directory) in
+        sides.into_iter().zip(&mut directories)
+    {
+        out.write_all(&bytes).map_err(write_error)?;
+        let count = u32::try_from(ids.len())
+            .ok()
+            .filter(|count| *count as usize <= MAX_DIRECTORY_ENTRIES)
+            .ok_or_else(|| Error::new(crate::error::ErrorKind::Limit, "too many ids"))?;
+        directory[0..4].copy_from_slice(&count.to_be_bytes());
+        for (id, length) in ids.iter().zip(lengths) {
+            push_entry(directory, id, position, length);
+            position += u64::from(length);
+        }
+    }
+    let [groups, members] = directories;
+    finish_file(out, position, [groups, members], applied_through, hash)
+}
+
+fn write_error(error: std::io::Error) -> Error {
+    Error::new(
+        crate::error::ErrorKind::Io,
+        format!("writing derived state: {error}"),
+    )
+}
+
+/// One directory entry: the id's length and bytes, the block's offset and length.
+fn push_entry(directory: &mut Vec<u8>, id: &str, offset: u64, length: u32) {
+    // Ids are validated newtypes of at most MAX_ID_BYTES (64) bytes.
+    directory.push(id.len() as u8);
+    directory.extend_from_slice(id.as_bytes());
+    directory.extend_from_slice(&offset.to_be_bytes());
+    directory.extend_from_slice(&length.to_be_bytes());
+}
+
+/// Writes the two directories at `position` (the end of the blocks), then the header.
+fn finish_file(
+    out: &mut dyn FileWriter,
+    mut position: u64,
+    directories: [Vec<u8>; 2],
+    applied_through: u64,
+    hash: Hash,
+) -> Result<()> {
+    let mut places = [(0u64, 0u32); 2];
+    for (body, place) in directories.iter().zip(&mut places) {
+        let sealed = seal(Magic::Directory, body)?;
+        out.write_all(&sealed).map_err(write_error)?;
         let length = u32::try_from(sealed.len())
             .map_err(|_| Error::new(crate::error::ErrorKind::Limit, "a directory is too large"))?;
-        Ok((at, length))
-    };
-    let groups = place(groups, &mut position)?;
-    let members = place(members, &mut position)?;
+        *place = (position, length);
+        position += u64::from(length);
+    }
     let header = Header {
         applied_through,
         hash,
-        groups,
-        members,
+        groups: places[0],
+        members: places[1],
     };
-    out.seek(SeekFrom::Start(0)).map_err(io)?;
-    out.write_all(&header.encode()).map_err(io)?;
-    out.seek(SeekFrom::Start(position)).map_err(io)?;
+    out.seek(SeekFrom::Start(0)).map_err(write_error)?;
+    out.write_all(&header.encode()).map_err(write_error)?;
+    out.seek(SeekFrom::Start(position)).map_err(write_error)?;
     Ok(())
 }
 
@@ -426,22 +478,8 @@ fn write_side<'a>(
     previous: Option<(&DerivedFile, &Directory)>,
     changed: impl Iterator<Item = Result<(&'a str, Vec<u8>)>>,
 ) -> Result<Vec<u8>> {
-    let io = |error: std::io::Error| {
-        Error::new(
-            crate::error::ErrorKind::Io,
-            format!("writing derived state: {error}"),
-        )
-    };
     let mut directory = vec![0u8; 4];
     let mut count: u32 = 0;
-    let mut entry = |directory: &mut Vec<u8>, id: &str, offset: u64, length: u32| {
-        // Ids are validated newtypes of at most MAX_ID_BYTES (64) bytes.
-        directory.push(id.len() as u8);
-        directory.extend_from_slice(id.as_bytes());
-        directory.extend_from_slice(&offset.to_be_bytes());
-        directory.extend_from_slice(&length.to_be_bytes());
-        count += 1;
-    };
     // A run of consecutive old blocks still to copy: where it starts in the old file, and
     // how long it is. Its bytes go to the output at `position - run length`.
     let mut run: Option<(u64, u64)> = None;
@@ -452,7 +490,7 @@ fn write_side<'a>(
         if let (Some((start, length)), Some(file)) = (run.take(), file) {
             let mut buffer = vec![0u8; length as usize];
             file.file.read_exact_at(start, &mut buffer)?;
-            out.write_all(&buffer).map_err(io)?;
+            out.write_all(&buffer).map_err(write_error)?;
         }
         Ok(())
     };
@@ -484,7 +522,8 @@ fn write_side<'a>(
                     run = Some((old_entry.offset, u64::from(old_entry.length)));
                 }
             }
-            entry(&mut directory, old, *position, old_entry.length);
+            push_entry(&mut directory, old, *position, old_entry.length);
+            count += 1;
             *position += u64::from(old_entry.length);
             old_index += 1;
         } else if let Some((id, bytes)) = next_changed.take() {
@@ -499,8 +538,9 @@ fn write_side<'a>(
                     "a derived state is too large",
                 )
             })?;
-            out.write_all(&bytes).map_err(io)?;
-            entry(&mut directory, id, *position, length);
+            out.write_all(&bytes).map_err(write_error)?;
+            push_entry(&mut directory, id, *position, length);
+            count += 1;
             *position += u64::from(length);
             next_changed = changed.next().transpose()?;
         }

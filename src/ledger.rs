@@ -127,6 +127,9 @@ pub struct Ledger {
     /// nothing else changes the store under the cache.
     groups: StateCache<GroupId, GroupState>,
     members: StateCache<MemberId, MemberState>,
+    /// Per group, its spans as the ledger stands now, flat: what `members` on a date
+    /// reads. Built from the group's state on first use; dropped when the state changes.
+    spans: StateCache<GroupId, GroupSpans>,
 }
 
 /// Most states each cache keeps; past it the cache starts again empty. A school has a few
@@ -178,6 +181,113 @@ impl<K: std::hash::Hash + Eq + Clone, V> StateCache<K, V> {
 
     fn clear(&self) {
         self.lock().clear();
+    }
+
+    fn remove(&self, key: &K) {
+        self.lock().remove(key);
+    }
+}
+
+/// Days covered by one bucket of [`GroupSpans`].
+const SPAN_BUCKET_DAYS: i32 = 64;
+/// Most buckets one group's index may have; a group whose spans stretch further is
+/// indexed with wider buckets.
+const MAX_SPAN_BUCKETS: i64 = 4096;
+
+/// A group's membership spans as the ledger stands now, cut into buckets of days: each
+/// bucket lists the spans that overlap it, in member order. Answering "who was in G on
+/// D" reads one bucket (a few hundred bytes), with no tree to walk and nothing to
+/// allocate but the answer.
+struct GroupSpans {
+    members: Vec<MemberId>,
+    /// The first day of bucket 0, and the days each bucket covers.
+    first_day: i32,
+    bucket_days: i32,
+    /// `starts[b]..starts[b + 1]` are bucket `b`'s spans in `spans`.
+    starts: Vec<u32>,
+    /// (from, until, member's position in `members`); `until` is `None` while open.
+    spans: Vec<(Date, Option<Date>, u32)>,
+}
+
+impl GroupSpans {
+    fn of(state: &GroupState) -> GroupSpans {
+        let mut members = Vec::new();
+        let mut all = Vec::new();
+        for (member, timeline) in &state.members {
+            let intervals = timeline.intervals(None);
+            if intervals.is_empty() {
+                continue;
+            }
+            // A group has far fewer members than u32::MAX (ids are limited per commit).
+            let position = members.len() as u32;
+            members.push(member.clone());
+            all.extend(
+                intervals
+                    .into_iter()
+                    .map(|interval| (interval.from, interval.until, position)),
+            );
+        }
+        let day = |date: Date| date.days_from_ce();
+        let first_day = all.iter().map(|span| day(span.0)).min().unwrap_or(0);
+        // The last day that matters: the latest start or end; open spans reach past it.
+        let last_day = all
+            .iter()
+            .map(|span| span.1.map_or(day(span.0), day).max(day(span.0)))
+            .max()
+            .unwrap_or(first_day);
+        let days = i64::from(last_day) - i64::from(first_day) + 1;
+        let bucket_days = (days / MAX_SPAN_BUCKETS + 1).max(i64::from(SPAN_BUCKET_DAYS));
+        // At most MAX_SPAN_BUCKETS + 1 buckets, each at most the whole range of dates.
+        let bucket_days = bucket_days as i32;
+        let buckets = ((last_day - first_day) / bucket_days + 1) as usize;
+        let bucket_of = |day: i32| ((day - first_day) / bucket_days) as usize;
+        let range = |span: &(Date, Option<Date>, u32)| {
+            let start = bucket_of(day(span.0));
+            // `until` is exclusive: the span's last day is the day before.
+            let end = span.1.map_or(buckets - 1, |until| {
+                bucket_of(day(until) - 1).min(buckets - 1)
+            });
+            start..=end.max(start)
+        };
+        let mut per_bucket = vec![Vec::new(); buckets];
+        // `all` is in member order, so each bucket is filled in member order.
+        for span in &all {
+            for bucket in range(span) {
+                per_bucket[bucket].push(*span);
+            }
+        }
+        let mut starts = Vec::with_capacity(buckets + 1);
+        let mut spans = Vec::with_capacity(per_bucket.iter().map(Vec::len).sum());
+        for bucket in per_bucket {
+            // Spans of one group, each in a bounded number of buckets: far below u32::MAX.
+            starts.push(spans.len() as u32);
+            spans.extend(bucket);
+        }
+        starts.push(spans.len() as u32);
+        GroupSpans {
+            members,
+            first_day,
+            bucket_days,
+            starts,
+            spans,
+        }
+    }
+
+    /// Members on `date`, sorted (a bucket lists spans in member order; one member's spans
+    /// never overlap, so none is named twice).
+    fn members_on(&self, date: Date) -> Vec<MemberId> {
+        let offset = date.days_from_ce() - self.first_day;
+        let bucket = match offset {
+            offset if offset < 0 => return Vec::new(),
+            offset => ((offset / self.bucket_days) as usize).min(self.starts.len() - 2),
+        };
+        let bucket_spans =
+            &self.spans[self.starts[bucket] as usize..self.starts[bucket + 1] as usize];
+        bucket_spans
+            .iter()
+            .filter(|(from, until, _)| *from <= date && until.is_none_or(|until| date < until))
+            .map(|(_, _, position)| self.members[*position as usize].clone())
+            .collect()
     }
 }
 
@@ -237,6 +347,7 @@ impl Ledger {
             names: Mutex::new(None),
             groups: StateCache::new(),
             members: StateCache::new(),
+            spans: StateCache::new(),
         };
         ledger.move_legacy_names()?;
         ledger.catch_up()?;
@@ -268,6 +379,7 @@ impl Ledger {
             names: Mutex::new(None),
             groups: StateCache::new(),
             members: StateCache::new(),
+            spans: StateCache::new(),
         }))
     }
 
@@ -535,6 +647,7 @@ impl Ledger {
         write_anchor(self.store(), head)?;
         self.write_derived(base)?;
         for (group, state) in std::mem::take(&mut base.groups) {
+            self.spans.remove(&group);
             self.groups.put(group, Arc::new(state));
         }
         for (member, state) in std::mem::take(&mut base.members) {
@@ -627,7 +740,19 @@ impl Ledger {
     /// Members of `group` on `on`, sorted, as the ledger stood after commit `as_of`
     /// (now when `None`).
     pub fn members(&self, group: &GroupId, on: Date, as_of: Option<u64>) -> Result<Vec<MemberId>> {
-        Ok(self.group_state(group)?.members_on(on, as_of))
+        if as_of.is_some_and(|as_of| as_of < self.head_seq()) {
+            return Ok(self.group_state(group)?.members_on(on, as_of));
+        }
+        let spans = self.spans.get_or_load(group, || {
+            Ok(self.group(group)?.map(|state| GroupSpans::of(&state)))
+        })?;
+        match spans {
+            Some(spans) => Ok(spans.members_on(on)),
+            None => Err(Error::new(
+                ErrorKind::NotFound,
+                format!("no group {group} in the ledger"),
+            )),
+        }
     }
 
     /// Groups `member` was in on `on`, sorted.
@@ -715,7 +840,9 @@ impl Ledger {
                     "its previous-hash does not match the commit before it (hash chain broken)",
                 ));
             }
-            fold.add(&commit);
+            if let Err(error) = fold.add(&commit) {
+                return Ok(broken(Some(seq), error.detail()));
+            }
             let indexed = self
                 .store()
                 .get(Space::Heads, &key)?
@@ -872,7 +999,7 @@ impl Ledger {
         let mut heads = Vec::new();
         for item in self.commits() {
             let (commit, hash) = item?;
-            fold.add(&commit);
+            fold.add(&commit)?;
             last = commit.seq;
             heads.push(Head {
                 seq: commit.seq,
@@ -880,7 +1007,6 @@ impl Ledger {
             });
             progress.advance(1);
         }
-        let mut fresh = fold.finish()?;
         self.store().clear(Space::Heads)?;
         self.head = heads.last().copied();
         debug_assert!(self.head_seq() == last);
@@ -891,11 +1017,25 @@ impl Ledger {
         self.store().flush()?;
         self.groups.clear();
         self.members.clear();
-        // From nothing: every state is in `fresh`.
+        self.spans.clear();
+        // From nothing: the fold writes every state.
         self.derived = None;
-        self.write_derived(&mut fresh)?;
-        // Freeing millions of timelines takes a tenth of a rebuild; nothing waits for it.
-        std::thread::spawn(move || drop(fresh));
+        let head = self.head.unwrap_or(Head {
+            seq: 0,
+            hash: GENESIS_HASH,
+        });
+        let mut fold = Some(fold);
+        self.store
+            .replace_file(SideFile::Derived, false, &mut |out| {
+                let fold = fold.take().ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::Storage,
+                        "the derived-state file was written twice",
+                    )
+                })?;
+                fold.write(out, head.seq, head.hash)
+            })?;
+        self.derived = DerivedFile::open(self.store())?;
         progress.finish();
         Ok(())
     }

@@ -4,6 +4,7 @@
 //! See ARCHITECTURE.md for the bird's-eye view and docs/format.md for the bytes on disk.
 
 pub mod audit;
+pub mod block;
 pub mod chart;
 pub mod commit;
 pub mod demo;

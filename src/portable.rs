@@ -33,16 +33,6 @@ pub const MAX_PORTABLE_LINE_BYTES: u64 = 1 << 30;
 /// Length of a hash or digest in hex characters.
 const HASH_HEX_CHARS: usize = 64;
 
-/// Every source kind, to read a kind back from its name (the names come from
-/// [`SourceKind::as_str`], so each has one spelling).
-const SOURCE_KINDS: [SourceKind; 5] = [
-    SourceKind::Observations,
-    SourceKind::Facts,
-    SourceKind::Spans,
-    SourceKind::SchoolBase,
-    SourceKind::Forget,
-];
-
 /// One line of the portable log.
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -226,7 +216,7 @@ fn from_portable(line: PortableCommit) -> std::result::Result<(Commit, Hash), St
             line.recorded_at
         ));
     }
-    let kind = SOURCE_KINDS
+    let kind = SourceKind::ALL
         .into_iter()
         .find(|kind| kind.as_str() == line.source.kind)
         .ok_or_else(|| format!("unknown source kind {:?}", line.source.kind))?;
@@ -484,9 +474,9 @@ mod tests {
 
     #[test]
     fn every_source_kind_reads_back() {
-        for kind in SOURCE_KINDS {
+        for kind in SourceKind::ALL {
             assert_eq!(
-                SOURCE_KINDS
+                SourceKind::ALL
                     .into_iter()
                     .find(|k| k.as_str() == kind.as_str()),
                 Some(kind)

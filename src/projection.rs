@@ -13,14 +13,17 @@
 //! **Invariant (apply once):** each state records `applied_through`, the last commit it
 //! reflects; applying a commit at or below it changes nothing.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+
+use rustc_hash::FxHashMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::commit::{body_config, seal, unseal, Commit, GroupRecord, Magic, SourceKind};
-use crate::derived::DerivedFile;
+use crate::block::BlockWriter;
+use crate::commit::{Commit, GroupRecord, SourceKind};
+use crate::derived::{DerivedFile, EncodedBlocks};
 use crate::error::{Error, Result};
-use crate::model::{Date, GroupId, MemberId};
+use crate::model::{Change, Date, GroupId, MemberId};
 use crate::timeline::{Entry, Timeline};
 
 /// What the ledger knows of one group.
@@ -154,22 +157,6 @@ impl MemberState {
         }
         Ok(())
     }
-}
-
-pub(crate) fn encode_value<T: Serialize>(magic: Magic, value: &T) -> Result<Vec<u8>> {
-    let body = bincode::serde::encode_to_vec(value, body_config())
-        .map_err(|error| Error::corrupt(format!("cannot encode derived state: {error}")))?;
-    seal(magic, &body)
-}
-
-pub(crate) fn decode_value<T: for<'de> Deserialize<'de>>(magic: Magic, bytes: &[u8]) -> Result<T> {
-    let body = unseal(magic, bytes)?;
-    let (value, used) = bincode::serde::decode_from_slice(body, body_config())
-        .map_err(|error| Error::corrupt(format!("derived state does not decode: {error}")))?;
-    if used != body.len() {
-        return Err(Error::corrupt("derived state has trailing bytes"));
-    }
-    Ok(value)
 }
 
 /// A working set of group and member states: loaded from a store on demand (or built from
@@ -320,116 +307,387 @@ impl Projection {
 }
 
 /// Folds a whole log into derived state at once: the same result as applying every commit
-/// in order with [`Projection::apply`] (`verify` compares the two), but each timeline is
-/// built in one go from its facts sorted once, instead of growing entry by entry, and the
-/// group side and the member side are built on two threads.
+/// in order with [`Projection::apply`] (`verify` compares the two), without growing
+/// timelines entry by entry. Ids are interned as they come; facts are kept flat (16 bytes
+/// each), then sorted once by group and once by member, on two threads. A rebuild writes
+/// the derived-state file straight from the sorted facts ([`Fold::write`]); `verify`
+/// builds states in memory from them ([`Fold::finish`]).
 #[derive(Default)]
 pub struct Fold {
-    groups: HashMap<GroupId, GroupFold>,
-    members: HashMap<MemberId, MemberFold>,
-    facts: u64,
+    group_index: FxHashMap<GroupId, u32>,
+    groups: Vec<(GroupId, GroupState)>,
+    member_index: FxHashMap<MemberId, u32>,
+    /// Each member and the last commit that recorded a fact of it.
+    members: Vec<(MemberId, u64)>,
+    facts: Vec<FlatFact>,
 }
 
-#[derive(Default)]
-struct GroupFold {
-    state: GroupState,
-    facts: Vec<(MemberId, Entry)>,
+/// Most commits a fold can take: a fact keeps its commit in 31 bits.
+pub const MAX_FOLD_COMMITS: u64 = (1 << 31) - 1;
+
+/// A fact as the fold keeps it: interned group and member, the date, and the commit and
+/// change packed as `seq << 1 | join`.
+#[derive(Clone, Copy, Debug)]
+struct FlatFact {
+    group: u32,
+    member: u32,
+    date: Date,
+    seq_change: u32,
 }
 
-#[derive(Default)]
-struct MemberFold {
-    applied_through: u64,
-    facts: Vec<(GroupId, Entry)>,
+impl FlatFact {
+    fn entry(self) -> Entry {
+        Entry {
+            date: self.date,
+            seq: u64::from(self.seq_change >> 1),
+            change: match self.seq_change & 1 {
+                1 => Change::Join,
+                _ => Change::Leave,
+            },
+        }
+    }
+}
+
+fn intern<K: Clone + Eq + std::hash::Hash, V>(
+    index: &mut FxHashMap<K, u32>,
+    values: &mut Vec<(K, V)>,
+    key: &K,
+    new: impl FnOnce() -> V,
+) -> u32 {
+    if let Some(&position) = index.get(key) {
+        return position;
+    }
+    // Fewer ids than facts, and facts per commit are limited far below u32::MAX.
+    let position = values.len() as u32;
+    values.push((key.clone(), new()));
+    index.insert(key.clone(), position);
+    position
 }
 
 impl Fold {
     /// Adds the next commit; commits must come in sequence order.
-    pub fn add(&mut self, commit: &Commit) {
+    pub fn add(&mut self, commit: &Commit) -> Result<()> {
         let seq = commit.seq;
-        for record in &commit.groups {
-            let group = self.groups.entry(record.group.clone()).or_default();
-            group.state.apply_dates(record);
-            group.state.note_commit(seq, commit.source.kind);
-            for fact in &record.facts {
-                let entry = Entry {
-                    date: fact.date,
-                    seq,
-                    change: fact.change,
-                };
-                group.facts.push((fact.member.clone(), entry));
-                let member = self.members.entry(fact.member.clone()).or_default();
-                member.applied_through = seq;
-                member.facts.push((record.group.clone(), entry));
-            }
-            self.facts += record.facts.len() as u64;
+        if seq > MAX_FOLD_COMMITS {
+            return Err(Error::new(
+                crate::error::ErrorKind::Limit,
+                format!("a log of more than {MAX_FOLD_COMMITS} commits cannot be folded"),
+            ));
         }
+        for record in &commit.groups {
+            let group = intern(
+                &mut self.group_index,
+                &mut self.groups,
+                &record.group,
+                GroupState::default,
+            );
+            let state = &mut self.groups[group as usize].1;
+            state.apply_dates(record);
+            state.note_commit(seq, commit.source.kind);
+            self.facts.reserve(record.facts.len());
+            // Facts come sorted by member: consecutive facts mostly share one.
+            let mut last: Option<(&MemberId, u32)> = None;
+            for fact in &record.facts {
+                let member = match last {
+                    Some((id, position)) if *id == fact.member => position,
+                    _ => intern(
+                        &mut self.member_index,
+                        &mut self.members,
+                        &fact.member,
+                        || 0,
+                    ),
+                };
+                last = Some((&fact.member, member));
+                self.members[member as usize].1 = seq;
+                self.facts.push(FlatFact {
+                    group,
+                    member,
+                    date: fact.date,
+                    // `seq` is at most MAX_FOLD_COMMITS (31 bits), checked above.
+                    seq_change: (seq as u32) << 1 | u32::from(fact.change == Change::Join),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// The facts added so far.
     pub fn facts(&self) -> u64 {
-        self.facts
+        self.facts.len() as u64
     }
 
-    /// The derived state of everything added. Fails only if two facts of one commit share
-    /// a (group, member, date), which a checked commit cannot hold.
-    pub fn finish(self) -> Result<Projection> {
+    /// Ranks ids by their text and sorts the facts both ways, on two threads.
+    fn sort(self) -> Result<Sorted> {
         let Fold {
-            groups, members, ..
+            groups,
+            members,
+            mut facts,
+            ..
         } = self;
-        let (groups, members) = std::thread::scope(|scope| {
-            let groups = scope.spawn(move || {
-                groups
-                    .into_iter()
-                    .map(|(id, fold)| {
-                        let mut state = fold.state;
-                        state.members = timelines(fold.facts)?;
-                        Ok((id, state))
-                    })
-                    .collect::<Result<BTreeMap<GroupId, GroupState>>>()
+        let group_rank = ranks(&groups);
+        let member_rank = ranks(&members);
+        for fact in &mut facts {
+            fact.group = group_rank[fact.group as usize];
+            fact.member = member_rank[fact.member as usize];
+        }
+        let groups = in_rank_order(groups, &group_rank);
+        let members = in_rank_order(members, &member_rank);
+        let by_member_facts = facts.clone();
+        let (by_group, by_member) = std::thread::scope(|scope| {
+            let group_count = groups.len();
+            let by_group = scope.spawn(move || {
+                sort_side(
+                    facts,
+                    group_count,
+                    |f| f.group,
+                    |f| (f.member, f.date, f.seq_change),
+                )
             });
-            let members = members
-                .into_iter()
-                .map(|(id, fold)| {
-                    let state = MemberState {
-                        applied_through: fold.applied_through,
-                        groups: timelines(fold.facts)?,
-                    };
-                    Ok((id, state))
+            let by_member = sort_side(
+                by_member_facts,
+                members.len(),
+                |f| f.member,
+                |f| (f.group, f.date, f.seq_change),
+            );
+            // A panic in the other thread is a bug in this function, not bad input.
+            let by_group = by_group
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (by_group, by_member)
+        });
+        let by_group = Side {
+            facts: by_group.0,
+            starts: by_group.1,
+        };
+        let by_member = Side {
+            facts: by_member.0,
+            starts: by_member.1,
+        };
+        let key = |f: &FlatFact| (f.group, f.member, f.date, f.seq_change >> 1);
+        if by_group
+            .facts
+            .windows(2)
+            .any(|pair| key(&pair[0]) == key(&pair[1]))
+        {
+            return Err(Error::corrupt(
+                "two facts of one commit share a group, member and date",
+            ));
+        }
+        Ok(Sorted {
+            groups,
+            members,
+            by_group,
+            by_member,
+        })
+    }
+
+    /// The derived state of everything added, in memory. Fails only if two facts of one
+    /// commit share a (group, member, date), which a checked commit cannot hold.
+    pub fn finish(self) -> Result<Projection> {
+        let sorted = self.sort()?;
+        let mut projection = Projection::default();
+        for (rank, (group, mut state)) in sorted.groups.iter().cloned().enumerate() {
+            state.members = sorted
+                .by_group
+                .runs(rank, |f| f.member)
+                .map(|(member, run)| {
+                    let timeline = Timeline::from_sorted(run.iter().map(|f| f.entry()).collect());
+                    // Runs are sorted by (date, commit) and hold no repeats (checked by
+                    // `sort`).
+                    (
+                        sorted.members[member as usize].0.clone(),
+                        timeline.unwrap_or_default(),
+                    )
                 })
-                .collect::<Result<BTreeMap<MemberId, MemberState>>>();
+                .collect();
+            projection.dirty_groups.insert(group.clone());
+            projection.groups.insert(group, state);
+        }
+        for (rank, (member, applied_through)) in sorted.members.iter().enumerate() {
+            let groups = sorted
+                .by_member
+                .runs(rank, |f| f.group)
+                .map(|(group, run)| {
+                    let timeline = Timeline::from_sorted(run.iter().map(|f| f.entry()).collect());
+                    (
+                        sorted.groups[group as usize].0.clone(),
+                        timeline.unwrap_or_default(),
+                    )
+                })
+                .collect();
+            projection.dirty_members.insert(member.clone());
+            projection.members.insert(
+                member.clone(),
+                MemberState {
+                    applied_through: *applied_through,
+                    groups,
+                },
+            );
+        }
+        Ok(projection)
+    }
+
+    /// Writes the derived-state file of everything added straight from the sorted facts,
+    /// tagged with commit `applied_through` and its `hash`: blocks of the two sides are
+    /// encoded on two threads.
+    pub fn write(
+        self,
+        out: &mut dyn crate::store::FileWriter,
+        applied_through: u64,
+        hash: crate::commit::Hash,
+    ) -> Result<()> {
+        let sorted = self.sort()?;
+        let group_ids: Vec<&str> = sorted.groups.iter().map(|(id, _)| id.as_str()).collect();
+        let member_ids: Vec<&str> = sorted.members.iter().map(|(id, _)| id.as_str()).collect();
+        let (group_blocks, member_blocks) = std::thread::scope(|scope| {
+            let groups = scope.spawn(|| {
+                encode_side(
+                    &sorted.groups,
+                    &sorted.by_group,
+                    |f| f.member,
+                    &member_ids,
+                    |(_, state)| {
+                        BlockWriter::group(
+                            state.applied_through,
+                            &state.observed,
+                            &state.ended,
+                            &state.sources,
+                        )
+                    },
+                )
+            });
+            let members = encode_side(
+                &sorted.members,
+                &sorted.by_member,
+                |f| f.group,
+                &group_ids,
+                |(_, applied)| BlockWriter::member(*applied),
+            );
             // A panic in the other thread is a bug in this function, not bad input.
             let groups = groups
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
             (groups, members)
         });
-        let (groups, members) = (groups?, members?);
-        // Everything folded is new: all of it is to be written.
-        Ok(Projection {
-            dirty_groups: groups.keys().cloned().collect(),
-            dirty_members: members.keys().cloned().collect(),
-            groups,
-            members,
+        let (group_blocks, member_blocks) = (group_blocks?, member_blocks?);
+        crate::derived::write_whole(
+            out,
+            [(&group_ids, group_blocks), (&member_ids, member_blocks)],
+            applied_through,
+            hash,
+        )
+    }
+}
+
+/// The fold's facts sorted one way: grouped by an outer id (`starts[rank]..starts[rank +
+/// 1]` are that id's facts), sorted within by (inner id, date, commit).
+struct Side {
+    facts: Vec<FlatFact>,
+    starts: Vec<usize>,
+}
+
+impl Side {
+    /// The facts of outer id `rank`, cut into runs of one inner id.
+    fn runs(
+        &self,
+        rank: usize,
+        inner: fn(&FlatFact) -> u32,
+    ) -> impl Iterator<Item = (u32, &[FlatFact])> + '_ {
+        let mut rest = &self.facts[self.starts[rank]..self.starts[rank + 1]];
+        std::iter::from_fn(move || {
+            let first = rest.first()?;
+            let id = inner(first);
+            let length = rest.iter().take_while(|f| inner(f) == id).count();
+            let (run, after) = rest.split_at(length);
+            rest = after;
+            Some((id, run))
         })
     }
 }
 
-/// Sorts one side's facts by (key, date, seq) and cuts them into a timeline per key.
-fn timelines<K: Ord + Clone>(mut facts: Vec<(K, Entry)>) -> Result<BTreeMap<K, Timeline>> {
-    // Facts were added in sequence order, so a stable sort by (key, date) leaves the
-    // entries of one day in sequence order.
-    facts.sort_by(|a, b| (&a.0, a.1.date).cmp(&(&b.0, b.1.date)));
-    let mut out = BTreeMap::new();
-    let mut facts = facts.into_iter().peekable();
-    while let Some((key, first)) = facts.next() {
-        let mut entries = vec![first];
-        while let Some((_, entry)) = facts.next_if(|(next, _)| *next == key) {
-            entries.push(entry);
-        }
-        let timeline = Timeline::from_sorted(entries).ok_or_else(|| {
-            Error::corrupt("two facts of one commit share a group, member and date")
-        })?;
-        out.insert(key, timeline);
+struct Sorted {
+    groups: Vec<(GroupId, GroupState)>,
+    members: Vec<(MemberId, u64)>,
+    by_group: Side,
+    by_member: Side,
+}
+
+/// Each entry's rank when the entries are sorted by key.
+fn ranks<K: Ord, V>(entries: &[(K, V)]) -> Vec<u32> {
+    let mut order: Vec<u32> = (0..entries.len() as u32).collect();
+    order.sort_unstable_by(|a, b| entries[*a as usize].0.cmp(&entries[*b as usize].0));
+    let mut rank = vec![0u32; entries.len()];
+    for (position, index) in order.into_iter().enumerate() {
+        rank[index as usize] = position as u32;
     }
-    Ok(out)
+    rank
+}
+
+fn in_rank_order<K, V>(entries: Vec<(K, V)>, rank: &[u32]) -> Vec<(K, V)> {
+    let mut slots: Vec<Option<(K, V)>> = (0..entries.len()).map(|_| None).collect();
+    for (index, entry) in entries.into_iter().enumerate() {
+        slots[rank[index] as usize] = Some(entry);
+    }
+    // `rank` is a permutation: every slot is filled once.
+    slots
+        .into_iter()
+        .map(|slot| slot.expect("a permutation"))
+        .collect()
+}
+
+/// Counting sort by the outer id, then each outer id's facts sorted by `inner`.
+fn sort_side<K: Ord>(
+    facts: Vec<FlatFact>,
+    outer_count: usize,
+    outer: fn(&FlatFact) -> u32,
+    inner: fn(&FlatFact) -> K,
+) -> (Vec<FlatFact>, Vec<usize>) {
+    let mut starts = vec![0usize; outer_count + 1];
+    for fact in &facts {
+        starts[outer(fact) as usize + 1] += 1;
+    }
+    for index in 0..outer_count {
+        starts[index + 1] += starts[index];
+    }
+    let Some(&placeholder) = facts.first() else {
+        return (facts, starts);
+    };
+    let mut next = starts.clone();
+    let mut sorted = vec![placeholder; facts.len()];
+    for fact in facts {
+        let slot = &mut next[outer(&fact) as usize];
+        sorted[*slot] = fact;
+        *slot += 1;
+    }
+    for index in 0..outer_count {
+        sorted[starts[index]..starts[index + 1]].sort_unstable_by_key(inner);
+    }
+    (sorted, starts)
+}
+
+/// Encodes one side's blocks into one buffer; returns it with each block's length.
+fn encode_side<O>(
+    outer: &[O],
+    side: &Side,
+    inner: fn(&FlatFact) -> u32,
+    inner_ids: &[&str],
+    begin: impl Fn(&O) -> BlockWriter,
+) -> Result<EncodedBlocks> {
+    let mut bytes = Vec::with_capacity(side.facts.len() * 14 + outer.len() * 32);
+    let mut lengths = Vec::with_capacity(outer.len());
+    for (rank, item) in outer.iter().enumerate() {
+        let mut writer = begin(item);
+        for (id, run) in side.runs(rank, inner) {
+            writer.timeline(inner_ids[id as usize], run.iter().map(|f| f.entry()));
+        }
+        let block = writer.finish()?;
+        lengths.push(u32::try_from(block.len()).map_err(|_| {
+            Error::new(
+                crate::error::ErrorKind::Limit,
+                "a derived state is too large",
+            )
+        })?);
+        bytes.extend_from_slice(&block);
+    }
+    Ok(EncodedBlocks { bytes, lengths })
 }

@@ -163,7 +163,7 @@ fn a_tampered_line_is_refused_and_nothing_is_written() {
     let tampered = format!(
         "{}\n{}\n",
         lines[0],
-        lines[1].replace("2020-01-03", "2020-01-04")
+        lines[1].replace(&day(2).to_string(), &day(3).to_string())
     );
     assert_ne!(tampered, text);
     let mut copy = fresh();

@@ -1,0 +1,394 @@
+//! The bytes of one group's or one member's state in the derived-state file: a compact,
+//! hand-written layout (`docs/format.md`, "Blocks"), sealed like every stored value.
+//!
+//! Owns: [`BlockWriter`] (used both for a state in memory and, by a rebuild, straight
+//! from sorted facts), and decoding a block back into a [`GroupState`] or
+//! [`MemberState`], checked.
+//! Must not: decide what a state holds (that is `projection`), or where blocks lie in the
+//! file (that is `derived`).
+
+use std::collections::BTreeMap;
+
+use crate::commit::{seal, unseal, Magic, SourceKind};
+use crate::error::{Error, Result};
+use crate::model::{Change, Date, GroupId, MemberId, MAX_ID_BYTES};
+use crate::projection::{GroupState, MemberState};
+use crate::timeline::{Entry, Timeline};
+
+/// Bytes of one timeline entry: date (`i32`), commit (`u64`), change (`u8`).
+const ENTRY_BYTES: usize = 13;
+
+/// A source kind's stored number: its place in [`SourceKind::ALL`].
+fn source_number(kind: SourceKind) -> u8 {
+    match kind {
+        SourceKind::Observations => 0,
+        SourceKind::Facts => 1,
+        SourceKind::Spans => 2,
+        SourceKind::SchoolBase => 3,
+        SourceKind::Forget => 4,
+    }
+}
+
+/// Writes one block: the state's own fields, then its timelines in id order.
+pub struct BlockWriter {
+    magic: Magic,
+    body: Vec<u8>,
+    /// Where the timeline count goes, and the count so far.
+    count_at: usize,
+    count: u32,
+    previous_id: Vec<u8>,
+}
+
+impl BlockWriter {
+    /// A group block: `applied_through`, observed and ended dates, source kinds.
+    pub fn group(
+        applied_through: u64,
+        observed: &[Date],
+        ended: &[Date],
+        sources: &[SourceKind],
+    ) -> BlockWriter {
+        let mut body = Vec::with_capacity(64 + 4 * (observed.len() + ended.len()));
+        body.extend_from_slice(&applied_through.to_be_bytes());
+        for dates in [observed, ended] {
+            push_count(&mut body, dates.len());
+            for date in dates {
+                body.extend_from_slice(&date.days_from_ce().to_be_bytes());
+            }
+        }
+        // At most five kinds exist, so the count fits a byte.
+        body.push(sources.len() as u8);
+        body.extend(sources.iter().map(|kind| source_number(*kind)));
+        BlockWriter::with_prefix(Magic::GroupState, body)
+    }
+
+    /// A member block: `applied_through`.
+    pub fn member(applied_through: u64) -> BlockWriter {
+        BlockWriter::with_prefix(Magic::MemberState, applied_through.to_be_bytes().to_vec())
+    }
+
+    fn with_prefix(magic: Magic, mut body: Vec<u8>) -> BlockWriter {
+        let count_at = body.len();
+        body.extend_from_slice(&0u32.to_be_bytes());
+        BlockWriter {
+            magic,
+            body,
+            count_at,
+            count: 0,
+            previous_id: Vec::new(),
+        }
+    }
+
+    /// Adds the timeline of `id` (a member in a group block, a group in a member block).
+    /// Ids must come in strictly ascending order, entries sorted by (date, commit).
+    pub fn timeline(&mut self, id: &str, entries: impl ExactSizeIterator<Item = Entry>) {
+        debug_assert!(self.count == 0 || self.previous_id.as_slice() < id.as_bytes());
+        self.previous_id.clear();
+        self.previous_id.extend_from_slice(id.as_bytes());
+        // Ids are validated newtypes of at most MAX_ID_BYTES (64) bytes.
+        self.body.push(id.len() as u8);
+        self.body.extend_from_slice(id.as_bytes());
+        push_count(&mut self.body, entries.len());
+        self.body.reserve(entries.len() * ENTRY_BYTES);
+        for entry in entries {
+            self.body
+                .extend_from_slice(&entry.date.days_from_ce().to_be_bytes());
+            self.body.extend_from_slice(&entry.seq.to_be_bytes());
+            self.body.push(match entry.change {
+                Change::Leave => 0,
+                Change::Join => 1,
+            });
+        }
+        self.count += 1;
+    }
+
+    /// The sealed block.
+    pub fn finish(mut self) -> Result<Vec<u8>> {
+        let count = self.count.to_be_bytes();
+        self.body[self.count_at..self.count_at + 4].copy_from_slice(&count);
+        seal(self.magic, &self.body)
+    }
+}
+
+/// Counts of dates and entries are `u32`; the limits on commits and facts keep them far
+/// below it.
+fn push_count(body: &mut Vec<u8>, count: usize) {
+    body.extend_from_slice(&(count as u32).to_be_bytes());
+}
+
+/// A group's state as a sealed block.
+pub fn encode_group(state: &GroupState) -> Result<Vec<u8>> {
+    let mut writer = BlockWriter::group(
+        state.applied_through,
+        &state.observed,
+        &state.ended,
+        &state.sources,
+    );
+    for (member, timeline) in &state.members {
+        writer.timeline(member.as_str(), timeline.entries().iter().copied());
+    }
+    writer.finish()
+}
+
+/// A member's state as a sealed block.
+pub fn encode_member(state: &MemberState) -> Result<Vec<u8>> {
+    let mut writer = BlockWriter::member(state.applied_through);
+    for (group, timeline) in &state.groups {
+        writer.timeline(group.as_str(), timeline.entries().iter().copied());
+    }
+    writer.finish()
+}
+
+/// Reads a block body front to back; every read past the end is "damaged".
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, count: usize) -> Result<&'a [u8]> {
+        let end = self
+            .at
+            .checked_add(count)
+            .filter(|end| *end <= self.bytes.len())
+            .ok_or_else(|| Error::corrupt("a block ends early"))?;
+        let taken = &self.bytes[self.at..end];
+        self.at = end;
+        Ok(taken)
+    }
+
+    fn array<const N: usize>(&mut self) -> Result<[u8; N]> {
+        // `take(N)` returns exactly N bytes.
+        Ok(self.take(N)?.try_into().expect("took N bytes"))
+    }
+
+    fn u8(&mut self) -> Result<u8> {
+        Ok(self.array::<1>()?[0])
+    }
+
+    fn u32(&mut self) -> Result<usize> {
+        Ok(u32::from_be_bytes(self.array()?) as usize)
+    }
+
+    fn u64(&mut self) -> Result<u64> {
+        Ok(u64::from_be_bytes(self.array()?))
+    }
+
+    fn date(&mut self) -> Result<Date> {
+        let days = i32::from_be_bytes(self.array()?);
+        Date::try_from(days).map_err(|_| Error::corrupt("a block holds an impossible date"))
+    }
+
+    /// A count of items of at least `item_bytes` each: more than the bytes left is damage,
+    /// caught before anything is allocated for it.
+    fn count(&mut self, item_bytes: usize) -> Result<usize> {
+        let count = self.u32()?;
+        if count.saturating_mul(item_bytes) > self.bytes.len() - self.at {
+            return Err(Error::corrupt("a block claims more than it holds"));
+        }
+        Ok(count)
+    }
+
+    fn dates(&mut self) -> Result<Vec<Date>> {
+        let count = self.count(4)?;
+        (0..count).map(|_| self.date()).collect()
+    }
+
+    fn id(&mut self) -> Result<&'a str> {
+        let length = self.u8()? as usize;
+        if length == 0 || length > MAX_ID_BYTES {
+            return Err(Error::corrupt("a block holds an id of a bad length"));
+        }
+        std::str::from_utf8(self.take(length)?)
+            .map_err(|_| Error::corrupt("a block holds an id that is not UTF-8"))
+    }
+
+    fn timeline(&mut self) -> Result<Timeline> {
+        let count = self.count(ENTRY_BYTES)?;
+        let mut entries = Vec::with_capacity(count);
+        for _ in 0..count {
+            let date = self.date()?;
+            let seq = self.u64()?;
+            let change = match self.u8()? {
+                0 => Change::Leave,
+                1 => Change::Join,
+                _ => return Err(Error::corrupt("a block holds an unknown change")),
+            };
+            entries.push(Entry { date, seq, change });
+        }
+        Timeline::from_sorted(entries).ok_or_else(|| Error::corrupt("a timeline is out of order"))
+    }
+
+    /// Timelines keyed by id, ids strictly ascending.
+    fn timelines<K: Ord>(
+        &mut self,
+        id: impl Fn(&str) -> Option<K>,
+    ) -> Result<BTreeMap<K, Timeline>> {
+        let count = self.count(1 + 1 + 4)?;
+        let mut pairs = Vec::with_capacity(count);
+        let mut previous: Option<&str> = None;
+        for _ in 0..count {
+            let text = self.id()?;
+            if previous.is_some_and(|previous| previous >= text) {
+                return Err(Error::corrupt("a block's ids are not in order"));
+            }
+            previous = Some(text);
+            let key = id(text).ok_or_else(|| Error::corrupt("a block holds an invalid id"))?;
+            pairs.push((key, self.timeline()?));
+        }
+        // Sorted input: the map is built in one pass.
+        Ok(pairs.into_iter().collect())
+    }
+
+    fn end(&self) -> Result<()> {
+        match self.at == self.bytes.len() {
+            true => Ok(()),
+            false => Err(Error::corrupt("a block has trailing bytes")),
+        }
+    }
+}
+
+/// A group block, decoded and checked.
+pub fn decode_group(group: &GroupId, bytes: &[u8]) -> Result<GroupState> {
+    let decoded = (|| {
+        let mut reader = Reader {
+            bytes: unseal(Magic::GroupState, bytes)?,
+            at: 0,
+        };
+        let applied_through = reader.u64()?;
+        let observed = reader.dates()?;
+        let ended = reader.dates()?;
+        let source_count = reader.u8()? as usize;
+        let sources = (0..source_count)
+            .map(|_| {
+                let number = reader.u8()? as usize;
+                SourceKind::ALL
+                    .get(number)
+                    .copied()
+                    .ok_or_else(|| Error::corrupt("a block holds an unknown source kind"))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let members = reader.timelines(|text| MemberId::new(text).ok())?;
+        reader.end()?;
+        Ok(GroupState {
+            applied_through,
+            observed,
+            ended,
+            sources,
+            members,
+        })
+    })();
+    let state: GroupState =
+        decoded.map_err(|e: Error| Error::corrupt(format!("group {group}: {}", e.detail())))?;
+    state.check(group)?;
+    Ok(state)
+}
+
+/// A member block, decoded and checked.
+pub fn decode_member(member: &MemberId, bytes: &[u8]) -> Result<MemberState> {
+    let decoded = (|| {
+        let mut reader = Reader {
+            bytes: unseal(Magic::MemberState, bytes)?,
+            at: 0,
+        };
+        let applied_through = reader.u64()?;
+        let groups = reader.timelines(|text| GroupId::new(text).ok())?;
+        reader.end()?;
+        Ok(MemberState {
+            applied_through,
+            groups,
+        })
+    })();
+    let state: MemberState =
+        decoded.map_err(|e: Error| Error::corrupt(format!("member {member}: {}", e.detail())))?;
+    state.check(member)?;
+    Ok(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> GroupState {
+        let day = |d| Date::from_ymd(2024, 5, d).unwrap();
+        let timeline = |entries: &[(u32, u64, Change)]| {
+            Timeline::from_sorted(
+                entries
+                    .iter()
+                    .map(|&(d, seq, change)| Entry {
+                        date: day(d),
+                        seq,
+                        change,
+                    })
+                    .collect(),
+            )
+            .unwrap()
+        };
+        GroupState {
+            applied_through: 7,
+            observed: vec![day(1), day(8)],
+            ended: vec![day(8)],
+            sources: vec![SourceKind::Facts, SourceKind::SchoolBase],
+            members: [
+                (
+                    MemberId::new("a").unwrap(),
+                    timeline(&[(1, 1, Change::Join), (8, 7, Change::Leave)]),
+                ),
+                (
+                    MemberId::new("b").unwrap(),
+                    timeline(&[(1, 3, Change::Join)]),
+                ),
+            ]
+            .into_iter()
+            .collect(),
+        }
+    }
+
+    #[test]
+    fn source_numbers_are_places_in_all() {
+        for (place, kind) in SourceKind::ALL.iter().enumerate() {
+            assert_eq!(usize::from(source_number(*kind)), place, "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn a_group_block_round_trips() {
+        let state = sample();
+        let group = GroupId::new("g").unwrap();
+        let bytes = encode_group(&state).unwrap();
+        assert_eq!(decode_group(&group, &bytes).unwrap(), state);
+    }
+
+    #[test]
+    fn a_member_block_round_trips() {
+        let state = MemberState {
+            applied_through: 9,
+            groups: sample()
+                .members
+                .into_iter()
+                .map(|(member, timeline)| (GroupId::new(member.as_str()).unwrap(), timeline))
+                .collect(),
+        };
+        let member = MemberId::new("m").unwrap();
+        let bytes = encode_member(&state).unwrap();
+        assert_eq!(decode_member(&member, &bytes).unwrap(), state);
+    }
+
+    #[test]
+    fn every_damage_to_a_block_is_refused() {
+        let group = GroupId::new("g").unwrap();
+        let bytes = encode_group(&sample()).unwrap();
+        for index in 0..bytes.len() {
+            for flip in [0x01, 0x80] {
+                let mut damaged = bytes.clone();
+                damaged[index] ^= flip;
+                assert!(decode_group(&group, &damaged).is_err(), "byte {index}");
+            }
+        }
+        for length in 0..bytes.len() {
+            assert!(
+                decode_group(&group, &bytes[..length]).is_err(),
+                "{length} bytes"
+            );
+        }
+    }
+}
