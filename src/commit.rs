@@ -1,12 +1,15 @@
 //! The log record: one [`Commit`] per import, and the bytes it is stored as.
 //!
 //! Owns: the commit's shape, its canonical order, the envelope (magic, format version,
-//! length, CRC-32), the body codec (bincode, big-endian, fixed-width integers), and the
-//! hash chain (SHA-256 of the body, which carries the previous commit's hash).
+//! length, CRC-32), which body version a commit is encoded in (the body codec lives in
+//! `body_v1`), and the hash chain (SHA-256 of the body, which carries the
+//! previous commit's hash).
 //! Must not: decide which facts to record (that is `plan`), or touch storage.
 //!
 //! `docs/format.md` describes every byte. A commit is checked right before it is encoded
 //! and right after it is decoded.
+
+mod body_v1;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -14,9 +17,16 @@ use sha2::{Digest, Sha256};
 use crate::error::{Error, Result};
 use crate::model::{Change, Date, GroupId, MemberId, MAX_FACTS_PER_COMMIT, MAX_ID_BYTES};
 
-/// The format version written today; readers accept exactly this one (see docs/format.md
-/// for how a later version upgrades).
-pub const FORMAT_VERSION: u16 = 1;
+/// Commit body version 1: bincode over serde, every fact naming its member in full.
+pub const COMMIT_VERSION_1: u16 = 1;
+/// The body version new commits are written in.
+pub const COMMIT_VERSION: u16 = COMMIT_VERSION_1;
+/// Every commit body version this muster reads (see docs/format.md for how a later
+/// version upgrades).
+pub const COMMIT_VERSIONS: [u16; 1] = [COMMIT_VERSION_1];
+/// The version of every sealed value other than a commit (group and member states, head
+/// records, names, the applied-through marker): each has only ever had this one.
+pub const VALUE_VERSION: u16 = 1;
 /// Largest encoded body. A commit of the largest import (`MAX_FACTS_PER_COMMIT` facts)
 /// fits; anything claiming more is damage.
 pub const MAX_BODY_BYTES: usize = 1 << 30;
@@ -140,8 +150,16 @@ pub struct GroupRecord {
 }
 
 /// One log record: all that one import recorded.
+///
+/// The serde derive is the version-1 body (`body_v1`).
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 pub struct Commit {
+    /// The body version this commit is stored in: [`COMMIT_VERSION`] for a new commit, the
+    /// envelope's version for a decoded one. Not itself in the body (the envelope carries
+    /// it), but it decides the body's bytes and so the commit's hash, which is why a
+    /// decoded commit keeps its version when it is written again (a replayed backup).
+    #[serde(skip, default = "body_v1::version")]
+    pub format_version: u16,
     /// 1 for the first commit, then each one more.
     pub seq: u64,
     /// When the commit was made: UTC milliseconds since 1970-01-01.
@@ -185,6 +203,12 @@ impl Commit {
     /// The commit's invariants; checked before encoding and after decoding.
     pub fn check(&self) -> Result<()> {
         let bad = |what: String| Err(Error::corrupt(format!("commit {}: {what}", self.seq)));
+        if !COMMIT_VERSIONS.contains(&self.format_version) {
+            return bad(format!(
+                "body version {} is not one this muster knows",
+                self.format_version
+            ));
+        }
         if self.seq == 0 {
             return bad("sequence number 0".into());
         }
@@ -248,10 +272,15 @@ impl Commit {
         Ok(())
     }
 
-    /// Encodes the body (the bytes the hash covers).
+    /// Encodes the body (the bytes the hash covers) in the commit's own body version.
     fn encode_body(&self) -> Result<Vec<u8>> {
-        bincode::serde::encode_to_vec(self, body_config())
-            .map_err(|error| Error::corrupt(format!("commit {}: cannot encode: {error}", self.seq)))
+        match self.format_version {
+            COMMIT_VERSION_1 => body_v1::encode(self),
+            other => Err(Error::corrupt(format!(
+                "commit {}: cannot encode body version {other}",
+                self.seq
+            ))),
+        }
     }
 
     /// The commit's hash: SHA-256 of its body. The next commit names it.
@@ -265,25 +294,31 @@ impl Commit {
         self.check()?;
         let body = self.encode_body()?;
         let hash = Sha256::digest(&body).into();
-        Ok((seal(Magic::Commit, &body)?, hash))
+        Ok((
+            seal_versioned(Magic::Commit, self.format_version, &body)?,
+            hash,
+        ))
     }
 
-    /// Decodes and checks a stored value; returns the commit and its hash.
+    /// Decodes and checks a stored value of any version in [`COMMIT_VERSIONS`]; returns the
+    /// commit (which remembers its version) and its hash.
     pub fn decode(bytes: &[u8]) -> Result<(Commit, Hash)> {
-        let body = unseal(Magic::Commit, bytes)?;
-        let (commit, used): (Commit, usize) =
-            bincode::serde::decode_from_slice(body, body_config())
-                .map_err(|error| Error::corrupt(format!("commit body does not decode: {error}")))?;
-        if used != body.len() {
-            return Err(Error::corrupt("commit body has trailing bytes"));
-        }
+        let (version, body) = unseal_versioned(Magic::Commit, &COMMIT_VERSIONS, bytes)?;
+        let commit = match version {
+            COMMIT_VERSION_1 => body_v1::decode(body)?,
+            other => {
+                return Err(Error::corrupt(format!(
+                    "commit body version {other} has no decoder"
+                )))
+            }
+        };
         commit.check()?;
         Ok((commit, Sha256::digest(body).into()))
     }
 }
 
-/// bincode settings for every stored body: big-endian, fixed-width integers, and a cap on
-/// what a length prefix may claim.
+/// bincode settings for every bincode body (derived values, commit body version 1):
+/// big-endian, fixed-width integers, and a cap on what a length prefix may claim.
 pub(crate) fn body_config() -> impl bincode::config::Config {
     bincode::config::standard()
         .with_big_endian()
@@ -291,15 +326,15 @@ pub(crate) fn body_config() -> impl bincode::config::Config {
         .with_limit::<MAX_BODY_BYTES>()
 }
 
-/// Wraps a body in the envelope: magic, version, length, body, CRC-32 of all before it.
-pub(crate) fn seal(magic: Magic, body: &[u8]) -> Result<Vec<u8>> {
+/// Wraps a body in the envelope: magic, `version`, length, body, CRC-32 of all before it.
+pub(crate) fn seal_versioned(magic: Magic, version: u16, body: &[u8]) -> Result<Vec<u8>> {
     let length = u32::try_from(body.len())
         .ok()
         .filter(|&length| length as usize <= MAX_BODY_BYTES)
         .ok_or_else(|| Error::corrupt(format!("a body of {} bytes is too large", body.len())))?;
     let mut bytes = Vec::with_capacity(HEADER_BYTES + body.len() + CHECKSUM_BYTES);
     bytes.extend_from_slice(&magic.bytes());
-    bytes.extend_from_slice(&FORMAT_VERSION.to_be_bytes());
+    bytes.extend_from_slice(&version.to_be_bytes());
     bytes.extend_from_slice(&length.to_be_bytes());
     bytes.extend_from_slice(body);
     let checksum = crc32fast::hash(&bytes);
@@ -307,8 +342,14 @@ pub(crate) fn seal(magic: Magic, body: &[u8]) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Checks the envelope and returns the body.
-pub(crate) fn unseal(magic: Magic, bytes: &[u8]) -> Result<&[u8]> {
+/// Checks the envelope of a value whose version must be one of `accepted`; returns the
+/// version found and the body. Any other version is "corrupt", naming the version found,
+/// so that an old muster never misreads a newer value.
+pub(crate) fn unseal_versioned<'a>(
+    magic: Magic,
+    accepted: &[u16],
+    bytes: &'a [u8],
+) -> Result<(u16, &'a [u8])> {
     if bytes.len() < HEADER_BYTES + CHECKSUM_BYTES {
         return Err(Error::corrupt(format!(
             "a stored value of {} bytes is too short",
@@ -327,9 +368,11 @@ pub(crate) fn unseal(magic: Magic, bytes: &[u8]) -> Result<&[u8]> {
         )));
     }
     let version = u16::from_be_bytes([sealed[4], sealed[5]]);
-    if version != FORMAT_VERSION {
+    if !accepted.contains(&version) {
+        let known: Vec<String> = accepted.iter().map(u16::to_string).collect();
         return Err(Error::corrupt(format!(
-            "format version {version}; this muster reads version {FORMAT_VERSION}"
+            "a {magic:?} value of format version {version}; this muster reads version {}",
+            known.join(" or ")
         )));
     }
     let length = u32::from_be_bytes([sealed[6], sealed[7], sealed[8], sealed[9]]) as usize;
@@ -340,7 +383,19 @@ pub(crate) fn unseal(magic: Magic, bytes: &[u8]) -> Result<&[u8]> {
             body.len()
         )));
     }
-    Ok(body)
+    Ok((version, body))
+}
+
+/// [`seal_versioned`] at [`VALUE_VERSION`]: for the values that have only ever had one
+/// version (everything but a commit).
+pub(crate) fn seal(magic: Magic, body: &[u8]) -> Result<Vec<u8>> {
+    seal_versioned(magic, VALUE_VERSION, body)
+}
+
+/// [`unseal_versioned`] accepting only [`VALUE_VERSION`]: for the values that have only
+/// ever had one version (everything but a commit).
+pub(crate) fn unseal(magic: Magic, bytes: &[u8]) -> Result<&[u8]> {
+    unseal_versioned(magic, &[VALUE_VERSION], bytes).map(|(_, body)| body)
 }
 
 /// Lower-case hex, for hashes in output.
@@ -351,9 +406,11 @@ pub fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorKind;
 
     fn sample() -> Commit {
         let mut commit = Commit {
+            format_version: COMMIT_VERSION,
             seq: 3,
             recorded_at_ms: 1_447_318_056_000,
             previous_hash: [7; 32],
@@ -431,12 +488,46 @@ mod tests {
     }
 
     #[test]
-    fn round_trip_keeps_commit_and_hash() {
+    fn round_trip_keeps_commit_version_and_hash() {
         let commit = sample();
         let (bytes, hash) = commit.encode().unwrap();
         let (decoded, decoded_hash) = Commit::decode(&bytes).unwrap();
         assert_eq!(decoded, commit);
+        assert_eq!(decoded.format_version, COMMIT_VERSION_1);
         assert_eq!(decoded_hash, hash);
+        assert_eq!(decoded.encode().unwrap(), (bytes, hash));
+    }
+
+    #[test]
+    fn a_commit_version_this_muster_does_not_know_is_corrupt_and_named() {
+        let (bytes, _) = sample().encode().unwrap();
+        let body = &bytes[HEADER_BYTES..bytes.len() - CHECKSUM_BYTES];
+        for version in [0, 2, u16::MAX] {
+            let error =
+                Commit::decode(&seal_versioned(Magic::Commit, version, body).unwrap()).unwrap_err();
+            assert_eq!(error.kind(), ErrorKind::Corrupt);
+            assert!(
+                error
+                    .detail()
+                    .contains(&format!("format version {version};")),
+                "{error}"
+            );
+        }
+        let mut commit = sample();
+        commit.format_version = 2;
+        assert_eq!(commit.encode().unwrap_err().kind(), ErrorKind::Corrupt);
+    }
+
+    #[test]
+    fn other_values_read_only_their_one_version() {
+        let sealed = seal(Magic::Head, b"x").unwrap();
+        assert_eq!(sealed[4..6], VALUE_VERSION.to_be_bytes());
+        assert_eq!(unseal(Magic::Head, &sealed).unwrap(), b"x");
+        let newer = seal_versioned(Magic::Head, VALUE_VERSION + 1, b"x").unwrap();
+        assert!(unseal(Magic::Head, &newer)
+            .unwrap_err()
+            .detail()
+            .contains("format version 2; this muster reads version 1"));
     }
 
     #[test]
@@ -467,9 +558,6 @@ mod tests {
     fn unsorted_facts_are_refused_before_writing() {
         let mut commit = sample();
         commit.groups[0].facts.reverse();
-        assert_eq!(
-            commit.encode().unwrap_err().kind(),
-            crate::error::ErrorKind::Corrupt
-        );
+        assert_eq!(commit.encode().unwrap_err().kind(), ErrorKind::Corrupt);
     }
 }

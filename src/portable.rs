@@ -18,7 +18,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::commit::{
-    hex, Commit, GroupRecord, Hash, MemberFact, Source, SourceFile, SourceKind, GENESIS_HASH,
+    hex, Commit, GroupRecord, Hash, MemberFact, Source, SourceFile, SourceKind, COMMIT_VERSION_1,
+    GENESIS_HASH,
 };
 use crate::error::{Error, ErrorKind, Place, Result};
 use crate::ledger::Ledger;
@@ -268,6 +269,8 @@ fn from_portable(line: PortableCommit) -> std::result::Result<(Commit, Hash), St
         })
         .collect::<std::result::Result<Vec<_>, String>>()?;
     let commit = Commit {
+        // Every portable line so far was written from a version-1 commit.
+        format_version: COMMIT_VERSION_1,
         seq: line.seq,
         recorded_at_ms,
         previous_hash: parse_hash(&line.previous_hash, "previous_hash")?,
