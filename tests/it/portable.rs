@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use muster::commit::{Source, SourceKind};
+use muster::commit::{Source, SourceKind, COMMIT_VERSION_1};
 use muster::store::MemoryStore;
 use muster::{ErrorKind, Ledger, Verdict};
 use proptest::prelude::*;
@@ -176,6 +176,70 @@ fn a_tampered_line_is_refused_and_nothing_is_written() {
 
     let garbage = format!("{}\nnot json\n", lines[0]);
     assert_refused(&mut copy, garbage.as_bytes(), 2, "not a portable commit");
+}
+
+/// Each commit with its hash, as stored.
+fn stored(ledger: &Ledger) -> Vec<(muster::commit::Commit, muster::commit::Hash)> {
+    (1..=ledger.head_seq())
+        .map(|seq| ledger.commit_at(seq).unwrap())
+        .collect()
+}
+
+#[test]
+fn every_line_names_its_commit_body_version() {
+    let text = String::from_utf8(export(&two_commits(), None)).unwrap();
+    for line in text.lines() {
+        let line: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(line["portable_version"], 2);
+        assert_eq!(line["format_version"], COMMIT_VERSION_1);
+    }
+}
+
+/// The version-1 spelling of a line: `portable_version` 1 and no `format_version`.
+fn as_portable_version_1(line: &str, format_version: u16) -> String {
+    let prefix = format!("{{\"portable_version\":2,\"format_version\":{format_version},");
+    assert!(line.starts_with(&prefix), "{line}");
+    line.replacen(&prefix, "{\"portable_version\":1,", 1)
+}
+
+#[test]
+fn a_portable_version_1_file_still_imports_with_every_hash() {
+    let original = two_commits();
+    let text = String::from_utf8(export(&original, None)).unwrap();
+    let old: String = text
+        .lines()
+        .map(|line| as_portable_version_1(line, COMMIT_VERSION_1) + "\n")
+        .collect();
+    let mut copy = fresh();
+    assert_eq!(replay(&mut copy, old.as_bytes()).unwrap().appended, [1, 2]);
+    assert_eq!(stored(&copy), stored(&original));
+}
+
+#[test]
+fn a_line_with_a_missing_or_unknown_version_is_refused() {
+    let text = String::from_utf8(export(&two_commits(), None)).unwrap();
+    let first = text.lines().next().unwrap();
+    let v2 = "{\"portable_version\":2,\"format_version\":1,";
+    let cases = [
+        ("{\"portable_version\":2,", "must name its format_version"),
+        (
+            "{\"portable_version\":1,\"format_version\":1,",
+            "has no format_version",
+        ),
+        (
+            "{\"portable_version\":2,\"format_version\":3,",
+            "commit body version 3",
+        ),
+        (
+            "{\"portable_version\":3,\"format_version\":1,",
+            "portable format version 3",
+        ),
+    ];
+    for (prefix, words) in cases {
+        let line = first.replacen(v2, prefix, 1);
+        assert_ne!(line, first);
+        assert_refused(&mut fresh(), format!("{line}\n").as_bytes(), 1, words);
+    }
 }
 
 #[test]
