@@ -1,8 +1,9 @@
 //! Commit body version 1: bincode 2 over serde (big-endian, fixed-width integers), each
 //! fact naming its member in full.
 //!
-//! Owns: turning a [`Commit`] into version-1 body bytes and back. A commit decoded from
-//! version 1 must re-encode to exactly its stored bytes (its hash is in the chain).
+//! Owns: turning a [`Commit`] into version-1 body bytes and back. New commits are never
+//! written in this version; it is kept so that every version-1 commit already in a log
+//! decodes, and re-encodes to exactly its stored bytes (its hash is in the chain).
 //! Must not: change a single byte of what it writes (every stored version-1 commit depends
 //! on it), touch the envelope or the hash, or skip [`Commit::check`] (the caller runs it).
 
