@@ -13,7 +13,7 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 
-use crate::commit::{Commit, Source, SourceKind, GENESIS_HASH};
+use crate::commit::{Commit, Source, SourceKind, COMMIT_VERSION, GENESIS_HASH};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ledger::Ledger;
 use crate::model::{Change, Date, GroupId, MemberId};
@@ -402,6 +402,7 @@ impl Ledger {
         }
         let seq = self.head_seq() + 1;
         let mut commit = Commit {
+            format_version: COMMIT_VERSION,
             seq,
             recorded_at_ms: Utc::now().timestamp_millis(),
             previous_hash: self.head.map_or(GENESIS_HASH, |head| head.hash),

@@ -1,12 +1,16 @@
 //! The log record: one [`Commit`] per import, and the bytes it is stored as.
 //!
 //! Owns: the commit's shape, its canonical order, the envelope (magic, format version,
-//! length, CRC-32), the body codec (bincode, big-endian, fixed-width integers), and the
-//! hash chain (SHA-256 of the body, which carries the previous commit's hash).
+//! length, CRC-32), which body version a commit is encoded in (the two body codecs live in
+//! `body_v1` and `body_v2`), and the hash chain (SHA-256 of the body, which carries the
+//! previous commit's hash).
 //! Must not: decide which facts to record (that is `plan`), or touch storage.
 //!
 //! `docs/format.md` describes every byte. A commit is checked right before it is encoded
 //! and right after it is decoded.
+
+mod body_v1;
+mod body_v2;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -14,9 +18,21 @@ use sha2::{Digest, Sha256};
 use crate::error::{Error, Result};
 use crate::model::{Change, Date, GroupId, MemberId, MAX_FACTS_PER_COMMIT, MAX_ID_BYTES};
 
-/// The format version written today; readers accept exactly this one (see docs/format.md
-/// for how a later version upgrades).
-pub const FORMAT_VERSION: u16 = 1;
+/// Commit body version 1: bincode over serde, every fact naming its member in full. Read,
+/// and re-encoded for a commit decoded from it (its hash must never change), but never
+/// written for a new commit.
+pub const COMMIT_VERSION_1: u16 = 1;
+/// Commit body version 2: a per-commit member dictionary, each fact naming its member by
+/// index into it.
+pub const COMMIT_VERSION_2: u16 = 2;
+/// The body version new commits are written in.
+pub const COMMIT_VERSION: u16 = COMMIT_VERSION_2;
+/// Every commit body version this muster reads (see docs/format.md for how a later
+/// version upgrades).
+pub const COMMIT_VERSIONS: [u16; 2] = [COMMIT_VERSION_1, COMMIT_VERSION_2];
+/// The version of every sealed value other than a commit (group and member states, head
+/// records, names, the applied-through marker): each has only ever had this one.
+pub const VALUE_VERSION: u16 = 1;
 /// Largest encoded body. A commit of the largest import (`MAX_FACTS_PER_COMMIT` facts)
 /// fits; anything claiming more is damage.
 pub const MAX_BODY_BYTES: usize = 1 << 30;
@@ -156,8 +172,16 @@ pub struct GroupRecord {
 }
 
 /// One log record: all that one import recorded.
+///
+/// The serde derive is the version-1 body (`body_v1`); version 2 is written by hand.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 pub struct Commit {
+    /// The body version this commit is stored in: [`COMMIT_VERSION`] for a new commit, the
+    /// envelope's version for a decoded one. Not itself in the body (the envelope carries
+    /// it), but it decides the body's bytes and so the commit's hash, which is why a
+    /// decoded commit keeps its version when it is written again (a replayed backup).
+    #[serde(skip, default = "body_v1::version")]
+    pub format_version: u16,
     /// 1 for the first commit, then each one more.
     pub seq: u64,
     /// When the commit was made: UTC milliseconds since 1970-01-01.
@@ -201,6 +225,12 @@ impl Commit {
     /// The commit's invariants; checked before encoding and after decoding.
     pub fn check(&self) -> Result<()> {
         let bad = |what: String| Err(Error::corrupt(format!("commit {}: {what}", self.seq)));
+        if !COMMIT_VERSIONS.contains(&self.format_version) {
+            return bad(format!(
+                "body version {} is not one this muster knows",
+                self.format_version
+            ));
+        }
         if self.seq == 0 {
             return bad("sequence number 0".into());
         }
@@ -264,10 +294,16 @@ impl Commit {
         Ok(())
     }
 
-    /// Encodes the body (the bytes the hash covers).
+    /// Encodes the body (the bytes the hash covers) in the commit's own body version.
     fn encode_body(&self) -> Result<Vec<u8>> {
-        bincode::serde::encode_to_vec(self, body_config())
-            .map_err(|error| Error::corrupt(format!("commit {}: cannot encode: {error}", self.seq)))
+        match self.format_version {
+            COMMIT_VERSION_1 => body_v1::encode(self),
+            COMMIT_VERSION_2 => body_v2::encode(self),
+            other => Err(Error::corrupt(format!(
+                "commit {}: cannot encode body version {other}",
+                self.seq
+            ))),
+        }
     }
 
     /// The commit's hash: SHA-256 of its body. The next commit names it.
@@ -281,25 +317,32 @@ impl Commit {
         self.check()?;
         let body = self.encode_body()?;
         let hash = Sha256::digest(&body).into();
-        Ok((seal(Magic::Commit, &body)?, hash))
+        Ok((
+            seal_versioned(Magic::Commit, self.format_version, &body)?,
+            hash,
+        ))
     }
 
-    /// Decodes and checks a stored value; returns the commit and its hash.
+    /// Decodes and checks a stored value of any version in [`COMMIT_VERSIONS`]; returns the
+    /// commit (which remembers its version) and its hash.
     pub fn decode(bytes: &[u8]) -> Result<(Commit, Hash)> {
-        let body = unseal(Magic::Commit, bytes)?;
-        let (commit, used): (Commit, usize) =
-            bincode::serde::decode_from_slice(body, body_config())
-                .map_err(|error| Error::corrupt(format!("commit body does not decode: {error}")))?;
-        if used != body.len() {
-            return Err(Error::corrupt("commit body has trailing bytes"));
-        }
+        let (version, body) = unseal_versioned(Magic::Commit, &COMMIT_VERSIONS, bytes)?;
+        let commit = match version {
+            COMMIT_VERSION_1 => body_v1::decode(body)?,
+            COMMIT_VERSION_2 => body_v2::decode(body)?,
+            other => {
+                return Err(Error::corrupt(format!(
+                    "commit body version {other} has no decoder"
+                )))
+            }
+        };
         commit.check()?;
         Ok((commit, Sha256::digest(body).into()))
     }
 }
 
-/// bincode settings for every stored body: big-endian, fixed-width integers, and a cap on
-/// what a length prefix may claim.
+/// bincode settings for every bincode body (derived values, commit body version 1):
+/// big-endian, fixed-width integers, and a cap on what a length prefix may claim.
 pub(crate) fn body_config() -> impl bincode::config::Config {
     bincode::config::standard()
         .with_big_endian()
@@ -307,15 +350,15 @@ pub(crate) fn body_config() -> impl bincode::config::Config {
         .with_limit::<MAX_BODY_BYTES>()
 }
 
-/// Wraps a body in the envelope: magic, version, length, body, CRC-32 of all before it.
-pub(crate) fn seal(magic: Magic, body: &[u8]) -> Result<Vec<u8>> {
+/// Wraps a body in the envelope: magic, `version`, length, body, CRC-32 of all before it.
+pub(crate) fn seal_versioned(magic: Magic, version: u16, body: &[u8]) -> Result<Vec<u8>> {
     let length = u32::try_from(body.len())
         .ok()
         .filter(|&length| length as usize <= MAX_BODY_BYTES)
         .ok_or_else(|| Error::corrupt(format!("a body of {} bytes is too large", body.len())))?;
     let mut bytes = Vec::with_capacity(HEADER_BYTES + body.len() + CHECKSUM_BYTES);
     bytes.extend_from_slice(&magic.bytes());
-    bytes.extend_from_slice(&FORMAT_VERSION.to_be_bytes());
+    bytes.extend_from_slice(&version.to_be_bytes());
     bytes.extend_from_slice(&length.to_be_bytes());
     bytes.extend_from_slice(body);
     let checksum = crc32fast::hash(&bytes);
@@ -323,8 +366,14 @@ pub(crate) fn seal(magic: Magic, body: &[u8]) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Checks the envelope and returns the body.
-pub(crate) fn unseal(magic: Magic, bytes: &[u8]) -> Result<&[u8]> {
+/// Checks the envelope of a value whose version must be one of `accepted`; returns the
+/// version found and the body. Any other version is "corrupt", naming the version found,
+/// so that an old muster never misreads a newer value.
+pub(crate) fn unseal_versioned<'a>(
+    magic: Magic,
+    accepted: &[u16],
+    bytes: &'a [u8],
+) -> Result<(u16, &'a [u8])> {
     if bytes.len() < HEADER_BYTES + CHECKSUM_BYTES {
         return Err(Error::corrupt(format!(
             "a stored value of {} bytes is too short",
@@ -343,9 +392,11 @@ pub(crate) fn unseal(magic: Magic, bytes: &[u8]) -> Result<&[u8]> {
         )));
     }
     let version = u16::from_be_bytes([sealed[4], sealed[5]]);
-    if version != FORMAT_VERSION {
+    if !accepted.contains(&version) {
+        let known: Vec<String> = accepted.iter().map(u16::to_string).collect();
         return Err(Error::corrupt(format!(
-            "format version {version}; this muster reads version {FORMAT_VERSION}"
+            "a {magic:?} value of format version {version}; this muster reads version {}",
+            known.join(" or ")
         )));
     }
     let length = u32::from_be_bytes([sealed[6], sealed[7], sealed[8], sealed[9]]) as usize;
@@ -356,7 +407,19 @@ pub(crate) fn unseal(magic: Magic, bytes: &[u8]) -> Result<&[u8]> {
             body.len()
         )));
     }
-    Ok(body)
+    Ok((version, body))
+}
+
+/// [`seal_versioned`] at [`VALUE_VERSION`]: for the values that have only ever had one
+/// version (everything but a commit).
+pub(crate) fn seal(magic: Magic, body: &[u8]) -> Result<Vec<u8>> {
+    seal_versioned(magic, VALUE_VERSION, body)
+}
+
+/// [`unseal_versioned`] accepting only [`VALUE_VERSION`]: for the values that have only
+/// ever had one version (everything but a commit).
+pub(crate) fn unseal(magic: Magic, bytes: &[u8]) -> Result<&[u8]> {
+    unseal_versioned(magic, &[VALUE_VERSION], bytes).map(|(_, body)| body)
 }
 
 /// Lower-case hex, for hashes in output.
@@ -367,9 +430,29 @@ pub fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorKind;
 
+    fn day(month: u32, day: u32) -> Date {
+        Date::from_ymd(2015, month, day).unwrap()
+    }
+
+    fn member(id: &str) -> MemberId {
+        MemberId::new(id).unwrap()
+    }
+
+    fn fact(id: &str, date: Date, change: Change) -> MemberFact {
+        MemberFact {
+            member: member(id),
+            date,
+            change,
+        }
+    }
+
+    /// Two groups, member "b" in both, so the version-2 dictionary is shared across
+    /// groups; written as version 2, like every new commit.
     fn sample() -> Commit {
         let mut commit = Commit {
+            format_version: COMMIT_VERSION,
             seq: 3,
             recorded_at_ms: 1_447_318_056_000,
             previous_hash: [7; 32],
@@ -377,115 +460,382 @@ mod tests {
                 kind: SourceKind::Observations,
                 files: vec![SourceFile::new("week.csv", b"date,group,member\n")],
             },
-            groups: vec![GroupRecord {
-                group: GroupId::new("34340").unwrap(),
-                observed: vec![Date::from_ymd(2015, 11, 16).unwrap()],
-                facts: vec![
-                    MemberFact {
-                        member: MemberId::new("b").unwrap(),
-                        date: Date::from_ymd(2015, 11, 16).unwrap(),
-                        change: Change::Join,
-                    },
-                    MemberFact {
-                        member: MemberId::new("a").unwrap(),
-                        date: Date::from_ymd(2015, 11, 16).unwrap(),
-                        change: Change::Leave,
-                    },
-                ],
-                ended: vec![],
-                reopened: vec![],
-            }],
+            groups: vec![
+                GroupRecord {
+                    group: GroupId::new("34341").unwrap(),
+                    observed: vec![day(11, 23)],
+                    facts: vec![fact("b", day(11, 23), Change::Leave)],
+                    ended: vec![day(11, 23)],
+                    reopened: vec![],
+                },
+                GroupRecord {
+                    group: GroupId::new("34340").unwrap(),
+                    observed: vec![day(11, 16)],
+                    facts: vec![
+                        fact("b", day(11, 16), Change::Join),
+                        fact("a", day(11, 16), Change::Leave),
+                    ],
+                    ended: vec![],
+                    reopened: vec![],
+                },
+            ],
             erased: vec![],
         };
         commit.canonicalize();
         commit
     }
 
-    /// Builds the expected bytes by hand from the rules in docs/format.md, so that an
-    /// accidental change of the format (a field, an order, an integer width) fails here.
-    #[test]
-    fn encoding_follows_docs_format_md() {
-        let commit = sample();
-        let mut body = Vec::new();
-        let string = |body: &mut Vec<u8>, text: &str| {
-            body.extend_from_slice(&(text.len() as u64).to_be_bytes());
-            body.extend_from_slice(text.as_bytes());
-        };
-        let date =
-            |body: &mut Vec<u8>, d: Date| body.extend_from_slice(&d.days_from_ce().to_be_bytes());
+    /// The same content, stored as version 1 (as every commit made before version 2 was).
+    fn sample_v1() -> Commit {
+        Commit {
+            format_version: COMMIT_VERSION_1,
+            ..sample()
+        }
+    }
+
+    /// Writers for the hand-built bodies, from the rules in docs/format.md.
+    fn put_string(body: &mut Vec<u8>, text: &str) {
+        body.extend_from_slice(&(text.len() as u64).to_be_bytes());
+        body.extend_from_slice(text.as_bytes());
+    }
+
+    fn put_count(body: &mut Vec<u8>, count: u64) {
+        body.extend_from_slice(&count.to_be_bytes());
+    }
+
+    fn put_date(body: &mut Vec<u8>, date: Date) {
+        body.extend_from_slice(&date.days_from_ce().to_be_bytes());
+    }
+
+    /// The fields both versions share, up to and including `source`.
+    fn put_head(body: &mut Vec<u8>) {
         body.extend_from_slice(&3u64.to_be_bytes()); // seq
         body.extend_from_slice(&1_447_318_056_000i64.to_be_bytes()); // recorded_at_ms
         body.extend_from_slice(&[7; 32]); // previous_hash
         body.extend_from_slice(&0u32.to_be_bytes()); // source.kind: Observations
-        body.extend_from_slice(&1u64.to_be_bytes()); // source.files: 1
-        string(&mut body, "week.csv");
+        put_count(body, 1); // source.files
+        put_string(body, "week.csv");
         body.extend_from_slice(&Sha256::digest(b"date,group,member\n"));
-        body.extend_from_slice(&1u64.to_be_bytes()); // groups: 1
-        string(&mut body, "34340");
-        body.extend_from_slice(&1u64.to_be_bytes()); // observed: 1
-        let day = Date::from_ymd(2015, 11, 16).unwrap();
-        date(&mut body, day);
-        body.extend_from_slice(&2u64.to_be_bytes()); // facts: 2, sorted by member
-        string(&mut body, "a");
-        date(&mut body, day);
-        body.extend_from_slice(&0u32.to_be_bytes()); // Leave
-        string(&mut body, "b");
-        date(&mut body, day);
-        body.extend_from_slice(&1u32.to_be_bytes()); // Join
-        body.extend_from_slice(&0u64.to_be_bytes()); // ended
-        body.extend_from_slice(&0u64.to_be_bytes()); // reopened
-        body.extend_from_slice(&0u64.to_be_bytes()); // erased
-        let mut expected = b"MUSC".to_vec();
-        expected.extend_from_slice(&1u16.to_be_bytes());
-        expected.extend_from_slice(&(body.len() as u32).to_be_bytes());
-        expected.extend_from_slice(&body);
-        let checksum = crc32fast::hash(&expected);
-        expected.extend_from_slice(&checksum.to_be_bytes());
-        let (bytes, hash) = commit.encode().unwrap();
-        assert_eq!(bytes, expected);
+    }
+
+    /// The sample's version-2 body with the given dictionary and facts (member index, date,
+    /// change byte) for group 34340; group 34341's one fact names dictionary entry
+    /// `b_index`.
+    fn sample_v2_body(
+        dictionary: &[&str],
+        facts_34340: &[(u32, Date, u8)],
+        b_index: u32,
+    ) -> Vec<u8> {
+        let mut body = Vec::new();
+        put_head(&mut body);
+        put_count(&mut body, dictionary.len() as u64); // member dictionary
+        for member in dictionary {
+            put_string(&mut body, member);
+        }
+        put_count(&mut body, 2); // groups, sorted by id
+        put_string(&mut body, "34340");
+        put_count(&mut body, 1); // observed
+        put_date(&mut body, day(11, 16));
+        put_count(&mut body, facts_34340.len() as u64); // facts
+        for &(index, date, change) in facts_34340 {
+            body.extend_from_slice(&index.to_be_bytes());
+            put_date(&mut body, date);
+            body.push(change);
+        }
+        put_count(&mut body, 0); // ended
+        put_count(&mut body, 0); // reopened
+        put_string(&mut body, "34341");
+        put_count(&mut body, 1); // observed
+        put_date(&mut body, day(11, 23));
+        put_count(&mut body, 1); // facts
+        body.extend_from_slice(&b_index.to_be_bytes());
+        put_date(&mut body, day(11, 23));
+        body.push(0); // leave
+        put_count(&mut body, 1); // ended
+        put_date(&mut body, day(11, 23));
+        put_count(&mut body, 0); // reopened
+        put_count(&mut body, 0); // erased
+        body
+    }
+
+    /// The envelope around a hand-built body, from the rules in docs/format.md.
+    fn envelope(version: u16, body: &[u8]) -> Vec<u8> {
+        let mut bytes = b"MUSC".to_vec();
+        bytes.extend_from_slice(&version.to_be_bytes());
+        bytes.extend_from_slice(&(body.len() as u32).to_be_bytes());
+        bytes.extend_from_slice(body);
+        let checksum = crc32fast::hash(&bytes);
+        bytes.extend_from_slice(&checksum.to_be_bytes());
+        bytes
+    }
+
+    /// The error a body decodes to once sealed correctly (so the body decoder, not the
+    /// envelope, is what refuses it).
+    fn refusal(version: u16, body: &[u8]) -> Error {
+        Commit::decode(&envelope(version, body)).expect_err("a damaged body must be refused")
+    }
+
+    /// Builds the expected bytes by hand from the rules in docs/format.md, so that an
+    /// accidental change of the format (a field, an order, an integer width) fails here.
+    #[test]
+    fn encoding_follows_docs_format_md() {
+        let (a, b) = (0, 1);
+        let body = sample_v2_body(&["a", "b"], &[(a, day(11, 16), 0), (b, day(11, 16), 1)], b);
+        let (bytes, hash) = sample().encode().unwrap();
+        assert_eq!(bytes, envelope(2, &body));
         assert_eq!(hash, <[u8; 32]>::from(Sha256::digest(&body)));
     }
 
+    /// Version 1 is read for ever: bytes built by hand from its rules decode to the right
+    /// commit with the hash of those bytes, and re-encode to exactly them.
     #[test]
-    fn round_trip_keeps_commit_and_hash() {
-        let commit = sample();
-        let (bytes, hash) = commit.encode().unwrap();
-        let (decoded, decoded_hash) = Commit::decode(&bytes).unwrap();
-        assert_eq!(decoded, commit);
-        assert_eq!(decoded_hash, hash);
+    fn a_version_1_commit_made_by_hand_decodes_with_its_hash_and_re_encodes_as_it_was() {
+        let mut body = Vec::new();
+        put_head(&mut body);
+        let v1_fact = |body: &mut Vec<u8>, member: &str, date: Date, change: u32| {
+            put_string(body, member);
+            put_date(body, date);
+            body.extend_from_slice(&change.to_be_bytes()); // enum: variant index, u32
+        };
+        put_count(&mut body, 2); // groups, sorted by id
+        put_string(&mut body, "34340");
+        put_count(&mut body, 1); // observed
+        put_date(&mut body, day(11, 16));
+        put_count(&mut body, 2); // facts, sorted by member
+        v1_fact(&mut body, "a", day(11, 16), 0); // leave
+        v1_fact(&mut body, "b", day(11, 16), 1); // join
+        put_count(&mut body, 0); // ended
+        put_count(&mut body, 0); // reopened
+        put_string(&mut body, "34341");
+        put_count(&mut body, 1); // observed
+        put_date(&mut body, day(11, 23));
+        put_count(&mut body, 1); // facts
+        v1_fact(&mut body, "b", day(11, 23), 0); // leave
+        put_count(&mut body, 1); // ended
+        put_date(&mut body, day(11, 23));
+        put_count(&mut body, 0); // reopened
+        put_count(&mut body, 0); // erased
+        let stored = envelope(1, &body);
+        let expected_hash = <[u8; 32]>::from(Sha256::digest(&body));
+
+        let (commit, hash) = Commit::decode(&stored).unwrap();
+        assert_eq!(commit, sample_v1());
+        assert_eq!(commit.format_version, COMMIT_VERSION_1);
+        assert_eq!(hash, expected_hash);
+        assert_eq!(commit.hash().unwrap(), expected_hash);
+        assert_eq!(commit.encode().unwrap(), (stored, expected_hash));
+    }
+
+    #[test]
+    fn round_trip_keeps_commit_version_and_hash() {
+        for commit in [sample(), sample_v1()] {
+            let (bytes, hash) = commit.encode().unwrap();
+            assert_eq!(bytes[4..6], commit.format_version.to_be_bytes());
+            let (decoded, decoded_hash) = Commit::decode(&bytes).unwrap();
+            assert_eq!(decoded, commit);
+            assert_eq!(decoded_hash, hash);
+            assert_eq!(decoded.encode().unwrap(), (bytes, hash));
+        }
+    }
+
+    #[test]
+    fn the_two_versions_of_one_content_differ_in_bytes_and_hash() {
+        let (v1_bytes, v1_hash) = sample_v1().encode().unwrap();
+        let (v2_bytes, v2_hash) = sample().encode().unwrap();
+        assert_ne!(v1_bytes, v2_bytes);
+        assert_ne!(v1_hash, v2_hash);
+    }
+
+    /// Apart from the facts, version 2 writes every field as version 1 does: a commit with
+    /// no facts differs only by the (empty) dictionary's count after the source.
+    #[test]
+    fn version_2_writes_the_other_fields_as_version_1_does() {
+        for kind in [
+            SourceKind::Observations,
+            SourceKind::Facts,
+            SourceKind::Spans,
+            SourceKind::SchoolBase,
+            SourceKind::Forget,
+        ] {
+            let mut commit = sample();
+            commit.source.kind = kind;
+            for group in &mut commit.groups {
+                group.facts.clear();
+            }
+            commit.erased = vec![member("x"), member("y")];
+            let v2 = commit.encode_body().unwrap();
+            commit.format_version = COMMIT_VERSION_1;
+            let v1 = commit.encode_body().unwrap();
+            let source_end = 8 + 8 + 32 + 4 + 8 + (8 + "week.csv".len()) + 32;
+            let mut expected = v1[..source_end].to_vec();
+            put_count(&mut expected, 0); // the dictionary
+            expected.extend_from_slice(&v1[source_end..]);
+            assert_eq!(v2, expected, "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn a_decoded_version_2_commit_shares_one_text_per_member() {
+        let (bytes, _) = sample().encode().unwrap();
+        let (commit, _) = Commit::decode(&bytes).unwrap();
+        let b_texts: Vec<*const u8> = commit
+            .groups
+            .iter()
+            .flat_map(|group| &group.facts)
+            .filter(|fact| fact.member.as_str() == "b")
+            .map(|fact| fact.member.as_str().as_ptr())
+            .collect();
+        assert_eq!(b_texts.len(), 2);
+        assert_eq!(b_texts[0], b_texts[1]);
+    }
+
+    /// Canonical: members that are equal text but separate allocations encode exactly as
+    /// shared ones, whatever order the content came in.
+    #[test]
+    fn the_same_content_always_encodes_to_the_same_bytes() {
+        let mut shuffled = sample();
+        shuffled.groups.reverse();
+        for group in &mut shuffled.groups {
+            group.facts.reverse();
+            for fact in &mut group.facts {
+                fact.member = member(fact.member.as_str());
+            }
+        }
+        shuffled.canonicalize();
+        assert_eq!(shuffled.encode().unwrap(), sample().encode().unwrap());
     }
 
     #[test]
     fn every_single_byte_flip_is_detected() {
-        let (bytes, _) = sample().encode().unwrap();
-        for position in 0..bytes.len() {
-            let mut damaged = bytes.clone();
-            damaged[position] ^= 0x10;
-            assert!(
-                Commit::decode(&damaged).is_err(),
-                "flip at {position} passed"
-            );
+        for commit in [sample(), sample_v1()] {
+            let (bytes, _) = commit.encode().unwrap();
+            for position in 0..bytes.len() {
+                let mut damaged = bytes.clone();
+                damaged[position] ^= 0x10;
+                assert!(
+                    Commit::decode(&damaged).is_err(),
+                    "version {}: flip at {position} passed",
+                    commit.format_version
+                );
+            }
         }
     }
 
     #[test]
     fn every_truncation_is_detected() {
+        for commit in [sample(), sample_v1()] {
+            let (bytes, _) = commit.encode().unwrap();
+            for length in 0..bytes.len() {
+                assert!(
+                    Commit::decode(&bytes[..length]).is_err(),
+                    "version {}: length {length} passed",
+                    commit.format_version
+                );
+            }
+        }
+    }
+
+    /// Damage behind a correct envelope: the body decoder must refuse it, naming why.
+    #[test]
+    fn a_damaged_version_2_dictionary_or_index_is_refused() {
+        let on = day(11, 16);
+        let cases: [(&str, Vec<u8>, &str); 6] = [
+            (
+                "an index past the dictionary",
+                sample_v2_body(&["a", "b"], &[(0, on, 0), (2, on, 1)], 1),
+                "member index 2, but the dictionary holds 2",
+            ),
+            (
+                "an index far past the dictionary",
+                sample_v2_body(&["a", "b"], &[(0, on, 0), (1, on, 1)], u32::MAX),
+                "member index 4294967295",
+            ),
+            (
+                "an unsorted dictionary",
+                sample_v2_body(&["b", "a"], &[(1, on, 0), (0, on, 1)], 0),
+                "member dictionary not sorted",
+            ),
+            (
+                "a repeated dictionary entry",
+                sample_v2_body(&["a", "b", "b"], &[(0, on, 0), (1, on, 1)], 2),
+                "member dictionary not sorted, or b repeats",
+            ),
+            (
+                "a dictionary entry no fact names",
+                sample_v2_body(&["a", "b", "c"], &[(0, on, 0), (1, on, 1)], 1),
+                "dictionary member c is named by no fact",
+            ),
+            (
+                "a change byte that is neither leave nor join",
+                sample_v2_body(&["a", "b"], &[(0, on, 0), (1, on, 2)], 1),
+                "change byte 2",
+            ),
+        ];
+        // The unchanged body decodes, so each refusal below is the damage's doing.
+        let sound = sample_v2_body(&["a", "b"], &[(0, on, 0), (1, on, 1)], 1);
+        assert_eq!(Commit::decode(&envelope(2, &sound)).unwrap().0, sample());
+        for (what, body, reason) in cases {
+            let error = refusal(2, &body);
+            assert_eq!(error.kind(), ErrorKind::Corrupt, "{what}");
+            assert!(error.detail().contains(reason), "{what}: {error}");
+        }
+    }
+
+    /// The commit invariants hold for version 2 as for version 1: facts of one member out
+    /// of date order pass the body decoder but not `Commit::check`.
+    #[test]
+    fn a_version_2_body_breaking_a_commit_invariant_is_refused() {
+        let body = sample_v2_body(&["a", "b"], &[(1, day(11, 16), 1), (0, day(11, 16), 0)], 1);
+        let error = refusal(2, &body);
+        assert!(
+            error.detail().contains("facts of 34340 not sorted"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_version_2_body_with_trailing_bytes_is_refused() {
+        let mut body = sample_v2_body(&["a", "b"], &[(0, day(11, 16), 0), (1, day(11, 16), 1)], 1);
+        body.push(0);
+        assert!(refusal(2, &body).detail().contains("1 trailing bytes"));
+    }
+
+    #[test]
+    fn a_commit_version_this_muster_does_not_know_is_corrupt_and_named() {
         let (bytes, _) = sample().encode().unwrap();
-        for length in 0..bytes.len() {
+        let body = &bytes[HEADER_BYTES..bytes.len() - CHECKSUM_BYTES];
+        for version in [0, 3, u16::MAX] {
+            let error = refusal(version, body);
+            assert_eq!(error.kind(), ErrorKind::Corrupt);
             assert!(
-                Commit::decode(&bytes[..length]).is_err(),
-                "length {length} passed"
+                error
+                    .detail()
+                    .contains(&format!("format version {version};")),
+                "{error}"
             );
         }
+        let mut commit = sample();
+        commit.format_version = 3;
+        assert_eq!(commit.encode().unwrap_err().kind(), ErrorKind::Corrupt);
+    }
+
+    #[test]
+    fn other_values_read_only_their_one_version() {
+        let sealed = seal(Magic::Head, b"x").unwrap();
+        assert_eq!(sealed[4..6], VALUE_VERSION.to_be_bytes());
+        assert_eq!(unseal(Magic::Head, &sealed).unwrap(), b"x");
+        let newer = seal_versioned(Magic::Head, VALUE_VERSION + 1, b"x").unwrap();
+        assert!(unseal(Magic::Head, &newer)
+            .unwrap_err()
+            .detail()
+            .contains("format version 2; this muster reads version 1"));
     }
 
     #[test]
     fn unsorted_facts_are_refused_before_writing() {
-        let mut commit = sample();
-        commit.groups[0].facts.reverse();
-        assert_eq!(
-            commit.encode().unwrap_err().kind(),
-            crate::error::ErrorKind::Corrupt
-        );
+        for mut commit in [sample(), sample_v1()] {
+            commit.groups[0].facts.reverse(); // group 34340: two facts
+            assert_eq!(commit.encode().unwrap_err().kind(), ErrorKind::Corrupt);
+        }
     }
 }

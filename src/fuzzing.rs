@@ -9,7 +9,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::commit::{seal, Commit, Magic, Source, SourceKind};
+use crate::commit::{
+    seal_versioned, Commit, Magic, Source, SourceKind, COMMIT_VERSION_1, COMMIT_VERSION_2,
+};
 use crate::ledger::{Ledger, Verdict};
 use crate::model::{Change, Date, Fact, GroupId, MemberId};
 use crate::plan::Batch;
@@ -18,17 +20,26 @@ use crate::store::MemoryStore;
 /// `commit_decode`: arbitrary bytes never panic the decoder, and whatever decodes
 /// encodes back to the same bytes and decodes to the same commit. When the first byte is
 /// odd, the rest is taken as a body and sealed with a correct envelope, so that the
-/// fuzzer reaches the body decoder and the commit checks past the CRC.
+/// fuzzer reaches the body decoders and the commit checks past the CRC: as a version-1
+/// body when the byte's second bit is clear (what odd bytes meant before version 2, so
+/// older corpora keep their meaning), as version 2 when it is set.
 pub fn commit_decode(data: &[u8]) {
     let sealed;
     let bytes = match data.split_first() {
-        Some((mode, body)) if mode & 1 == 1 => match seal(Magic::Commit, body) {
-            Ok(value) => {
-                sealed = value;
-                &sealed[..]
+        Some((mode, body)) if mode & 1 == 1 => {
+            let version = if mode & 2 == 0 {
+                COMMIT_VERSION_1
+            } else {
+                COMMIT_VERSION_2
+            };
+            match seal_versioned(Magic::Commit, version, body) {
+                Ok(value) => {
+                    sealed = value;
+                    &sealed[..]
+                }
+                Err(_) => return,
             }
-            Err(_) => return,
-        },
+        }
         _ => data,
     };
     if let Ok((commit, hash)) = Commit::decode(bytes) {

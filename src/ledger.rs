@@ -579,6 +579,7 @@ impl Ledger {
             return Ok(outcome);
         }
         let mut commit = Commit {
+            format_version: crate::commit::COMMIT_VERSION,
             seq,
             recorded_at_ms: chrono::Utc::now().timestamp_millis(),
             previous_hash: self.head.map_or(GENESIS_HASH, |head| head.hash),

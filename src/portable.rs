@@ -18,14 +18,19 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::commit::{
-    hex, Commit, GroupRecord, Hash, MemberFact, Source, SourceFile, SourceKind, GENESIS_HASH,
+    hex, Commit, GroupRecord, Hash, MemberFact, Source, SourceFile, SourceKind, COMMIT_VERSIONS,
+    COMMIT_VERSION_1, GENESIS_HASH,
 };
 use crate::error::{Error, ErrorKind, Place, Result};
 use crate::ledger::Ledger;
 use crate::model::{Change, Date, GroupId, MemberId};
 
-/// The version of the portable format written today; readers accept exactly this one.
-pub const PORTABLE_VERSION: u32 = 1;
+/// The version of the portable format written today: each line names its commit's body
+/// version (`format_version`), because the hash a reader recomputes depends on it.
+pub const PORTABLE_VERSION: u32 = 2;
+/// The first portable version, still read: its lines have no `format_version` and were
+/// all written when every commit had body version 1.
+pub const PORTABLE_VERSION_1: u32 = 1;
 /// Longest line accepted, in bytes. A commit of the largest import is far smaller in
 /// bincode; a longer line is damage or not our file, and reading it whole would only
 /// exhaust memory.
@@ -38,6 +43,9 @@ const HASH_HEX_CHARS: usize = 64;
 #[serde(deny_unknown_fields)]
 struct PortableCommit {
     portable_version: u32,
+    /// The commit's body version (`docs/format.md`); absent from portable version 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    format_version: Option<u16>,
     seq: u64,
     /// RFC 3339, UTC, milliseconds: `2021-03-01T12:00:00.000Z`.
     recorded_at: String,
@@ -132,6 +140,7 @@ fn to_portable(commit: &Commit, hash: &Hash) -> Result<PortableCommit> {
         .to_rfc3339_opts(SecondsFormat::Millis, true);
     Ok(PortableCommit {
         portable_version: PORTABLE_VERSION,
+        format_version: Some(commit.format_version),
         seq: commit.seq,
         recorded_at,
         previous_hash: hex(&commit.previous_hash),
@@ -196,14 +205,31 @@ fn parse_dates(texts: &[String]) -> std::result::Result<Vec<Date>, String> {
     texts.iter().map(|text| parse_date(text)).collect()
 }
 
+/// The commit body version a line's commit has: named by a portable version 2 line, always
+/// 1 for a portable version 1 line.
+fn body_version(line: &PortableCommit) -> std::result::Result<u16, String> {
+    match (line.portable_version, line.format_version) {
+        (PORTABLE_VERSION_1, None) => Ok(COMMIT_VERSION_1),
+        (PORTABLE_VERSION_1, Some(_)) => Err(format!(
+            "a portable version {PORTABLE_VERSION_1} line has no format_version"
+        )),
+        (PORTABLE_VERSION, Some(version)) if COMMIT_VERSIONS.contains(&version) => Ok(version),
+        (PORTABLE_VERSION, Some(version)) => Err(format!(
+            "commit body version {version} is not one this muster reads"
+        )),
+        (PORTABLE_VERSION, None) => Err(format!(
+            "a portable version {PORTABLE_VERSION} line must name its format_version"
+        )),
+        (other, _) => Err(format!(
+            "portable format version {other}; this muster reads version {PORTABLE_VERSION_1} \
+             or {PORTABLE_VERSION}"
+        )),
+    }
+}
+
 /// Turns a parsed line back into the commit and the hash it claims.
 fn from_portable(line: PortableCommit) -> std::result::Result<(Commit, Hash), String> {
-    if line.portable_version != PORTABLE_VERSION {
-        return Err(format!(
-            "portable format version {}; this muster reads version {PORTABLE_VERSION}",
-            line.portable_version
-        ));
-    }
+    let format_version = body_version(&line)?;
     let recorded_at_ms = DateTime::parse_from_rfc3339(&line.recorded_at)
         .map_err(|e| format!("recorded_at {:?}: {e}", line.recorded_at))?
         .timestamp_millis();
@@ -258,6 +284,7 @@ fn from_portable(line: PortableCommit) -> std::result::Result<(Commit, Hash), St
         })
         .collect::<std::result::Result<Vec<_>, String>>()?;
     let commit = Commit {
+        format_version,
         seq: line.seq,
         recorded_at_ms,
         previous_hash: parse_hash(&line.previous_hash, "previous_hash")?,

@@ -2,7 +2,7 @@
 //! databases for each, built once and cached under `<target>/bench-data/`.
 //!
 //! Owns: [`BenchScale`] and `MUSTER_BENCH_SCALES`, the cache layout and its key (scale,
-//! seed, muster's log format version), and building the cached inputs.
+//! seed, the commit body version muster writes), and building the cached inputs.
 //! Must not: time anything (the benches do), or write outside `<target>/bench-data/`.
 //!
 //! A cache directory is complete only when its [`COMPLETE_MARKER`] exists: the marker is
@@ -12,7 +12,7 @@
 
 use std::path::{Path, PathBuf};
 
-use muster::commit::{Source, SourceKind, FORMAT_VERSION};
+use muster::commit::{Source, SourceKind, COMMIT_VERSION};
 use muster::sb::{self, generate};
 use muster::{Ledger, OpenOptions};
 
@@ -78,10 +78,11 @@ impl BenchScale {
         }
     }
 
-    /// The cache directory of this scale: keyed by scale, seed and log format version, so
-    /// a format change rebuilds instead of benchmarking an unreadable ledger.
+    /// The cache directory of this scale: keyed by scale, seed and the commit body version
+    /// written today, so a format change rebuilds instead of benchmarking a ledger in an
+    /// older format (or one this muster cannot read).
     pub fn dir(self) -> PathBuf {
-        bench_data_dir().join(format!("{}-seed{SEED}-v{FORMAT_VERSION}", self.name()))
+        bench_data_dir().join(format!("{}-seed{SEED}-v{COMMIT_VERSION}", self.name()))
     }
 }
 

@@ -9,7 +9,7 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 
-use muster::commit::{Source, SourceKind};
+use muster::commit::{Commit, Source, SourceKind, COMMIT_VERSION_1, COMMIT_VERSION_2};
 use muster::store::{MemoryStore, Space, Store};
 use muster::{Batch, Date, GroupId, Ledger, MemberId, Observation};
 
@@ -35,7 +35,8 @@ fn corpus(target: &str) -> Vec<Vec<u8>> {
     seeds
 }
 
-/// A real stored commit, and its body behind the "seal it for me" mode byte.
+/// A real stored commit (version 2, as written today) and the same commit as version 1,
+/// each also as its body behind the "seal it for me" mode byte that names its version.
 fn commit_seeds() -> Vec<Vec<u8>> {
     let store = MemoryStore::default();
     let mut ledger = Ledger::with_store(Box::new(store.clone())).unwrap();
@@ -55,10 +56,20 @@ fn commit_seeds() -> Vec<Vec<u8>> {
     };
     ledger.import(&batch, source, false).unwrap();
     let stored = store.get(Space::Log, &1u64.to_be_bytes()).unwrap().unwrap();
-    // Envelope: 10 header bytes, then the body, then a 4-byte CRC.
-    let mut body = vec![1u8];
-    body.extend_from_slice(&stored[10..stored.len() - 4]);
-    vec![stored, body]
+    let (mut commit, _) = Commit::decode(&stored).unwrap();
+    assert_eq!(commit.format_version, COMMIT_VERSION_2);
+    commit.format_version = COMMIT_VERSION_1;
+    let (stored_v1, _) = commit.encode().unwrap();
+    // Mode bytes: odd seals the rest; bit 1 clear is version 1, set is version 2.
+    let mut seeds = Vec::new();
+    for (mode, sealed) in [(1u8, stored_v1), (3u8, stored)] {
+        // Envelope: 10 header bytes, then the body, then a 4-byte CRC.
+        let mut body = vec![mode];
+        body.extend_from_slice(&sealed[10..sealed.len() - 4]);
+        seeds.push(sealed);
+        seeds.push(body);
+    }
+    seeds
 }
 
 fn mutate(rng: &mut Rng, seeds: &[Vec<u8>]) -> Vec<u8> {

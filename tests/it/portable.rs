@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use muster::commit::{Source, SourceKind};
+use muster::commit::{Source, SourceKind, COMMIT_VERSION_1, COMMIT_VERSION_2};
 use muster::store::MemoryStore;
 use muster::{ErrorKind, Ledger, Verdict};
 use proptest::prelude::*;
@@ -176,6 +176,119 @@ fn a_tampered_line_is_refused_and_nothing_is_written() {
 
     let garbage = format!("{}\nnot json\n", lines[0]);
     assert_refused(&mut copy, garbage.as_bytes(), 2, "not a portable commit");
+}
+
+fn join(group: usize, member: usize, day: usize) -> Statement {
+    Statement::Fact {
+        group,
+        member,
+        day,
+        join: true,
+    }
+}
+
+/// A ledger from before commit body version 2 that was then upgraded: commit 1 is stored
+/// as version 1 (made as an older muster made it), commits 2 and 3 are imported as today.
+fn mixed_versions() -> Ledger {
+    let mut older = fresh();
+    import(&mut older, &[join(0, 0, 1), join(1, 0, 1)]);
+    let (mut first, _) = older.commit_at(1).unwrap();
+    first.format_version = COMMIT_VERSION_1;
+    let mut ledger = fresh();
+    ledger.append_replayed(&first).unwrap();
+    import(&mut ledger, &[join(0, 1, 2)]);
+    import(&mut ledger, &[join(1, 1, 3), join(1, 2, 3)]);
+    ledger
+}
+
+/// Each commit with its hash, as stored.
+fn stored(ledger: &Ledger) -> Vec<(muster::commit::Commit, muster::commit::Hash)> {
+    (1..=ledger.head_seq())
+        .map(|seq| ledger.commit_at(seq).unwrap())
+        .collect()
+}
+
+#[test]
+fn a_log_of_version_1_and_version_2_commits_round_trips_with_every_hash() {
+    let original = mixed_versions();
+    let commits = stored(&original);
+    let versions: Vec<u16> = commits.iter().map(|(c, _)| c.format_version).collect();
+    assert_eq!(
+        versions,
+        [COMMIT_VERSION_1, COMMIT_VERSION_2, COMMIT_VERSION_2]
+    );
+    let exported = export(&original, None);
+    let text = String::from_utf8(exported.clone()).unwrap();
+    for (line, version) in text.lines().zip(&versions) {
+        let line: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(line["portable_version"], 2);
+        assert_eq!(line["format_version"], *version);
+    }
+
+    let mut copy = fresh();
+    assert_eq!(replay(&mut copy, &exported).unwrap().appended, [1, 2, 3]);
+    // Same commits, versions and hashes, so the chain and every later commit still fit.
+    assert_eq!(stored(&copy), commits);
+    assert_eq!(copy.head_hash(), original.head_hash());
+    assert_eq!(export(&copy, None), exported);
+    assert_eq!(answers(&copy), answers(&original));
+    assert!(matches!(
+        copy.verify().unwrap(),
+        Verdict::Sound { commits: 3, .. }
+    ));
+}
+
+/// The version-1 spelling of a line: `portable_version` 1 and no `format_version`.
+fn as_portable_version_1(line: &str, format_version: u16) -> String {
+    let prefix = format!("{{\"portable_version\":2,\"format_version\":{format_version},");
+    assert!(line.starts_with(&prefix), "{line}");
+    line.replacen(&prefix, "{\"portable_version\":1,", 1)
+}
+
+#[test]
+fn a_portable_version_1_line_holds_a_version_1_commit() {
+    let original = mixed_versions();
+    let text = String::from_utf8(export(&original, None)).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let old_first = as_portable_version_1(lines[0], COMMIT_VERSION_1);
+
+    let mut copy = fresh();
+    replay(&mut copy, format!("{old_first}\n{}\n", lines[1]).as_bytes()).unwrap();
+    assert_eq!(stored(&copy), stored(&original)[..2]);
+
+    // A version-2 commit read as version 1 has another hash than the line claims.
+    let old_second = as_portable_version_1(lines[1], COMMIT_VERSION_2);
+    let mut copy = fresh();
+    let file = format!("{old_first}\n{old_second}\n");
+    assert_refused(&mut copy, file.as_bytes(), 2, "hash does not match");
+}
+
+#[test]
+fn a_line_with_a_missing_or_unknown_version_is_refused() {
+    let original = mixed_versions();
+    let text = String::from_utf8(export(&original, None)).unwrap();
+    let first = text.lines().next().unwrap();
+    let v2 = "{\"portable_version\":2,\"format_version\":1,";
+    let cases = [
+        ("{\"portable_version\":2,", "must name its format_version"),
+        (
+            "{\"portable_version\":1,\"format_version\":1,",
+            "has no format_version",
+        ),
+        (
+            "{\"portable_version\":2,\"format_version\":3,",
+            "commit body version 3",
+        ),
+        (
+            "{\"portable_version\":3,\"format_version\":1,",
+            "portable format version 3",
+        ),
+    ];
+    for (prefix, words) in cases {
+        let line = first.replacen(v2, prefix, 1);
+        assert_ne!(line, first);
+        assert_refused(&mut fresh(), format!("{line}\n").as_bytes(), 1, words);
+    }
 }
 
 #[test]

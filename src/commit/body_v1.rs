@@ -1,0 +1,31 @@
+//! Commit body version 1: bincode 2 over serde (big-endian, fixed-width integers), each
+//! fact naming its member in full.
+//!
+//! Owns: turning a [`Commit`] into version-1 body bytes and back. New commits are never
+//! written in this version; it is kept so that every version-1 commit already in a log
+//! decodes, and re-encodes to exactly its stored bytes (its hash is in the chain).
+//! Must not: change a single byte of what it writes (every stored version-1 commit depends
+//! on it), touch the envelope or the hash, or skip [`Commit::check`] (the caller runs it).
+
+use super::{body_config, Commit, COMMIT_VERSION_1};
+use crate::error::{Error, Result};
+
+/// The version a commit decoded through serde has: serde only ever reads version 1.
+pub(super) fn version() -> u16 {
+    COMMIT_VERSION_1
+}
+
+pub(super) fn encode(commit: &Commit) -> Result<Vec<u8>> {
+    bincode::serde::encode_to_vec(commit, body_config())
+        .map_err(|error| Error::corrupt(format!("commit {}: cannot encode: {error}", commit.seq)))
+}
+
+/// Decodes a whole body; bytes left over are damage.
+pub(super) fn decode(body: &[u8]) -> Result<Commit> {
+    let (commit, used): (Commit, usize) = bincode::serde::decode_from_slice(body, body_config())
+        .map_err(|error| Error::corrupt(format!("commit body does not decode: {error}")))?;
+    if used != body.len() {
+        return Err(Error::corrupt("commit body has trailing bytes"));
+    }
+    Ok(commit)
+}
