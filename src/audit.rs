@@ -409,6 +409,7 @@ impl Ledger {
             source: Source {
                 kind: SourceKind::Forget,
                 files: Vec::new(),
+                options: Vec::new(),
             },
             groups: Vec::new(),
             erased: vec![member.clone()],

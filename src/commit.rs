@@ -69,6 +69,8 @@ pub enum Magic {
     Directory,
     /// The names file: every stored name.
     Names,
+    /// The derived-state file's register of imported inputs (fingerprint and commit).
+    Imports,
 }
 
 impl Magic {
@@ -82,15 +84,71 @@ impl Magic {
             Magic::Marker => *b"MUSA",
             Magic::Directory => *b"MUSI",
             Magic::Names => *b"MUSB",
+            Magic::Imports => *b"MUSF",
         }
     }
 }
 
-/// What an import read: its kind and the files with their SHA-256 digests.
+/// What an import read: its kind, the files with their SHA-256 digests, and the options
+/// that changed how they were read.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 pub struct Source {
     pub kind: SourceKind,
     pub files: Vec<SourceFile>,
+    /// Options that changed what was read from the files, as `name=value` (for `import sb`,
+    /// `start=DATE`); empty for a plain import. Body version 2 only: version 1 has no
+    /// place for them (its serde layout must not change), so a version-1 commit has none.
+    #[serde(skip)]
+    pub options: Vec<String>,
+}
+
+/// Most options one source may name.
+pub const MAX_SOURCE_OPTIONS: usize = 16;
+/// Longest option kept in a commit, in bytes.
+pub const MAX_SOURCE_OPTION_BYTES: usize = 256;
+
+impl Source {
+    /// A source without options.
+    pub fn new(kind: SourceKind, files: Vec<SourceFile>) -> Source {
+        Source {
+            kind,
+            files,
+            options: Vec::new(),
+        }
+    }
+
+    /// What identifies this input: SHA-256 over the kind, the options and every file's
+    /// name and digest. Importing input with a fingerprint the log already holds records
+    /// nothing (imports are idempotent), so it need not be read again. `None` for a source
+    /// with no files (nothing identifies it) and for an erasure.
+    pub fn fingerprint(&self) -> Option<Hash> {
+        if self.files.is_empty() || self.kind == SourceKind::Forget {
+            return None;
+        }
+        let mut hasher = Sha256::new();
+        hasher.update(self.kind.as_str().as_bytes());
+        hasher.update([0]);
+        for (count, texts) in [
+            (
+                self.options.len(),
+                self.options.iter().map(String::as_str).collect::<Vec<_>>(),
+            ),
+            (
+                self.files.len(),
+                self.files.iter().map(|f| f.name.as_str()).collect(),
+            ),
+        ] {
+            hasher.update((count as u64).to_be_bytes());
+            for text in texts {
+                hasher.update((text.len() as u64).to_be_bytes());
+                hasher.update(text.as_bytes());
+            }
+        }
+        for file in &self.files {
+            hasher.update(file.digest);
+        }
+        Some(hasher.finalize().into())
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize)]
@@ -247,6 +305,18 @@ impl Commit {
             .any(|file| file.name.len() > MAX_SOURCE_NAME_BYTES)
         {
             return bad("a source file name is too long".into());
+        }
+        if self.source.options.len() > MAX_SOURCE_OPTIONS
+            || self
+                .source
+                .options
+                .iter()
+                .any(|option| option.is_empty() || option.len() > MAX_SOURCE_OPTION_BYTES)
+        {
+            return bad("too many source options, or one blank or too long".into());
+        }
+        if self.format_version == COMMIT_VERSION_1 && !self.source.options.is_empty() {
+            return bad("a version-1 commit cannot hold source options".into());
         }
         if !self.groups.windows(2).all(|w| w[0].group < w[1].group) {
             return bad("groups are not sorted or repeat".into());
@@ -459,6 +529,7 @@ mod tests {
             source: Source {
                 kind: SourceKind::Observations,
                 files: vec![SourceFile::new("week.csv", b"date,group,member\n")],
+                options: Vec::new(),
             },
             groups: vec![
                 GroupRecord {
@@ -528,6 +599,7 @@ mod tests {
     ) -> Vec<u8> {
         let mut body = Vec::new();
         put_head(&mut body);
+        put_count(&mut body, 0); // source.options (version 2 only)
         put_count(&mut body, dictionary.len() as u64); // member dictionary
         for member in dictionary {
             put_string(&mut body, member);
@@ -638,6 +710,21 @@ mod tests {
         }
     }
 
+    /// Source options (how the files were read) are kept by version 2, round trip, and
+    /// change the input's fingerprint; version 1 has no place for them and refuses them.
+    #[test]
+    fn source_options_round_trip_in_version_2_and_are_refused_by_version_1() {
+        let mut commit = sample();
+        let plain = commit.source.fingerprint();
+        commit.source.options = vec!["start=2015-11-15".to_string()];
+        assert_ne!(commit.source.fingerprint(), plain);
+        assert!(plain.is_some());
+        let (bytes, _) = commit.encode().unwrap();
+        assert_eq!(Commit::decode(&bytes).unwrap().0, commit);
+        commit.format_version = COMMIT_VERSION_1;
+        assert!(commit.encode().is_err());
+    }
+
     #[test]
     fn the_two_versions_of_one_content_differ_in_bytes_and_hash() {
         let (v1_bytes, v1_hash) = sample_v1().encode().unwrap();
@@ -668,6 +755,7 @@ mod tests {
             let v1 = commit.encode_body().unwrap();
             let source_end = 8 + 8 + 32 + 4 + 8 + (8 + "week.csv".len()) + 32;
             let mut expected = v1[..source_end].to_vec();
+            put_count(&mut expected, 0); // the source's options
             put_count(&mut expected, 0); // the dictionary
             expected.extend_from_slice(&v1[source_end..]);
             assert_eq!(v2, expected, "{kind:?}");

@@ -28,7 +28,9 @@ pub const DERIVED_MAGIC: [u8; 4] = *b"MUSD";
 /// The layout version written and read.
 pub const DERIVED_VERSION: u16 = 1;
 /// The fixed header's length; blocks start right after it.
-pub const HEADER_BYTES: u64 = 80;
+pub const HEADER_BYTES: u64 = 96;
+/// Bytes of one entry of the imports register: a fingerprint and a commit number.
+const IMPORT_ENTRY_BYTES: usize = 40;
 /// Most bytes copied from the previous file in one read while writing the next.
 const MAX_COPY_BYTES: u64 = 8 << 20;
 /// Most entries one directory may hold (every group, or every member, of a ledger).
@@ -43,6 +45,7 @@ pub struct Header {
     pub hash: Hash,
     groups: (u64, u32),
     members: (u64, u32),
+    imports: (u64, u32),
 }
 
 impl Header {
@@ -56,8 +59,10 @@ impl Header {
         bytes[56..60].copy_from_slice(&self.groups.1.to_be_bytes());
         bytes[60..68].copy_from_slice(&self.members.0.to_be_bytes());
         bytes[68..72].copy_from_slice(&self.members.1.to_be_bytes());
-        let crc = crc32fast::hash(&bytes[0..72]);
-        bytes[72..76].copy_from_slice(&crc.to_be_bytes());
+        bytes[72..80].copy_from_slice(&self.imports.0.to_be_bytes());
+        bytes[80..84].copy_from_slice(&self.imports.1.to_be_bytes());
+        let crc = crc32fast::hash(&bytes[0..84]);
+        bytes[84..88].copy_from_slice(&crc.to_be_bytes());
         bytes
     }
 
@@ -71,7 +76,7 @@ impl Header {
             array.copy_from_slice(&bytes[at..at + 8]);
             u64::from_be_bytes(array)
         };
-        if u32_at(72) != crc32fast::hash(&bytes[0..72]) {
+        if u32_at(84) != crc32fast::hash(&bytes[0..84]) {
             return Err(damaged("the header's checksum does not match"));
         }
         if bytes[0..4] != DERIVED_MAGIC {
@@ -90,8 +95,9 @@ impl Header {
             hash,
             groups: (u64_at(48), u32_at(56)),
             members: (u64_at(60), u32_at(68)),
+            imports: (u64_at(72), u32_at(80)),
         };
-        for (offset, size) in [header.groups, header.members] {
+        for (offset, size) in [header.groups, header.members, header.imports] {
             let end = offset.checked_add(u64::from(size));
             if offset < HEADER_BYTES || end.is_none_or(|end| end > length) {
                 return Err(damaged("a directory lies outside the file"));
@@ -214,6 +220,7 @@ pub struct DerivedFile {
     header: Header,
     groups: Mutex<Option<Arc<Directory>>>,
     members: Mutex<Option<Arc<Directory>>>,
+    imports: Mutex<Option<Arc<ImportRegister>>>,
 }
 
 impl std::fmt::Debug for DerivedFile {
@@ -250,7 +257,61 @@ impl DerivedFile {
             header,
             groups: Mutex::new(None),
             members: Mutex::new(None),
+            imports: Mutex::new(None),
         })
+    }
+
+    /// The imports register: every fingerprint of an input the log recorded, with the
+    /// first commit that recorded it; sorted by fingerprint.
+    fn imports(&self) -> Result<Arc<Vec<(Hash, u64)>>> {
+        // A poisoned lock means a panic elsewhere; the slot itself is still whole.
+        let mut slot = self.imports.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(imports) = slot.as_ref() {
+            return Ok(imports.clone());
+        }
+        let place = format!("{}, imports register", self.file.describe());
+        let (offset, length) = self.header.imports;
+        let mut sealed = vec![0u8; length as usize];
+        self.file.read_exact_at(offset, &mut sealed)?;
+        let damaged = |what: &str| Error::corrupt(format!("{place}: {what}"));
+        let body = unseal(Magic::Imports, &sealed).map_err(|e| damaged(e.detail()))?;
+        let (count, entries) = body
+            .split_first_chunk::<4>()
+            .ok_or_else(|| damaged("it ends early"))?;
+        let count = u32::from_be_bytes(*count) as usize;
+        if entries.len() != count.saturating_mul(IMPORT_ENTRY_BYTES) {
+            return Err(damaged("its length does not match its count"));
+        }
+        let imports: Vec<(Hash, u64)> = entries
+            .chunks_exact(IMPORT_ENTRY_BYTES)
+            .map(|entry| {
+                let (fingerprint, seq) = entry.split_at(32);
+                // `chunks_exact` gives 40 bytes: 32 and 8.
+                let fingerprint: Hash = fingerprint.try_into().expect("32 bytes");
+                let seq = u64::from_be_bytes(seq.try_into().expect("8 bytes"));
+                (fingerprint, seq)
+            })
+            .collect();
+        if !imports.windows(2).all(|pair| pair[0].0 < pair[1].0) {
+            return Err(damaged("its fingerprints are not in order"));
+        }
+        let imports = Arc::new(imports);
+        *slot = Some(imports.clone());
+        Ok(imports)
+    }
+
+    /// The whole imports register (for `verify`).
+    pub fn import_register(&self) -> Result<Vec<(Hash, u64)>> {
+        Ok(self.imports()?.as_ref().clone())
+    }
+
+    /// The first commit that recorded input with this fingerprint, if any.
+    pub fn recorded(&self, fingerprint: &Hash) -> Result<Option<u64>> {
+        let imports = self.imports()?;
+        Ok(imports
+            .binary_search_by(|(known, _)| known.cmp(fingerprint))
+            .ok()
+            .map(|index| imports[index].1))
     }
 
     pub fn header(&self) -> Header {
@@ -385,8 +446,30 @@ pub fn write(
             Ok((member.as_str(), block::encode_member(state)?))
         }),
     )?;
-    finish_file(out, position, [groups, members], applied_through, hash)
+    let mut imports = previous.map_or(Ok(Vec::new()), |file| {
+        file.imports().map(|imports| imports.as_ref().clone())
+    })?;
+    imports.extend_from_slice(&changes.recorded);
+    finish_file(
+        out,
+        position,
+        [groups, members],
+        imports,
+        applied_through,
+        hash,
+    )
 }
+
+/// An imports register from fingerprints as commits recorded them: sorted by
+/// fingerprint, each with the first commit that recorded it.
+pub fn register(mut imports: Vec<(Hash, u64)>) -> Vec<(Hash, u64)> {
+    imports.sort_unstable();
+    imports.dedup_by_key(|(fingerprint, _)| *fingerprint);
+    imports
+}
+
+/// Fingerprints of imported inputs, sorted, each with the first commit that recorded it.
+pub type ImportRegister = Vec<(Hash, u64)>;
 
 /// One side's blocks, encoded back to back, and each one's length.
 pub struct EncodedBlocks {
@@ -400,6 +483,7 @@ pub struct EncodedBlocks {
 pub fn write_whole(
     out: &mut dyn FileWriter,
     sides: [(&[&str], EncodedBlocks); 2],
+    imports: Vec<(Hash, u64)>,
     applied_through: u64,
     hash: Hash,
 ) -> Result<()> {
@@ -421,8 +505,7 @@ pub fn write_whole(
             position += u64::from(length);
         }
     }
-    let [groups, members] = directories;
-    finish_file(out, position, [groups, members], applied_through, hash)
+    finish_file(out, position, directories, imports, applied_through, hash)
 }
 
 fn write_error(error: std::io::Error) -> Error {
@@ -441,17 +524,36 @@ fn push_entry(directory: &mut Vec<u8>, id: &str, offset: u64, length: u32) {
     directory.extend_from_slice(&length.to_be_bytes());
 }
 
-/// Writes the two directories at `position` (the end of the blocks), then the header.
+/// Writes the two directories and the imports register at `position` (the end of the
+/// blocks), then the header. `imports` may repeat a fingerprint: the first commit to
+/// record it is kept.
 fn finish_file(
     out: &mut dyn FileWriter,
     mut position: u64,
     directories: [Vec<u8>; 2],
+    mut imports: Vec<(Hash, u64)>,
     applied_through: u64,
     hash: Hash,
 ) -> Result<()> {
-    let mut places = [(0u64, 0u32); 2];
-    for (body, place) in directories.iter().zip(&mut places) {
-        let sealed = seal(Magic::Directory, body)?;
+    let imports = register(std::mem::take(&mut imports));
+    let mut register = Vec::with_capacity(4 + imports.len() * IMPORT_ENTRY_BYTES);
+    // One entry per commit at most, and commits are far fewer than u32::MAX.
+    register.extend_from_slice(&(imports.len() as u32).to_be_bytes());
+    for (fingerprint, seq) in &imports {
+        register.extend_from_slice(fingerprint);
+        register.extend_from_slice(&seq.to_be_bytes());
+    }
+    let [groups, members] = directories;
+    let mut places = [(0u64, 0u32); 3];
+    for ((magic, body), place) in [
+        (Magic::Directory, groups),
+        (Magic::Directory, members),
+        (Magic::Imports, register),
+    ]
+    .iter()
+    .zip(&mut places)
+    {
+        let sealed = seal(*magic, body)?;
         out.write_all(&sealed).map_err(write_error)?;
         let length = u32::try_from(sealed.len())
             .map_err(|_| Error::new(crate::error::ErrorKind::Limit, "a directory is too large"))?;
@@ -463,6 +565,7 @@ fn finish_file(
         hash,
         groups: places[0],
         members: places[1],
+        imports: places[2],
     };
     out.seek(SeekFrom::Start(0)).map_err(write_error)?;
     out.write_all(&header.encode()).map_err(write_error)?;

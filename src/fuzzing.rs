@@ -155,6 +155,7 @@ pub fn model(data: &[u8]) {
     let source = || Source {
         kind: SourceKind::Facts,
         files: Vec::new(),
+        options: Vec::new(),
     };
     let mut bytes = data.iter().copied();
     for _ in 0..MODEL_MAX_OPERATIONS {

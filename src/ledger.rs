@@ -51,6 +51,9 @@ pub struct ImportOutcome {
     /// Observed dates not seen before.
     pub new_observed_dates: usize,
     pub dry_run: bool,
+    /// When the same input (see [`Source::fingerprint`]) was recorded before: that commit.
+    /// Nothing was read or planned.
+    pub already_recorded: Option<u64>,
 }
 
 impl ImportOutcome {
@@ -574,6 +577,7 @@ impl Ledger {
             facts,
             new_observed_dates,
             dry_run,
+            already_recorded: None,
         };
         if records.is_empty() || dry_run {
             return Ok(outcome);
@@ -689,6 +693,15 @@ impl Ledger {
         let mut base = Projection::default();
         base.apply(self.derived.as_ref(), commit)?;
         self.append(commit, &mut base)
+    }
+
+    /// The first commit that recorded exactly this input (the same kind, options, file
+    /// names and bytes), if any: importing it again would record nothing.
+    pub fn recorded_import(&self, source: &Source) -> Result<Option<u64>> {
+        match (source.fingerprint(), &self.derived) {
+            (Some(fingerprint), Some(derived)) => derived.recorded(&fingerprint),
+            _ => Ok(None),
+        }
     }
 
     /// The derived state of `group`, or `None` for a group the ledger has never seen.
@@ -892,6 +905,11 @@ impl Ledger {
             Ok(fresh) => fresh,
             Err(error) => return Ok(broken(None, error.detail())),
         };
+        let stored_register = match derived.as_ref().map(|d| d.import_register()) {
+            None => Vec::new(),
+            Some(Ok(register)) => register,
+            Some(Err(error)) => return Ok(broken(None, error.detail())),
+        };
         let stored = match derived.map_or(Ok(Projection::default()), |d| d.load_all()) {
             Ok(stored) => stored,
             Err(error) => return Ok(broken(None, error.detail())),
@@ -900,6 +918,12 @@ impl Ledger {
             return Ok(broken(
                 None,
                 &format!("the derived state does not match a replay of the log: {difference}"),
+            ));
+        }
+        if derived::register(fresh.recorded.clone()) != stored_register {
+            return Ok(broken(
+                None,
+                "the register of imported inputs does not match a replay of the log",
             ));
         }
         Ok(Verdict::Sound { commits, facts })

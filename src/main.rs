@@ -329,9 +329,20 @@ fn run(cli: &Cli) -> Result<(String, bool), Error> {
                     None => None,
                 };
             let progress = Bar::new(!matches!(args.output.format, FormatArg::Json));
+            let options = sb::Options { start };
+            let files = sb::ExportFiles::read_dir(&args.dir)?;
+            // The same files read the same way were recorded before: nothing to parse,
+            // nothing to record (asked of muster's own files, without the lock).
+            let source = sb::source_of(&files, &options);
+            if let Some(ledger) = Ledger::open_for_queries(&cli.db)? {
+                if let Some(seq) = ledger.recorded_import(&source)? {
+                    let report = sb::Report::already_recorded(seq, args.dry_run);
+                    return Ok((render::sb_import(&report, args.output.format.into()), false));
+                }
+            }
             // Read and validate the whole export before the ledger is opened.
             progress.start("reading the export", 0);
-            let export = sb::read_dir(&args.dir, &sb::Options { start })?;
+            let export = sb::parse(&files, &options)?;
             progress.finish();
             let mut ledger = open(cli)?;
             progress.start("planning and committing", 0);
@@ -399,6 +410,7 @@ fn run(cli: &Cli) -> Result<(String, bool), Error> {
             let source = Source {
                 kind: SourceKind::Spans,
                 files: vec![file],
+                options: Vec::new(),
             };
             let outcome = ledger.import(&batch, source, args.dry_run)?;
             Ok((render::import(&outcome, args.output.format.into()), false))
@@ -660,6 +672,7 @@ fn import_file(
     let source = Source {
         kind,
         files: vec![file],
+        options: Vec::new(),
     };
     let outcome = ledger.import(&batch, source, args.dry_run)?;
     Ok((render::import(&outcome, args.output.format.into()), false))

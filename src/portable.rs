@@ -62,6 +62,9 @@ struct PortableCommit {
 struct PortableSource {
     kind: String,
     files: Vec<PortableFile>,
+    /// Absent in lines written before options were kept: none.
+    #[serde(default)]
+    options: Vec<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -156,6 +159,7 @@ fn to_portable(commit: &Commit, hash: &Hash) -> Result<PortableCommit> {
                     digest: hex(&file.digest),
                 })
                 .collect(),
+            options: commit.source.options.clone(),
         },
         groups: commit
             .groups
@@ -288,7 +292,11 @@ fn from_portable(line: PortableCommit) -> std::result::Result<(Commit, Hash), St
         seq: line.seq,
         recorded_at_ms,
         previous_hash: parse_hash(&line.previous_hash, "previous_hash")?,
-        source: Source { kind, files },
+        source: Source {
+            kind,
+            files,
+            options: line.source.options,
+        },
         groups,
         erased: line.erased,
     };

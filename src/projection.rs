@@ -20,7 +20,7 @@ use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::block::BlockWriter;
-use crate::commit::{Commit, GroupRecord, SourceKind};
+use crate::commit::{Commit, GroupRecord, Hash, SourceKind};
 use crate::derived::{DerivedFile, EncodedBlocks};
 use crate::error::{Error, Result};
 use crate::model::{Change, Date, GroupId, MemberId};
@@ -167,6 +167,9 @@ pub struct Projection {
     pub members: BTreeMap<MemberId, MemberState>,
     dirty_groups: BTreeSet<GroupId>,
     dirty_members: BTreeSet<MemberId>,
+    /// The fingerprint of each applied commit's input (see [`Source::fingerprint`]), with
+    /// the commit: what the derived-state file's imports register gains.
+    pub recorded: Vec<(Hash, u64)>,
 }
 
 impl Projection {
@@ -211,6 +214,9 @@ impl Projection {
     /// when building from nothing). States that already reflect the commit are skipped.
     pub fn apply(&mut self, stored: Option<&DerivedFile>, commit: &Commit) -> Result<()> {
         let seq = commit.seq;
+        if let Some(fingerprint) = commit.source.fingerprint() {
+            self.recorded.push((fingerprint, seq));
+        }
         let mut by_member: BTreeMap<&MemberId, Vec<(&GroupId, Entry)>> = BTreeMap::new();
         for record in &commit.groups {
             let state = self.group_mut(stored, &record.group)?;
@@ -273,6 +279,7 @@ impl Projection {
     pub fn written(&mut self) {
         self.dirty_groups.clear();
         self.dirty_members.clear();
+        self.recorded.clear();
     }
 
     /// Compares two projections by content, ignoring what is pending a write. Returns the
@@ -320,6 +327,8 @@ pub struct Fold {
     /// Each member and the last commit that recorded a fact of it.
     members: Vec<(MemberId, u64)>,
     facts: Vec<FlatFact>,
+    /// Each commit's input fingerprint, for the imports register.
+    recorded: Vec<(Hash, u64)>,
 }
 
 /// Most commits a fold can take: a fact keeps its commit in 31 bits.
@@ -374,6 +383,9 @@ impl Fold {
                 format!("a log of more than {MAX_FOLD_COMMITS} commits cannot be folded"),
             ));
         }
+        if let Some(fingerprint) = commit.source.fingerprint() {
+            self.recorded.push((fingerprint, seq));
+        }
         for record in &commit.groups {
             let group = intern(
                 &mut self.group_index,
@@ -422,6 +434,7 @@ impl Fold {
             groups,
             members,
             mut facts,
+            recorded,
             ..
         } = self;
         let group_rank = ranks(&groups);
@@ -478,6 +491,7 @@ impl Fold {
             members,
             by_group,
             by_member,
+            recorded,
         })
     }
 
@@ -485,7 +499,10 @@ impl Fold {
     /// commit share a (group, member, date), which a checked commit cannot hold.
     pub fn finish(self) -> Result<Projection> {
         let sorted = self.sort()?;
-        let mut projection = Projection::default();
+        let mut projection = Projection {
+            recorded: sorted.recorded.clone(),
+            ..Projection::default()
+        };
         for (rank, (group, mut state)) in sorted.groups.iter().cloned().enumerate() {
             state.members = sorted
                 .by_group
@@ -573,6 +590,7 @@ impl Fold {
         crate::derived::write_whole(
             out,
             [(&group_ids, group_blocks), (&member_ids, member_blocks)],
+            sorted.recorded,
             applied_through,
             hash,
         )
@@ -610,6 +628,7 @@ struct Sorted {
     members: Vec<(MemberId, u64)>,
     by_group: Side,
     by_member: Side,
+    recorded: Vec<(Hash, u64)>,
 }
 
 /// Each entry's rank when the entries are sorted by key.

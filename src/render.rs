@@ -683,6 +683,7 @@ pub fn sb_import(report: &SbReport, format: Format) -> String {
                 "joins": outcome.joins(),
                 "leaves": outcome.leaves(),
                 "observed_dates": outcome.new_observed_dates,
+                "already_recorded": outcome.already_recorded,
                 "groups_ended": report.ended,
                 "ends_taken_back": report.reopened,
                 "names_updated": report.names_updated,
@@ -731,6 +732,13 @@ pub fn sb_import(report: &SbReport, format: Format) -> String {
                 report.ended,
                 report.reopened
             );
+            if let Some(seq) = outcome.already_recorded {
+                out.push_str(&format!(
+                    "nothing to record: commit {seq} recorded these same files (byte for byte, \
+                     read the same way); not read again\n"
+                ));
+                return out;
+            }
             if outcome.dry_run {
                 out.push_str(&format!(
                     "dry run: would record {totals}; nothing written\n"

@@ -212,6 +212,7 @@ pub fn synthetic_data() -> Result<SyntheticData, String> {
         let source = Source {
             kind: SourceKind::Facts,
             files: Vec::new(),
+            options: Vec::new(),
         };
         ledger
             .import(&batch, source, false)

@@ -197,6 +197,10 @@ pub(super) fn encode(commit: &Commit) -> Result<Vec<u8>> {
         out.text(&file.name);
         out.raw(&file.digest);
     }
+    out.count(commit.source.options.len());
+    for option in &commit.source.options {
+        out.text(option);
+    }
     out.count(dictionary.members.len());
     for member in &dictionary.members {
         out.text(member.as_str());
@@ -404,6 +408,11 @@ pub(super) fn decode(body: &[u8]) -> Result<Commit> {
             digest: input.array()?,
         });
     }
+    let option_count = input.count("source options", COUNT_BYTES)?;
+    let mut options = Vec::with_capacity(option_count);
+    for _ in 0..option_count {
+        options.push(input.text("a source option")?.to_string());
+    }
     let mut dictionary = read_dictionary(&mut input)?;
     let group_count = input.count("groups", MIN_GROUP_BYTES)?;
     let mut groups = Vec::with_capacity(group_count);
@@ -444,7 +453,11 @@ pub(super) fn decode(body: &[u8]) -> Result<Commit> {
         seq,
         recorded_at_ms,
         previous_hash,
-        source: Source { kind, files },
+        source: Source {
+            kind,
+            files,
+            options,
+        },
         groups,
         erased,
     })

@@ -244,6 +244,28 @@ pub struct Export {
     /// `rtrwgroups.csv` rows before the start date's Sunday, skipped.
     pub skipped_before_start: usize,
     pub files: Vec<SourceFile>,
+    /// The options it was read with, as the commit records them.
+    pub options: Vec<String>,
+}
+
+impl Options {
+    /// The options as a commit records them (`name=value`); empty for the defaults.
+    pub fn as_recorded(&self) -> Vec<String> {
+        self.start
+            .map(|start| format!("start={start}"))
+            .into_iter()
+            .collect()
+    }
+}
+
+/// What a commit of `files` read with `options` names as its source: the same whether the
+/// export is then parsed or not, so that a re-import is recognised before parsing.
+pub fn source_of(files: &ExportFiles, options: &Options) -> Source {
+    Source {
+        kind: SourceKind::SchoolBase,
+        files: files.sources(),
+        options: options.as_recorded(),
+    }
 }
 
 /// Reads and validates a whole export directory.
@@ -341,6 +363,7 @@ pub fn parse(files: &ExportFiles, options: &Options) -> Result<Export> {
         .collect();
     export.occurrences.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     export.files = sources;
+    export.options = options.as_recorded();
     Ok(export)
 }
 
@@ -992,6 +1015,31 @@ pub struct Report {
     pub warnings: Warnings,
 }
 
+impl Report {
+    /// The report of an export whose files, byte for byte and read with the same options,
+    /// commit `seq` already recorded: imports are idempotent, so it is not read again and
+    /// nothing is recorded.
+    pub fn already_recorded(seq: u64, dry_run: bool) -> Report {
+        Report {
+            outcome: ImportOutcome {
+                commit: None,
+                facts: Vec::new(),
+                new_observed_dates: 0,
+                dry_run,
+                already_recorded: Some(seq),
+            },
+            changes: Vec::new(),
+            ended: 0,
+            reopened: 0,
+            names_updated: 0,
+            occurrences: 0,
+            occurrence_rows: 0,
+            skipped_before_start: 0,
+            warnings: Warnings::default(),
+        }
+    }
+}
+
 /// The batch an export asks for against `ledger`: one snapshot per occurrence, and the
 /// lifecycle observations over every SB group.
 pub fn batch(ledger: &Ledger, export: &Export) -> Result<Batch> {
@@ -1037,6 +1085,14 @@ pub fn batch(ledger: &Ledger, export: &Export) -> Result<Batch> {
 /// Imports a read export: one commit (unless nothing changed), then the names (not on a dry
 /// run). Returns the report with a named line per change.
 pub fn import(ledger: &mut Ledger, export: &Export, dry_run: bool) -> Result<Report> {
+    let source = Source {
+        kind: SourceKind::SchoolBase,
+        files: export.files.clone(),
+        options: export.options.clone(),
+    };
+    if let Some(seq) = ledger.recorded_import(&source)? {
+        return Ok(Report::already_recorded(seq, dry_run));
+    }
     let batch = batch(ledger, export)?;
     let count = |kind: ObservationKind| {
         batch
@@ -1049,10 +1105,6 @@ pub fn import(ledger: &mut Ledger, export: &Export, dry_run: bool) -> Result<Rep
         count(ObservationKind::End),
         count(ObservationKind::CarryForward),
     );
-    let source = Source {
-        kind: SourceKind::SchoolBase,
-        files: export.files.clone(),
-    };
     let outcome = ledger.import(&batch, source, dry_run)?;
     let names_updated = if dry_run {
         0

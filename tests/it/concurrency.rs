@@ -137,6 +137,7 @@ fn a_query_during_an_import_waits_and_sees_the_state_after_it() {
     let source = muster::commit::Source {
         kind: muster::commit::SourceKind::Observations,
         files: vec![source_file],
+        options: Vec::new(),
     };
     importer.import(&batch, source, false).unwrap();
     drop(importer);

@@ -53,6 +53,7 @@ fn commit_seeds() -> Vec<Vec<u8>> {
     let source = Source {
         kind: SourceKind::Observations,
         files: vec![muster::commit::SourceFile::new("week.csv", b"x")],
+        options: Vec::new(),
     };
     ledger.import(&batch, source, false).unwrap();
     let stored = store.get(Space::Log, &1u64.to_be_bytes()).unwrap().unwrap();

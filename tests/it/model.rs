@@ -40,6 +40,7 @@ fn source() -> Source {
     Source {
         kind: SourceKind::Observations,
         files: vec![],
+        options: Vec::new(),
     }
 }
 

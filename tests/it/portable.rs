@@ -15,6 +15,7 @@ fn source() -> Source {
     Source {
         kind: SourceKind::Facts,
         files: vec![],
+        options: Vec::new(),
     }
 }
 

@@ -474,6 +474,63 @@ fn start_skips_sessions_before_the_sunday_of_its_week() {
     assert_eq!(bad.code, 2, "{}", bad.stderr);
 }
 
+/// Importing the same files read the same way again is recognised from their digests
+/// before they are parsed, and records nothing; the start date is part of how they were
+/// read, so the same files without it are new input.
+#[test]
+fn a_re_import_of_the_same_files_is_recognised_before_reading_them() {
+    let sandbox = Sandbox::new();
+    let dir = Export::new()
+        .computer_project(1, 0, &["12345"])
+        .computer_project(2, 1, &["12346"])
+        .write(&sandbox, "export");
+    let start = ["--start", &day(1, 3)];
+    let json_args = |extra: &[&'static str]| {
+        let mut args = extra.to_vec();
+        args.extend(["--format", "json"]);
+        args
+    };
+    let first = import(&sandbox, &dir, &json_args(&[])).ok().json();
+    assert!(first["already_recorded"].is_null(), "{first}");
+    let commits = |sandbox: &Sandbox| sandbox.muster(&["log"]).ok().stdout.lines().count();
+    let after_first = commits(&sandbox);
+    let again = import(&sandbox, &dir, &[]).ok();
+    assert!(
+        again.stdout.contains("commit 1 recorded these same files"),
+        "{}",
+        again.stdout
+    );
+    assert_eq!(commits(&sandbox), after_first, "nothing appended");
+
+    let with_start = Sandbox::new();
+    let dir = Export::new()
+        .computer_project(1, 0, &["12345"])
+        .computer_project(2, 1, &["12346"])
+        .write(&with_start, "export");
+    let mut args = start.to_vec();
+    args.extend(["--format", "json"]);
+    let first = import(&with_start, &dir, &args).ok().json();
+    assert_eq!(first["commit"], 1);
+    assert_eq!(
+        import(&with_start, &dir, &args).ok().json()["already_recorded"],
+        1
+    );
+    // Without the start date the earlier week is read too: new input, a new commit.
+    let whole = import(&with_start, &dir, &json_args(&[])).ok().json();
+    assert_eq!(
+        (whole["commit"].clone(), whole["already_recorded"].clone()),
+        (2.into(), serde_json::Value::Null)
+    );
+    assert_eq!(
+        members(&with_start, COMPUTER_PROJECT, &day(0, 1)),
+        ["12345"]
+    );
+    assert_eq!(
+        import(&with_start, &dir, &json_args(&[])).ok().json()["already_recorded"],
+        2
+    );
+}
+
 #[test]
 fn names_come_out_right_from_windows_1252_and_bom_files() {
     let sandbox = Sandbox::new();
@@ -723,6 +780,16 @@ fn import_files(ledger: &mut Ledger, files: &sb::ExportFiles) -> muster::ImportO
     sb::import(ledger, &export, false).unwrap().outcome
 }
 
+/// Imports `files` planned in full: without the files' digests, the ledger cannot tell
+/// that it recorded them before, so this shows what the plan itself makes of a re-import.
+fn import_planned(ledger: &mut Ledger, files: &sb::ExportFiles) -> muster::ImportOutcome {
+    let mut export = sb::parse(files, &sb::Options::default()).unwrap();
+    export.files.clear();
+    let outcome = sb::import(ledger, &export, false).unwrap().outcome;
+    assert_eq!(outcome.already_recorded, None);
+    outcome
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
 
@@ -774,9 +841,13 @@ proptest! {
         prop_assert_eq!(&memberships(&split_ledger, first, last), &expected);
 
         for files in &imported {
+            prop_assert!(import_planned(&mut split_ledger, files).nothing_to_record());
             prop_assert!(import_files(&mut split_ledger, files).nothing_to_record());
         }
-        prop_assert!(import_files(&mut whole_ledger, &whole_files).nothing_to_record());
+        prop_assert!(import_planned(&mut whole_ledger, &whole_files).nothing_to_record());
+        let again = import_files(&mut whole_ledger, &whole_files);
+        prop_assert_eq!(again.already_recorded, Some(1));
+        prop_assert!(again.nothing_to_record());
 
         for ((group, date), pupils) in &whole.occurrences {
             let listed: Vec<MemberId> = pupils.clone();

@@ -27,6 +27,7 @@ fn import(ledger: &mut Ledger, observations: Vec<Observation>) {
     let source = Source {
         kind: SourceKind::Observations,
         files: vec![],
+        options: Vec::new(),
     };
     ledger.import(&batch, source, false).unwrap();
 }
