@@ -333,16 +333,21 @@ fn run(cli: &Cli) -> Result<(String, bool), Error> {
             let files = sb::ExportFiles::read_dir(&args.dir)?;
             // The same files read the same way were recorded before: nothing to parse,
             // nothing to record (asked of muster's own files, without the lock).
-            let source = sb::source_of(&files, &options);
-            if let Some(ledger) = Ledger::open_for_queries(&cli.db)? {
-                if let Some(seq) = ledger.recorded_import(&source)? {
-                    let report = sb::Report::already_recorded(seq, args.dry_run);
-                    return Ok((render::sb_import(&report, args.output.format.into()), false));
+            let known = match Ledger::open_for_queries(&cli.db)? {
+                Some(ledger) => {
+                    let source = sb::source_of(&files, &options);
+                    if let Some(seq) = ledger.recorded_import(&source)? {
+                        let report = sb::Report::already_recorded(seq, args.dry_run);
+                        return Ok((render::sb_import(&report, args.output.format.into()), false));
+                    }
+                    Some(source.files)
                 }
-            }
+                // A new ledger (or one to catch up): hashing overlaps parsing instead.
+                None => None,
+            };
             // Read and validate the whole export before the ledger is opened.
             progress.start("reading the export", 0);
-            let export = sb::parse(&files, &options)?;
+            let export = sb::parse_with_sources(&files, &options, known)?;
             progress.finish();
             let mut ledger = open(cli)?;
             progress.start("planning and committing", 0);

@@ -324,6 +324,16 @@ pub fn parse_sb_date(text: &str) -> std::result::Result<Date, String> {
 
 /// Reads and validates an export held in memory. Nothing here touches a ledger.
 pub fn parse(files: &ExportFiles, options: &Options) -> Result<Export> {
+    parse_with_sources(files, options, None)
+}
+
+/// [`parse`], given the files' digests when they are known already (`source_of` computed
+/// them), so that 50 MB are not hashed twice.
+pub fn parse_with_sources(
+    files: &ExportFiles,
+    options: &Options,
+    known: Option<Vec<SourceFile>>,
+) -> Result<Export> {
     let start = match options.start {
         Some(date) => Some(date.sunday_on_or_before().ok_or_else(|| {
             Error::new(
@@ -337,7 +347,7 @@ pub fn parse(files: &ExportFiles, options: &Options) -> Result<Export> {
     // files, so other cores read them meanwhile. Errors are still reported in file order:
     // the other files' first, as if the files were read one after another.
     let (read, pupil_rows, sources) = std::thread::scope(|scope| {
-        let sources = scope.spawn(|| files.sources());
+        let sources = scope.spawn(|| known.unwrap_or_else(|| files.sources()));
         let pupil_rows = scope.spawn(|| PupilRows::read(files));
         let read = read_occurrences(files, start);
         (read, join(pupil_rows), join(sources))
