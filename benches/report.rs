@@ -198,7 +198,9 @@ impl Row {
 }
 
 fn seconds(value: f64) -> String {
-    if value < 1.0 {
+    if value < 0.001 {
+        format!("{:.2} µs", value * 1e6)
+    } else if value < 1.0 {
         format!("{:.1} ms", value * 1000.0)
     } else {
         format!("{value:.2} s")
@@ -258,6 +260,10 @@ fn target(scale: BenchScale, operation: &str) -> Target {
         },
         (BenchScale::TenMillion, "rebuild") => Target {
             max_seconds: seconds(1.0),
+            ..Target::default()
+        },
+        (BenchScale::TenMillion, "members in-library") => Target {
+            max_seconds: seconds(2e-6),
             ..Target::default()
         },
         _ => Target::default(),
@@ -491,6 +497,15 @@ fn ten_million() -> Result<ScaleResult, String> {
             target: target(scale, operation),
         });
     }
+    let (muster_in_library, peer_in_library) =
+        in_library_members(&ledger, &peer_db, data.shape.groups, &on)?;
+    rows.push(Row {
+        operation: "members in-library",
+        scale,
+        muster: muster_in_library,
+        peer: peer_in_library,
+        target: target(scale, "members in-library"),
+    });
     let runs_write = runs(scale, false);
     let rebuild = measure(runs_write, || Ok(()), || muster(&ledger, &["rebuild"]))?;
     rows.push(Row {
@@ -510,6 +525,55 @@ fn ten_million() -> Result<ScaleResult, String> {
         disk_bytes: data::disk_bytes(&data.ledger),
         rebuild_peak_kb: rebuild.peak_kb,
     })
+}
+
+/// Queries of one in-library `members` call (and the peer's prepared query) cycling through
+/// every group, after one warming pass: the median of each, without process start.
+const IN_LIBRARY_QUERIES: usize = 50_000;
+
+fn in_library_members(
+    ledger: &Path,
+    peer_db: &Path,
+    groups: u32,
+    on: &str,
+) -> Result<(Measured, Measured), String> {
+    let median = |mut times: Vec<f64>| {
+        times.sort_by(f64::total_cmp);
+        Measured {
+            median_seconds: times[times.len() / 2],
+            peak_kb: None,
+        }
+    };
+    let ids: Vec<muster::GroupId> = (0..groups).map(synthetic::group_id).collect();
+    let date = muster::Date::parse(on).map_err(|e| format!("date {on}: {e:?}"))?;
+    let opened = Ledger::open(ledger, OpenOptions::default()).map_err(|e| format!("open: {e}"))?;
+    let ask = |group: &muster::GroupId| {
+        opened
+            .members(group, date, None)
+            .map_err(|e| format!("members: {e}"))
+    };
+    for group in &ids {
+        ask(group)?;
+    }
+    let mut times = Vec::with_capacity(IN_LIBRARY_QUERIES);
+    for group in ids.iter().cycle().take(IN_LIBRARY_QUERIES) {
+        let started = Instant::now();
+        std::hint::black_box(ask(group)?);
+        times.push(started.elapsed().as_secs_f64());
+    }
+    let muster_measured = median(times);
+    let peer = Peer::open(peer_db)?;
+    let names: Vec<String> = ids.iter().map(|id| id.to_string()).collect();
+    for name in &names {
+        peer.members(name, on)?;
+    }
+    let mut times = Vec::with_capacity(IN_LIBRARY_QUERIES);
+    for name in names.iter().cycle().take(IN_LIBRARY_QUERIES) {
+        let started = Instant::now();
+        std::hint::black_box(peer.members(name, on)?);
+        times.push(started.elapsed().as_secs_f64());
+    }
+    Ok((muster_measured, median(times)))
 }
 
 /// nproc, CPU model, memory and date, for the table's header.
