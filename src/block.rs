@@ -15,8 +15,9 @@ use crate::model::{Change, Date, GroupId, MemberId, MAX_ID_BYTES};
 use crate::projection::{GroupState, MemberState};
 use crate::timeline::{Entry, Timeline};
 
-/// Bytes of one timeline entry: date (`i32`), commit (`u64`), change (`u8`).
-const ENTRY_BYTES: usize = 13;
+/// Bytes of one timeline entry: date (`i32`), then the commit and the change packed in a
+/// `u32` as `commit << 1 | join` (commits are at most `MAX_COMMITS`, 31 bits).
+const ENTRY_BYTES: usize = 8;
 
 /// A source kind's stored number: its place in [`SourceKind::ALL`].
 fn source_number(kind: SourceKind) -> u8 {
@@ -81,6 +82,23 @@ impl BlockWriter {
     /// Adds the timeline of `id` (a member in a group block, a group in a member block).
     /// Ids must come in strictly ascending order, entries sorted by (date, commit).
     pub fn timeline(&mut self, id: &str, entries: impl ExactSizeIterator<Item = Entry>) {
+        self.packed_timeline(
+            id,
+            entries.map(|entry| {
+                // Commits are checked against MAX_COMMITS (31 bits) when made and read.
+                let packed = (entry.seq as u32) << 1 | u32::from(entry.change == Change::Join);
+                (entry.date.days_from_ce(), packed)
+            }),
+        );
+    }
+
+    /// [`Self::timeline`] with each entry as stored: days from the common era, and
+    /// `commit << 1 | join`.
+    pub fn packed_timeline(
+        &mut self,
+        id: &str,
+        entries: impl ExactSizeIterator<Item = (i32, u32)>,
+    ) {
         debug_assert!(self.count == 0 || self.previous_id.as_slice() < id.as_bytes());
         self.previous_id.clear();
         self.previous_id.extend_from_slice(id.as_bytes());
@@ -89,14 +107,9 @@ impl BlockWriter {
         self.body.extend_from_slice(id.as_bytes());
         push_count(&mut self.body, entries.len());
         self.body.reserve(entries.len() * ENTRY_BYTES);
-        for entry in entries {
-            self.body
-                .extend_from_slice(&entry.date.days_from_ce().to_be_bytes());
-            self.body.extend_from_slice(&entry.seq.to_be_bytes());
-            self.body.push(match entry.change {
-                Change::Leave => 0,
-                Change::Join => 1,
-            });
+        for (days, packed) in entries {
+            self.body.extend_from_slice(&days.to_be_bytes());
+            self.body.extend_from_slice(&packed.to_be_bytes());
         }
         self.count += 1;
     }
@@ -165,8 +178,8 @@ impl<'a> Reader<'a> {
         Ok(self.array::<1>()?[0])
     }
 
-    fn u32(&mut self) -> Result<usize> {
-        Ok(u32::from_be_bytes(self.array()?) as usize)
+    fn u32(&mut self) -> Result<u32> {
+        Ok(u32::from_be_bytes(self.array()?))
     }
 
     fn u64(&mut self) -> Result<u64> {
@@ -181,7 +194,7 @@ impl<'a> Reader<'a> {
     /// A count of items of at least `item_bytes` each: more than the bytes left is damage,
     /// caught before anything is allocated for it.
     fn count(&mut self, item_bytes: usize) -> Result<usize> {
-        let count = self.u32()?;
+        let count = self.u32()? as usize;
         if count.saturating_mul(item_bytes) > self.bytes.len() - self.at {
             return Err(Error::corrupt("a block claims more than it holds"));
         }
@@ -207,12 +220,15 @@ impl<'a> Reader<'a> {
         let mut entries = Vec::with_capacity(count);
         for _ in 0..count {
             let date = self.date()?;
-            let seq = self.u64()?;
-            let change = match self.u8()? {
-                0 => Change::Leave,
+            let packed = self.u32()?;
+            let change = match packed & 1 {
                 1 => Change::Join,
-                _ => return Err(Error::corrupt("a block holds an unknown change")),
+                _ => Change::Leave,
             };
+            let seq = u64::from(packed >> 1);
+            if seq == 0 {
+                return Err(Error::corrupt("a block holds commit 0"));
+            }
             entries.push(Entry { date, seq, change });
         }
         Timeline::from_sorted(entries).ok_or_else(|| Error::corrupt("a timeline is out of order"))

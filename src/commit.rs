@@ -16,7 +16,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
-use crate::model::{Change, Date, GroupId, MemberId, MAX_FACTS_PER_COMMIT, MAX_ID_BYTES};
+use crate::model::{
+    Change, Date, GroupId, MemberId, MAX_COMMITS, MAX_FACTS_PER_COMMIT, MAX_ID_BYTES,
+};
 
 /// Commit body version 1: bincode over serde, every fact naming its member in full. Read,
 /// and re-encoded for a commit decoded from it (its hash must never change), but never
@@ -289,8 +291,8 @@ impl Commit {
                 self.format_version
             ));
         }
-        if self.seq == 0 {
-            return bad("sequence number 0".into());
+        if self.seq == 0 || self.seq > MAX_COMMITS {
+            return bad(format!("sequence number outside 1..={MAX_COMMITS}"));
         }
         if self.fact_count() > MAX_FACTS_PER_COMMIT {
             return bad(format!("more than {MAX_FACTS_PER_COMMIT} facts"));
@@ -722,6 +724,16 @@ mod tests {
         let (bytes, _) = commit.encode().unwrap();
         assert_eq!(Commit::decode(&bytes).unwrap().0, commit);
         commit.format_version = COMMIT_VERSION_1;
+        assert!(commit.encode().is_err());
+    }
+
+    /// Derived state packs a commit number into 31 bits: a larger one is never written.
+    #[test]
+    fn a_commit_number_past_max_commits_is_refused() {
+        let mut commit = sample();
+        commit.seq = MAX_COMMITS;
+        assert!(commit.check().is_ok());
+        commit.seq = MAX_COMMITS + 1;
         assert!(commit.encode().is_err());
     }
 

@@ -21,7 +21,7 @@ use crate::commit::{hex, seal, unseal, Commit, Hash, Magic, Source, GENESIS_HASH
 use crate::derived::{self, DerivedFile};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{
-    Change, Date, Fact, GroupId, MemberId, Span, MAX_FACTS_PER_COMMIT, MAX_NAME_BYTES,
+    Change, Date, Fact, GroupId, MemberId, Span, MAX_COMMITS, MAX_FACTS_PER_COMMIT, MAX_NAME_BYTES,
 };
 use crate::plan::{plan, Batch};
 use crate::progress::{NoProgress, Progress};
@@ -292,6 +292,20 @@ impl GroupSpans {
             .map(|(_, _, position)| self.members[*position as usize].clone())
             .collect()
     }
+}
+
+/// Decoded commits a rebuild lets its reading thread run ahead by.
+const REBUILD_COMMITS_IN_FLIGHT: usize = 2;
+
+/// Every stored commit, decoded and checked, in order.
+fn stored_commits(store: &dyn Store) -> impl Iterator<Item = Result<(Commit, Hash)>> + '_ {
+    store.scan_from(Space::Log, &seq_key(1)).map(|item| {
+        let (key, bytes) = item?;
+        let seq = key_seq(&key)?;
+        let (commit, hash) = Commit::decode(&bytes)
+            .map_err(|e| Error::corrupt(format!("commit {seq}: {}", e.detail())))?;
+        Ok((commit, hash))
+    })
 }
 
 pub(crate) fn seq_key(seq: u64) -> [u8; 8] {
@@ -627,6 +641,12 @@ impl Ledger {
     /// the derived state is written and flushed.
     pub(crate) fn append(&mut self, commit: &Commit, base: &mut Projection) -> Result<()> {
         let seq = self.head_seq() + 1;
+        if seq > MAX_COMMITS {
+            return Err(Error::new(
+                ErrorKind::Limit,
+                format!("the ledger holds {MAX_COMMITS} commits, the most it may"),
+            ));
+        }
         if commit.seq != seq || commit.previous_hash != self.head_hash() {
             return Err(Error::new(
                 ErrorKind::Input,
@@ -796,13 +816,7 @@ impl Ledger {
 
     /// Every commit, decoded and checked, in order.
     pub fn commits(&self) -> impl Iterator<Item = Result<(Commit, Hash)>> + '_ {
-        self.store().scan_from(Space::Log, &seq_key(1)).map(|item| {
-            let (key, bytes) = item?;
-            let seq = key_seq(&key)?;
-            let (commit, hash) = Commit::decode(&bytes)
-                .map_err(|e| Error::corrupt(format!("commit {seq}: {}", e.detail())))?;
-            Ok((commit, hash))
-        })
+        stored_commits(self.store())
     }
 
     /// A line per commit, for `muster log`.
@@ -1022,16 +1036,32 @@ impl Ledger {
         let mut fold = Fold::default();
         let mut last = 0;
         let mut heads = Vec::new();
-        for item in self.commits() {
-            let (commit, hash) = item?;
-            fold.add(&commit)?;
-            last = commit.seq;
-            heads.push(Head {
-                seq: commit.seq,
-                hash,
+        // Reading and decoding commits (checksums, hashes) on one core while the other
+        // folds them: a decoded commit waits at most a couple of commits behind.
+        let store = self.store();
+        std::thread::scope(|scope| -> Result<()> {
+            let (sender, receiver) = std::sync::mpsc::sync_channel(REBUILD_COMMITS_IN_FLIGHT);
+            scope.spawn(move || {
+                for item in stored_commits(store) {
+                    let failed = item.is_err();
+                    // The receiver stops at the first error or when it fails itself.
+                    if sender.send(item).is_err() || failed {
+                        break;
+                    }
+                }
             });
-            progress.advance(1);
-        }
+            for item in receiver {
+                let (commit, hash) = item?;
+                fold.add(&commit)?;
+                last = commit.seq;
+                heads.push(Head {
+                    seq: commit.seq,
+                    hash,
+                });
+                progress.advance(1);
+            }
+            Ok(())
+        })?;
         self.store().clear(Space::Heads)?;
         self.head = heads.last().copied();
         debug_assert!(self.head_seq() == last);

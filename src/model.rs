@@ -29,6 +29,9 @@ pub const MAX_FIELD_BYTES: usize = 4096;
 pub const MAX_FACTS_PER_COMMIT: usize = 20_000_000;
 /// Longest name (group or member display name), in bytes.
 pub const MAX_NAME_BYTES: usize = 512;
+/// Most commits a ledger may hold: a commit number fits 31 bits, so that derived state
+/// packs it with a fact's change into 32 (a commit a day would take six million years).
+pub const MAX_COMMITS: u64 = (1 << 31) - 1;
 
 /// Why a string is not a valid identifier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

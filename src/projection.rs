@@ -23,7 +23,7 @@ use crate::block::BlockWriter;
 use crate::commit::{Commit, GroupRecord, Hash, SourceKind};
 use crate::derived::{DerivedFile, EncodedBlocks};
 use crate::error::{Error, Result};
-use crate::model::{Change, Date, GroupId, MemberId};
+use crate::model::{Change, Date, GroupId, MemberId, MAX_COMMITS};
 use crate::timeline::{Entry, Timeline};
 
 /// What the ledger knows of one group.
@@ -331,29 +331,35 @@ pub struct Fold {
     recorded: Vec<(Hash, u64)>,
 }
 
-/// Most commits a fold can take: a fact keeps its commit in 31 bits.
-pub const MAX_FOLD_COMMITS: u64 = (1 << 31) - 1;
-
-/// A fact as the fold keeps it: interned group and member, the date, and the commit and
-/// change packed as `seq << 1 | join`.
+/// A fact as the fold keeps it: interned group and member, the date as days from the
+/// common era (at least 1), and the commit and change packed as `seq << 1 | join`, as a
+/// block stores them.
 #[derive(Clone, Copy, Debug)]
 struct FlatFact {
     group: u32,
     member: u32,
-    date: Date,
+    days: i32,
     seq_change: u32,
 }
 
 impl FlatFact {
-    fn entry(self) -> Entry {
-        Entry {
-            date: self.date,
+    fn entry(self) -> Result<Entry> {
+        Ok(Entry {
+            date: Date::try_from(self.days)
+                .map_err(|_| Error::corrupt("a fact's date is out of range"))?,
             seq: u64::from(self.seq_change >> 1),
             change: match self.seq_change & 1 {
                 1 => Change::Join,
                 _ => Change::Leave,
             },
-        }
+        })
+    }
+
+    /// The order within one outer id: the inner id, then the date (days are positive, so
+    /// they order as unsigned). Facts were added in commit order, and the sort is stable,
+    /// so facts of one day stay in commit order.
+    fn order(inner: u32, days: i32) -> u64 {
+        u64::from(inner) << 32 | u64::from(days as u32)
     }
 }
 
@@ -377,10 +383,10 @@ impl Fold {
     /// Adds the next commit; commits must come in sequence order.
     pub fn add(&mut self, commit: &Commit) -> Result<()> {
         let seq = commit.seq;
-        if seq > MAX_FOLD_COMMITS {
+        if seq > MAX_COMMITS {
             return Err(Error::new(
                 crate::error::ErrorKind::Limit,
-                format!("a log of more than {MAX_FOLD_COMMITS} commits cannot be folded"),
+                format!("a log of more than {MAX_COMMITS} commits cannot be folded"),
             ));
         }
         if let Some(fingerprint) = commit.source.fingerprint() {
@@ -414,8 +420,8 @@ impl Fold {
                 self.facts.push(FlatFact {
                     group,
                     member,
-                    date: fact.date,
-                    // `seq` is at most MAX_FOLD_COMMITS (31 bits), checked above.
+                    days: fact.date.days_from_ce(),
+                    // `seq` is at most MAX_COMMITS (31 bits), checked above.
                     seq_change: (seq as u32) << 1 | u32::from(fact.change == Change::Join),
                 });
             }
@@ -453,14 +459,14 @@ impl Fold {
                     facts,
                     group_count,
                     |f| f.group,
-                    |f| (f.member, f.date, f.seq_change),
+                    |f| FlatFact::order(f.member, f.days),
                 )
             });
             let by_member = sort_side(
                 by_member_facts,
                 members.len(),
                 |f| f.member,
-                |f| (f.group, f.date, f.seq_change),
+                |f| FlatFact::order(f.group, f.days),
             );
             // A panic in the other thread is a bug in this function, not bad input.
             let by_group = by_group
@@ -476,7 +482,7 @@ impl Fold {
             facts: by_member.0,
             starts: by_member.1,
         };
-        let key = |f: &FlatFact| (f.group, f.member, f.date, f.seq_change >> 1);
+        let key = |f: &FlatFact| (f.group, f.member, f.days, f.seq_change >> 1);
         if by_group
             .facts
             .windows(2)
@@ -504,34 +510,12 @@ impl Fold {
             ..Projection::default()
         };
         for (rank, (group, mut state)) in sorted.groups.iter().cloned().enumerate() {
-            state.members = sorted
-                .by_group
-                .runs(rank, |f| f.member)
-                .map(|(member, run)| {
-                    let timeline = Timeline::from_sorted(run.iter().map(|f| f.entry()).collect());
-                    // Runs are sorted by (date, commit) and hold no repeats (checked by
-                    // `sort`).
-                    (
-                        sorted.members[member as usize].0.clone(),
-                        timeline.unwrap_or_default(),
-                    )
-                })
-                .collect();
+            state.members = timelines_of(&sorted.by_group, rank, |f| f.member, &sorted.members)?;
             projection.dirty_groups.insert(group.clone());
             projection.groups.insert(group, state);
         }
         for (rank, (member, applied_through)) in sorted.members.iter().enumerate() {
-            let groups = sorted
-                .by_member
-                .runs(rank, |f| f.group)
-                .map(|(group, run)| {
-                    let timeline = Timeline::from_sorted(run.iter().map(|f| f.entry()).collect());
-                    (
-                        sorted.groups[group as usize].0.clone(),
-                        timeline.unwrap_or_default(),
-                    )
-                })
-                .collect();
+            let groups = timelines_of(&sorted.by_member, rank, |f| f.group, &sorted.groups)?;
             projection.dirty_members.insert(member.clone());
             projection.members.insert(
                 member.clone(),
@@ -597,6 +581,24 @@ impl Fold {
     }
 }
 
+/// The timelines of outer id `rank`, keyed by the inner ids (`ids[inner]`).
+fn timelines_of<K: Ord + Clone, V>(
+    side: &Side,
+    rank: usize,
+    inner: fn(&FlatFact) -> u32,
+    ids: &[(K, V)],
+) -> Result<BTreeMap<K, Timeline>> {
+    side.runs(rank, inner)
+        .map(|(id, run)| {
+            let entries = run.iter().map(|f| f.entry()).collect::<Result<Vec<_>>>()?;
+            let timeline = Timeline::from_sorted(entries).ok_or_else(|| {
+                Error::corrupt("two facts of one commit share a group, member and date")
+            })?;
+            Ok((ids[id as usize].0.clone(), timeline))
+        })
+        .collect()
+}
+
 /// The fold's facts sorted one way: grouped by an outer id (`starts[rank]..starts[rank +
 /// 1]` are that id's facts), sorted within by (inner id, date, commit).
 struct Side {
@@ -655,11 +657,11 @@ fn in_rank_order<K, V>(entries: Vec<(K, V)>, rank: &[u32]) -> Vec<(K, V)> {
 }
 
 /// Counting sort by the outer id, then each outer id's facts sorted by `inner`.
-fn sort_side<K: Ord>(
+fn sort_side(
     facts: Vec<FlatFact>,
     outer_count: usize,
     outer: fn(&FlatFact) -> u32,
-    inner: fn(&FlatFact) -> K,
+    inner: fn(&FlatFact) -> u64,
 ) -> (Vec<FlatFact>, Vec<usize>) {
     let mut starts = vec![0usize; outer_count + 1];
     for fact in &facts {
@@ -679,7 +681,9 @@ fn sort_side<K: Ord>(
         *slot += 1;
     }
     for index in 0..outer_count {
-        sorted[starts[index]..starts[index + 1]].sort_unstable_by_key(inner);
+        // Stable: facts of one inner id and day keep their commit order. Each commit adds
+        // an outer id's facts already in this order, so the sort mostly merges runs.
+        sorted[starts[index]..starts[index + 1]].sort_by_key(inner);
     }
     (sorted, starts)
 }
@@ -697,7 +701,10 @@ fn encode_side<O>(
     for (rank, item) in outer.iter().enumerate() {
         let mut writer = begin(item);
         for (id, run) in side.runs(rank, inner) {
-            writer.timeline(inner_ids[id as usize], run.iter().map(|f| f.entry()));
+            writer.packed_timeline(
+                inner_ids[id as usize],
+                run.iter().map(|f| (f.days, f.seq_change)),
+            );
         }
         let block = writer.finish()?;
         lengths.push(u32::try_from(block.len()).map_err(|_| {

@@ -49,7 +49,7 @@ pub type KeyValue = (Vec<u8>, Vec<u8>);
 
 /// A sorted key-value store with separate spaces. Single writes are atomic; `flush`
 /// makes all earlier writes durable.
-pub trait Store {
+pub trait Store: Send + Sync {
     fn get(&self, space: Space, key: &[u8]) -> Result<Option<Vec<u8>>>;
     fn put(&self, space: Space, key: &[u8], value: &[u8]) -> Result<()>;
     fn remove(&self, space: Space, key: &[u8]) -> Result<()>;
