@@ -18,7 +18,6 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::ledger::Ledger;
 use crate::model::{Change, Date, GroupId, MemberId};
 use crate::projection::GroupState;
-use crate::stored_names::StoredNames;
 use crate::timeline::Timeline;
 
 /// A moment in the ledger's own history: right after commit N, or at a UTC instant.
@@ -420,7 +419,7 @@ impl Ledger {
         self.append(&commit, &mut crate::projection::Projection::default())?;
         let name_removed = name.is_some();
         if name_removed {
-            let mut names = StoredNames::clone(&*self.stored_names()?);
+            let mut names = self.name_book()?.to_stored()?;
             names.members.remove(member);
             self.save_names(names)?;
         }

@@ -27,7 +27,7 @@ use crate::plan::{plan, Batch};
 use crate::progress::{NoProgress, Progress};
 use crate::projection::{Fold, GroupState, MemberState, Projection};
 use crate::store::{SideFile, SledStore, Space, Store};
-use crate::stored_names::StoredNames;
+use crate::stored_names::{NameBook, StoredNames};
 
 /// How long opening waits for another process to release the ledger.
 pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(10);
@@ -124,7 +124,7 @@ pub struct Ledger {
     /// for an empty ledger.
     derived: Option<DerivedFile>,
     /// The names file, read the first time a name is asked for.
-    names: Mutex<Option<Arc<StoredNames>>>,
+    names: Mutex<Option<Arc<NameBook>>>,
     /// Decoded derived states, shared with callers: read once from the store, replaced
     /// after each commit, dropped on rebuild. One process holds the ledger (the lock), so
     /// nothing else changes the store under the cache.
@@ -513,7 +513,7 @@ impl Ledger {
         if legacy.is_empty() {
             return Ok(());
         }
-        let mut names = StoredNames::load(self.store())?;
+        let mut names = NameBook::load(self.store())?.to_stored()?;
         for (key, bytes) in legacy {
             let Some((&kind, id)) = key.split_first() else {
                 continue;
@@ -951,7 +951,7 @@ impl Ledger {
         groups: &BTreeMap<GroupId, String>,
         members: &BTreeMap<MemberId, String>,
     ) -> Result<usize> {
-        let mut names = StoredNames::clone(&*self.stored_names()?);
+        let mut names = self.name_book()?.to_stored()?;
         let mut changed = 0;
         for (group, name) in groups {
             let name = clip(name.trim(), MAX_NAME_BYTES);
@@ -975,29 +975,29 @@ impl Ledger {
 
     /// Replaces the stored names, durably.
     pub(crate) fn save_names(&mut self, names: StoredNames) -> Result<()> {
-        names.save(self.store())?;
-        *self.names.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(names));
+        let book = names.save(self.store())?;
+        *self.names.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(book));
         Ok(())
     }
 
     /// Every stored name (read once, then kept).
-    pub(crate) fn stored_names(&self) -> Result<Arc<StoredNames>> {
+    pub(crate) fn name_book(&self) -> Result<Arc<NameBook>> {
         // A poisoned lock means a panic elsewhere; the slot itself is still whole.
         let mut slot = self.names.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(names) = slot.as_ref() {
             return Ok(names.clone());
         }
-        let names = Arc::new(StoredNames::load(self.store())?);
+        let names = Arc::new(NameBook::load(self.store())?);
         *slot = Some(names.clone());
         Ok(names)
     }
 
     pub fn group_name(&self, group: &GroupId) -> Result<Option<String>> {
-        Ok(self.stored_names()?.groups.get(group).cloned())
+        self.name_book()?.group(group)
     }
 
     pub fn member_name(&self, member: &MemberId) -> Result<Option<String>> {
-        Ok(self.stored_names()?.members.get(member).cloned())
+        self.name_book()?.member(member)
     }
 
     /// The names known for `groups` (those without one are left out).
@@ -1005,11 +1005,14 @@ impl Ledger {
         &self,
         groups: impl IntoIterator<Item = &'a GroupId>,
     ) -> Result<BTreeMap<GroupId, String>> {
-        let stored = self.stored_names()?;
-        Ok(groups
-            .into_iter()
-            .filter_map(|group| Some((group.clone(), stored.groups.get(group)?.clone())))
-            .collect())
+        let book = self.name_book()?;
+        let mut names = BTreeMap::new();
+        for group in groups {
+            if let Some(name) = book.group(group)? {
+                names.insert(group.clone(), name);
+            }
+        }
+        Ok(names)
     }
 
     /// The names known for `members` (those without one are left out).
@@ -1017,11 +1020,14 @@ impl Ledger {
         &self,
         members: impl IntoIterator<Item = &'a MemberId>,
     ) -> Result<BTreeMap<MemberId, String>> {
-        let stored = self.stored_names()?;
-        Ok(members
-            .into_iter()
-            .filter_map(|member| Some((member.clone(), stored.members.get(member)?.clone())))
-            .collect())
+        let book = self.name_book()?;
+        let mut names = BTreeMap::new();
+        for member in members {
+            if let Some(name) = book.member(member)? {
+                names.insert(member.clone(), name);
+            }
+        }
+        Ok(names)
     }
 
     /// Throws away all derived state and folds it again from the log.
