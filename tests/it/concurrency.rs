@@ -1,6 +1,7 @@
 //! Two processes at once: a second importer waits for the first (`--wait`) and both
-//! imports land once; with `--wait 0` it fails at once with exit 5; a query made during an
-//! import waits for the lock and so sees the state after the import, never half of it.
+//! imports land once; with `--wait 0` it fails at once with exit 5; a query made while
+//! imports run takes no lock and sees the ledger as of one whole commit, never half of one
+//! (on an empty ledger it waits for the first).
 //!
 //! The lock is held deterministically by this test process (an open [`Ledger`]) where the
 //! order matters, so that nothing depends on timing.
@@ -152,4 +153,71 @@ fn a_query_during_an_import_waits_and_sees_the_state_after_it() {
         stdout.contains("alice"),
         "the query saw the state before: {stdout}"
     );
+}
+
+/// Queries read muster's own files without the lock while another process imports: every
+/// answer is the ledger as of some whole commit (each import re-observes the same group
+/// and day with other members, so every commit answers differently), and none fails.
+#[test]
+fn queries_while_imports_run_see_whole_commits() {
+    const IMPORTS: usize = 8;
+    let sandbox = Sandbox::new();
+    let files: Vec<std::path::PathBuf> = (0..IMPORTS)
+        .map(|index| {
+            let rows: String = (0..40)
+                .map(|member| format!("2021-05-03,g,m{}\n", index * 7 + member))
+                .collect();
+            sandbox.write(
+                &format!("take{index}.csv"),
+                &format!("date,group,member\n{rows}"),
+            )
+        })
+        .collect();
+    sandbox
+        .muster(&["import", "observations", files[0].to_str().unwrap()])
+        .ok();
+    let ask = |extra: &[&str]| {
+        let mut args = vec!["members", "g", "--on", "2021-05-03", "--format", "json"];
+        args.extend_from_slice(extra);
+        let run = sandbox.muster(&args).ok();
+        run.json()["members"].clone()
+    };
+    let writer = {
+        let db = sandbox.db();
+        let files = files.clone();
+        std::thread::spawn(move || {
+            for file in &files[1..] {
+                let output = Command::new(env!("CARGO_BIN_EXE_muster"))
+                    .arg("--db")
+                    .arg(&db)
+                    .args(["--wait", "60", "import", "observations"])
+                    .arg(file)
+                    .env_remove("MUSTER_DB")
+                    .output()
+                    .unwrap();
+                assert!(
+                    output.status.success(),
+                    "{}",
+                    String::from_utf8_lossy(&output.stderr)
+                );
+            }
+        })
+    };
+    let mut seen = Vec::new();
+    while !writer.is_finished() {
+        // Between a commit and its derived state a query takes the full path and waits.
+        seen.push(ask(&["--wait", "60"]));
+    }
+    writer.join().unwrap();
+    seen.push(ask(&[]));
+    let whole: Vec<serde_json::Value> = (1..=IMPORTS)
+        .map(|seq| ask(&["--as-of", &seq.to_string()]))
+        .collect();
+    for answer in &seen {
+        assert!(
+            whole.contains(answer),
+            "not the state of any commit: {answer}"
+        );
+    }
+    assert_eq!(seen.last(), whole.last());
 }
