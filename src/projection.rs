@@ -275,6 +275,12 @@ impl Projection {
             .filter_map(|member| Some((member, self.members.get(member)?)))
     }
 
+    /// Marks every state held as changed (to write them all).
+    pub fn all_changed(&mut self) {
+        self.dirty_groups = self.groups.keys().cloned().collect();
+        self.dirty_members = self.members.keys().cloned().collect();
+    }
+
     /// Marks every change as written.
     pub fn written(&mut self) {
         self.dirty_groups.clear();

@@ -10,7 +10,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 
 use muster::commit::{Commit, Source, SourceKind, COMMIT_VERSION_1, COMMIT_VERSION_2};
-use muster::store::{MemoryStore, Space, Store};
+use muster::store::{MemoryStore, SideFile, Space, Store};
 use muster::{Batch, Date, GroupId, Ledger, MemberId, Observation};
 
 use crate::support::Rng;
@@ -70,6 +70,53 @@ fn commit_seeds() -> Vec<Vec<u8>> {
         seeds.push(sealed);
         seeds.push(body);
     }
+    seeds
+}
+
+/// A real derived-state file (two groups, three members, a registered input) behind mode
+/// byte 0, and a real names file behind mode byte 1.
+fn stored_file_seeds() -> Vec<Vec<u8>> {
+    let store = MemoryStore::default();
+    let mut ledger = Ledger::with_store(Box::new(store.clone())).unwrap();
+    let date = Date::from_ymd(2021, 1, 4).unwrap();
+    let id = |text: &str| MemberId::new(text).unwrap();
+    let batch = Batch {
+        observations: vec![
+            Observation::snapshot(date, GroupId::new("g").unwrap(), [id("a"), id("b")].into()),
+            Observation::snapshot(date, GroupId::new("h").unwrap(), [id("b"), id("c")].into()),
+        ],
+        facts: vec![],
+    };
+    let source = Source {
+        kind: SourceKind::Observations,
+        files: vec![muster::commit::SourceFile::new("week.csv", b"x")],
+        options: Vec::new(),
+    };
+    ledger.import(&batch, source, false).unwrap();
+    let names = [(id("a"), "Ada".to_string()), (id("c"), "Zoë".to_string())].into();
+    let groups = [(GroupId::new("g").unwrap(), "Chess".to_string())].into();
+    ledger.set_names(&groups, &names).unwrap();
+    let mut seeds = Vec::new();
+    for (mode, file) in [(0u8, SideFile::Derived), (1u8, SideFile::Names)] {
+        let mut seed = vec![mode];
+        seed.extend(store.file_bytes(file).unwrap());
+        seeds.push(seed);
+    }
+    // A group block's body alone: the first block, right after the file's 96-byte header
+    // (envelope: 10 header bytes with the body's length at 6..10, then a 4-byte CRC).
+    let derived_file = store.file_bytes(SideFile::Derived).unwrap();
+    let block = &derived_file[muster::derived::HEADER_BYTES as usize..];
+    let length = u32::from_be_bytes(block[6..10].try_into().unwrap()) as usize;
+    let group = GroupId::new("g").unwrap();
+    assert!(muster::block::decode_group(&group, &block[..14 + length]).is_ok());
+    let mut body = vec![2u8];
+    body.extend_from_slice(&block[10..10 + length]);
+    seeds.push(body);
+    // The names file's body alone (envelope: 10 header bytes, then a 4-byte CRC).
+    let names_file = store.file_bytes(SideFile::Names).unwrap();
+    let mut body = vec![3u8];
+    body.extend_from_slice(&names_file[10..names_file.len() - 4]);
+    seeds.push(body);
     seeds
 }
 
@@ -166,6 +213,15 @@ fn fuzz_targets_survive_seeds_and_mutations() {
         (
             "model",
             smoke("model", muster::fuzzing::model, corpus("model"), execs),
+        ),
+        (
+            "stored_files",
+            smoke(
+                "stored_files",
+                muster::fuzzing::stored_files,
+                stored_file_seeds(),
+                execs,
+            ),
         ),
     ];
     for (name, count) in counts {
