@@ -314,6 +314,15 @@ impl DerivedFile {
             .map(|index| imports[index].1))
     }
 
+    /// A damaged block's error, naming the file and the way back.
+    fn damaged(&self, error: Error) -> Error {
+        Error::corrupt(format!(
+            "{}: {}; this is derived state: `muster rebuild` restores it from the log",
+            self.file.describe(),
+            error.detail()
+        ))
+    }
+
     pub fn header(&self) -> Header {
         self.header
     }
@@ -353,7 +362,9 @@ impl DerivedFile {
         let Some(bytes) = self.block(Side::Groups, group.as_str())? else {
             return Ok(None);
         };
-        block::decode_group(group, &bytes).map(Some)
+        block::decode_group(group, &bytes)
+            .map(Some)
+            .map_err(|error| self.damaged(error))
     }
 
     /// The stored state of `member`, checked; `None` for a member the file does not hold.
@@ -361,7 +372,9 @@ impl DerivedFile {
         let Some(bytes) = self.block(Side::Members, member.as_str())? else {
             return Ok(None);
         };
-        block::decode_member(member, &bytes).map(Some)
+        block::decode_member(member, &bytes)
+            .map(Some)
+            .map_err(|error| self.damaged(error))
     }
 
     /// Every group the file holds, sorted.

@@ -1,5 +1,5 @@
 //! Damage on disk: bytes flipped and files truncated under the ledger directory (sled's
-//! own files). Run through the built binary so that a panic inside the storage engine
+//! files and muster's own). Run through the built binary so that a panic inside the storage engine
 //! shows as exit 101 and fails the test. Each damaged copy must either be refused with a
 //! clear error (exit 4 corrupt, or 6 I/O or storage), or open with `verify` reporting it
 //! broken (exit 4), or — when sled's recovery drops a damaged tail — open sound with a
@@ -197,4 +197,40 @@ fn an_unfinished_sled_snapshot_left_by_a_kill_is_not_damage() {
         );
     }
     sandbox.muster(&["verify"]).ok();
+}
+
+/// muster's derived-state file damaged under a query: a damaged header sends the query the
+/// full way, which rebuilds the file from the log and answers as before; a damaged block
+/// is refused (exit 4) naming the file and `muster rebuild`, after which the answer is back.
+#[test]
+fn a_damaged_derived_state_file_is_rebuilt_or_refused_never_answered_from() {
+    let sandbox = Sandbox::new();
+    let file = sandbox.write("week.csv", &observations_csv("2021-02-01", "g", 3, 5, 0));
+    sandbox
+        .muster(&["import", "observations", file.to_str().unwrap()])
+        .ok();
+    let ask = ["members", "g0", "--on", "2021-02-01", "--format", "json"];
+    let before = sandbox.muster(&ask).ok().stdout;
+    let derived = sandbox.db().join("muster.derived");
+    let pristine = std::fs::read(&derived).unwrap();
+    let header_bytes = muster::derived::HEADER_BYTES;
+
+    damage(&derived, &Damage::Flip(9));
+    assert_eq!(sandbox.muster(&ask).ok().stdout, before, "a damaged header");
+    assert_eq!(
+        std::fs::read(&derived).unwrap(),
+        pristine,
+        "rebuilt as it was"
+    );
+
+    damage(&derived, &Damage::Flip(header_bytes + 20));
+    let refused = sandbox.muster(&ask);
+    assert_eq!(refused.code, 4, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("muster.derived") && refused.stderr.contains("muster rebuild"),
+        "{}",
+        refused.stderr
+    );
+    sandbox.muster(&["rebuild"]).ok();
+    assert_eq!(sandbox.muster(&ask).ok().stdout, before, "after rebuild");
 }
