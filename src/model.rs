@@ -244,8 +244,16 @@ impl From<Date> for i32 {
 }
 
 impl fmt::Display for Date {
+    /// `YYYY-MM-DD` (years are 1..=9999, so always four digits), written directly: reports
+    /// print a date per line, and chrono's general formatter was a visible cost there.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0.format("%Y-%m-%d"))
+        write!(
+            f,
+            "{:04}-{:02}-{:02}",
+            self.0.year(),
+            self.0.month(),
+            self.0.day()
+        )
     }
 }
 
@@ -346,4 +354,20 @@ pub struct Span {
     pub member: MemberId,
     pub from: Date,
     pub until: Option<Date>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Dates print as chrono's `%Y-%m-%d` would, four-digit years included, and parse back.
+    #[test]
+    fn dates_print_as_iso_and_parse_back() {
+        for (year, month, day) in [(1, 1, 1), (999, 12, 31), (2015, 11, 16), (9999, 12, 31)] {
+            let date = Date::from_ymd(year, month, day).unwrap();
+            let text = date.to_string();
+            assert_eq!(text, date.naive().format("%Y-%m-%d").to_string());
+            assert_eq!(Date::parse(&text).unwrap(), date);
+        }
+    }
 }
