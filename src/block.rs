@@ -15,9 +15,24 @@ use crate::model::{Change, Date, GroupId, MemberId, MAX_ID_BYTES};
 use crate::projection::{GroupState, MemberState};
 use crate::timeline::{Entry, Timeline};
 
-/// Bytes of one timeline entry: date (`i32`), then the commit and the change packed in a
-/// `u32` as `commit << 1 | join` (commits are at most `MAX_COMMITS`, 31 bits).
-const ENTRY_BYTES: usize = 8;
+/// Fewest bytes of one timeline entry: two variable-length integers (LEB128, 1 to 5 bytes
+/// each): the days since the entry before (for the first, since the common era), then
+/// `commit << 1 | join` (commits are at most `MAX_COMMITS`, 31 bits). Entries of one
+/// timeline are a few days to a few years apart and their commits small, so an entry
+/// takes 3 to 5 bytes where fixed widths took 8.
+const MIN_ENTRY_BYTES: usize = 2;
+/// Most bytes of one variable-length `u32`.
+const MAX_VARINT_BYTES: usize = 5;
+
+/// Appends `value` as LEB128: seven bits per byte, low first, the high bit set on every
+/// byte but the last.
+fn push_varint(body: &mut Vec<u8>, mut value: u32) {
+    while value >= 0x80 {
+        body.push((value as u8) | 0x80);
+        value >>= 7;
+    }
+    body.push(value as u8);
+}
 
 /// A source kind's stored number: its place in [`SourceKind::ALL`].
 fn source_number(kind: SourceKind) -> u8 {
@@ -105,11 +120,15 @@ impl BlockWriter {
         // Ids are validated newtypes of at most MAX_ID_BYTES (64) bytes.
         self.body.push(id.len() as u8);
         self.body.extend_from_slice(id.as_bytes());
-        push_count(&mut self.body, entries.len());
-        self.body.reserve(entries.len() * ENTRY_BYTES);
+        // Entries per timeline are limited by facts per commit and commits: far below u32.
+        push_varint(&mut self.body, entries.len() as u32);
+        self.body.reserve(entries.len() * 4);
+        let mut previous = 0;
         for (days, packed) in entries {
-            self.body.extend_from_slice(&days.to_be_bytes());
-            self.body.extend_from_slice(&packed.to_be_bytes());
+            // Entries ascend by date and days are positive: the step is never negative.
+            push_varint(&mut self.body, days.abs_diff(previous));
+            push_varint(&mut self.body, packed);
+            previous = days;
         }
         self.count += 1;
     }
@@ -215,12 +234,40 @@ impl<'a> Reader<'a> {
             .map_err(|_| Error::corrupt("a block holds an id that is not UTF-8"))
     }
 
+    /// A LEB128 `u32` in its shortest form: a longer spelling of the same number, or one
+    /// past 32 bits, is damage (each value has one encoding, so blocks re-encode exactly).
+    fn varint(&mut self) -> Result<u32> {
+        let mut value: u64 = 0;
+        for index in 0..MAX_VARINT_BYTES {
+            let byte = self.u8()?;
+            value |= u64::from(byte & 0x7f) << (7 * index);
+            if byte & 0x80 == 0 {
+                if index > 0 && byte == 0 {
+                    return Err(Error::corrupt("a block holds an overlong number"));
+                }
+                return u32::try_from(value)
+                    .map_err(|_| Error::corrupt("a block holds a number past 32 bits"));
+            }
+        }
+        Err(Error::corrupt("a block holds an overlong number"))
+    }
+
     fn timeline(&mut self) -> Result<Timeline> {
-        let count = self.count(ENTRY_BYTES)?;
+        let count = self.varint()? as usize;
+        if count.saturating_mul(MIN_ENTRY_BYTES) > self.bytes.len() - self.at {
+            return Err(Error::corrupt("a block claims more than it holds"));
+        }
         let mut entries = Vec::with_capacity(count);
+        let mut days: i32 = 0;
         for _ in 0..count {
-            let date = self.date()?;
-            let packed = self.u32()?;
+            let step = i32::try_from(self.varint()?)
+                .map_err(|_| Error::corrupt("a block holds an impossible date"))?;
+            days = days
+                .checked_add(step)
+                .ok_or_else(|| Error::corrupt("a block holds an impossible date"))?;
+            let date = Date::try_from(days)
+                .map_err(|_| Error::corrupt("a block holds an impossible date"))?;
+            let packed = self.varint()?;
             let change = match packed & 1 {
                 1 => Change::Join,
                 _ => Change::Leave,
@@ -239,7 +286,7 @@ impl<'a> Reader<'a> {
         &mut self,
         id: impl Fn(&str) -> Option<K>,
     ) -> Result<BTreeMap<K, Timeline>> {
-        let count = self.count(1 + 1 + 4)?;
+        let count = self.count(1 + 1 + 1)?;
         let mut pairs = Vec::with_capacity(count);
         let mut previous: Option<&str> = None;
         for _ in 0..count {
@@ -387,6 +434,53 @@ mod tests {
         let member = MemberId::new("m").unwrap();
         let bytes = encode_member(&state).unwrap();
         assert_eq!(decode_member(&member, &bytes).unwrap(), state);
+    }
+
+    /// Numbers at the edges of their widths round-trip, and a number spelled longer than
+    /// it needs is refused (each block has exactly one encoding).
+    #[test]
+    fn variable_length_numbers_round_trip_and_overlong_ones_are_refused() {
+        let mut state = sample();
+        let last_day = Date::from_ymd(9999, 12, 31).unwrap();
+        state.members.insert(
+            MemberId::new("z").unwrap(),
+            Timeline::from_sorted(vec![
+                Entry {
+                    date: Date::from_ymd(1, 1, 1).unwrap(),
+                    seq: crate::model::MAX_COMMITS,
+                    change: Change::Join,
+                },
+                Entry {
+                    date: last_day,
+                    seq: 1,
+                    change: Change::Leave,
+                },
+            ])
+            .unwrap(),
+        );
+        let group = GroupId::new("g").unwrap();
+        let bytes = encode_group(&state).unwrap();
+        assert_eq!(decode_group(&group, &bytes).unwrap(), state);
+
+        let mut overlong = Vec::new();
+        push_varint(&mut overlong, 5);
+        overlong.extend([0x85, 0x00]);
+        let mut reader = Reader {
+            bytes: &overlong,
+            at: 0,
+        };
+        assert_eq!(reader.varint().unwrap(), 5);
+        assert!(reader.varint().is_err(), "5 spelled in two bytes");
+        for too_big in [
+            &[0xff, 0xff, 0xff, 0xff, 0x1f][..],
+            &[0x80, 0x80, 0x80, 0x80, 0x80, 0x01],
+        ] {
+            let mut reader = Reader {
+                bytes: too_big,
+                at: 0,
+            };
+            assert!(reader.varint().is_err(), "{too_big:?}");
+        }
     }
 
     #[test]
