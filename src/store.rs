@@ -1,10 +1,13 @@
-//! The storage boundary: a small key-value trait, its sled implementation, and an
-//! in-memory one for tests.
+//! The storage boundary: a small key-value trait for the log, muster's own files beside
+//! the engine's, the sled implementation, an in-memory one for tests, and a files-only one
+//! for queries.
 //!
-//! Owns: [`Store`], [`Space`], [`SledStore`], [`MemoryStore`]; mapping the engine's errors
-//! to ours; the single-writer lock.
-//! Must not: interpret values (that is `commit` and `projection`), or decide what is
-//! durable when (the ledger calls [`Store::flush`]).
+//! Owns: [`Store`], [`Space`], [`SideFile`] with reading at an offset ([`ReadAt`]) and
+//! replacing a file whole by rename, [`SledStore`], [`MemoryStore`], [`FilesOnly`];
+//! mapping the engine's errors to ours; the single-writer lock.
+//! Must not: interpret values (that is `commit`, `derived`, `stored_names`), or decide
+//! what is durable when (the ledger calls [`Store::flush`] and says which files must be
+//! synced).
 //!
 //! Everything muster keeps lives behind this trait, so that sled (beta software) can be
 //! replaced without touching the ledger; the log also exports to a format of our own.
