@@ -167,7 +167,7 @@ pub struct Projection {
     pub members: BTreeMap<MemberId, MemberState>,
     dirty_groups: BTreeSet<GroupId>,
     dirty_members: BTreeSet<MemberId>,
-    /// The fingerprint of each applied commit's input (see [`Source::fingerprint`]), with
+    /// The fingerprint of each applied commit's input (see [`crate::commit::Source::fingerprint`]), with
     /// the commit: what the derived-state file's imports register gains.
     pub recorded: Vec<(Hash, u64)>,
 }
