@@ -34,17 +34,6 @@ fn push_varint(body: &mut Vec<u8>, mut value: u32) {
     body.push(value as u8);
 }
 
-/// A source kind's stored number: its place in [`SourceKind::ALL`].
-fn source_number(kind: SourceKind) -> u8 {
-    match kind {
-        SourceKind::Observations => 0,
-        SourceKind::Facts => 1,
-        SourceKind::Spans => 2,
-        SourceKind::SchoolBase => 3,
-        SourceKind::Forget => 4,
-    }
-}
-
 /// Writes one block: the state's own fields, then its timelines in id order.
 pub struct BlockWriter {
     magic: Magic,
@@ -73,7 +62,7 @@ impl BlockWriter {
         }
         // At most five kinds exist, so the count fits a byte.
         body.push(sources.len() as u8);
-        body.extend(sources.iter().map(|kind| source_number(*kind)));
+        body.extend(sources.iter().map(|kind| kind.number()));
         BlockWriter::with_prefix(Magic::GroupState, body)
     }
 
@@ -323,10 +312,7 @@ pub fn decode_group(group: &GroupId, bytes: &[u8]) -> Result<GroupState> {
         let source_count = reader.u8()? as usize;
         let sources = (0..source_count)
             .map(|_| {
-                let number = reader.u8()? as usize;
-                SourceKind::ALL
-                    .get(number)
-                    .copied()
+                SourceKind::from_number(u32::from(reader.u8()?))
                     .ok_or_else(|| Error::corrupt("a block holds an unknown source kind"))
             })
             .collect::<Result<Vec<_>>>()?;
@@ -403,13 +389,6 @@ mod tests {
             ]
             .into_iter()
             .collect(),
-        }
-    }
-
-    #[test]
-    fn source_numbers_are_places_in_all() {
-        for (place, kind) in SourceKind::ALL.iter().enumerate() {
-            assert_eq!(usize::from(source_number(*kind)), place, "{kind:?}");
         }
     }
 

@@ -163,6 +163,26 @@ pub enum SourceKind {
 }
 
 impl SourceKind {
+    /// The kind's stored number: its place in [`SourceKind::ALL`], which is its position in
+    /// declaration order (serde's variant index, what a version-1 commit writes), so every
+    /// format spells a kind alike.
+    pub fn number(self) -> u8 {
+        match self {
+            SourceKind::Observations => 0,
+            SourceKind::Facts => 1,
+            SourceKind::Spans => 2,
+            SourceKind::SchoolBase => 3,
+            SourceKind::Forget => 4,
+        }
+    }
+
+    /// The kind stored as `number`, if there is one.
+    pub fn from_number(number: u32) -> Option<SourceKind> {
+        usize::try_from(number)
+            .ok()
+            .and_then(|index| SourceKind::ALL.get(index).copied())
+    }
+
     /// Every kind, in the order of their stored numbers.
     pub const ALL: [SourceKind; 5] = [
         SourceKind::Observations,
@@ -725,6 +745,15 @@ mod tests {
         assert_eq!(Commit::decode(&bytes).unwrap().0, commit);
         commit.format_version = COMMIT_VERSION_1;
         assert!(commit.encode().is_err());
+    }
+
+    #[test]
+    fn source_numbers_are_places_in_all() {
+        for (place, kind) in SourceKind::ALL.iter().enumerate() {
+            assert_eq!(usize::from(kind.number()), place, "{kind:?}");
+            assert_eq!(SourceKind::from_number(place as u32), Some(*kind));
+        }
+        assert_eq!(SourceKind::from_number(SourceKind::ALL.len() as u32), None);
     }
 
     /// Derived state packs a commit number into 31 bits: a larger one is never written.

@@ -435,25 +435,21 @@ pub fn write(
     out.write_all(&[0u8; HEADER_BYTES as usize])
         .map_err(write_error)?;
     let mut position = HEADER_BYTES;
-    let previous_groups = previous
-        .map(|file| file.directory(Side::Groups))
-        .transpose()?;
-    let groups = write_side(
+    let groups = write_next_side(
         out,
         &mut position,
-        previous.zip(previous_groups.as_deref()),
+        previous,
+        Side::Groups,
         changes.changed_groups().map(|(group, state)| {
             state.check(group)?;
             Ok((group.as_str(), block::encode_group(state)?))
         }),
     )?;
-    let previous_members = previous
-        .map(|file| file.directory(Side::Members))
-        .transpose()?;
-    let members = write_side(
+    let members = write_next_side(
         out,
         &mut position,
-        previous.zip(previous_members.as_deref()),
+        previous,
+        Side::Members,
         changes.changed_members().map(|(member, state)| {
             state.check(member)?;
             Ok((member.as_str(), block::encode_member(state)?))
@@ -584,6 +580,18 @@ fn finish_file(
     out.write_all(&header.encode()).map_err(write_error)?;
     out.seek(SeekFrom::Start(position)).map_err(write_error)?;
     Ok(())
+}
+
+/// [`write_side`] for `side` of the previous file, if any.
+fn write_next_side<'a>(
+    out: &mut dyn FileWriter,
+    position: &mut u64,
+    previous: Option<&DerivedFile>,
+    side: Side,
+    changed: impl Iterator<Item = Result<(&'a str, Vec<u8>)>>,
+) -> Result<Vec<u8>> {
+    let directory = previous.map(|file| file.directory(side)).transpose()?;
+    write_side(out, position, previous.zip(directory.as_deref()), changed)
 }
 
 /// Writes one side's blocks (the previous file's, merged by id with `changed`, which

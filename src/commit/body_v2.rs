@@ -39,29 +39,6 @@ const MIN_GROUP_BYTES: usize = MIN_ID_BYTES + 4 * COUNT_BYTES;
 const LEAVE_BYTE: u8 = 0;
 const JOIN_BYTE: u8 = 1;
 
-/// A source kind's number: its position in declaration order, which is what version 1
-/// writes (serde's variant index), so both versions spell a kind alike.
-fn source_kind_number(kind: SourceKind) -> u32 {
-    match kind {
-        SourceKind::Observations => 0,
-        SourceKind::Facts => 1,
-        SourceKind::Spans => 2,
-        SourceKind::SchoolBase => 3,
-        SourceKind::Forget => 4,
-    }
-}
-
-fn source_kind_from_number(number: u32) -> Option<SourceKind> {
-    match number {
-        0 => Some(SourceKind::Observations),
-        1 => Some(SourceKind::Facts),
-        2 => Some(SourceKind::Spans),
-        3 => Some(SourceKind::SchoolBase),
-        4 => Some(SourceKind::Forget),
-        _ => None,
-    }
-}
-
 fn change_byte(change: Change) -> u8 {
     match change {
         Change::Leave => LEAVE_BYTE,
@@ -191,7 +168,7 @@ pub(super) fn encode(commit: &Commit) -> Result<Vec<u8>> {
     out.u64(commit.seq);
     out.i64(commit.recorded_at_ms);
     out.raw(&commit.previous_hash);
-    out.u32(source_kind_number(commit.source.kind));
+    out.u32(u32::from(commit.source.kind.number()));
     out.count(commit.source.files.len());
     for file in &commit.source.files {
         out.text(&file.name);
@@ -397,7 +374,7 @@ pub(super) fn decode(body: &[u8]) -> Result<Commit> {
     let recorded_at_ms = input.i64()?;
     let previous_hash: Hash = input.array()?;
     let kind_number = input.u32()?;
-    let kind = source_kind_from_number(kind_number)
+    let kind = SourceKind::from_number(kind_number)
         .ok_or_else(|| damaged(format!("source kind {kind_number} is unknown")))?;
     let file_count = input.count("source files", MIN_SOURCE_FILE_BYTES)?;
     let mut files = Vec::with_capacity(file_count);
