@@ -35,47 +35,9 @@ fn corpus(target: &str) -> Vec<Vec<u8>> {
     seeds
 }
 
-/// A real stored commit (version 2, as written today) and the same commit as version 1,
-/// each also as its body behind the "seal it for me" mode byte that names its version.
-fn commit_seeds() -> Vec<Vec<u8>> {
-    let store = MemoryStore::default();
-    let mut ledger = Ledger::with_store(Box::new(store.clone())).unwrap();
-    let date = Date::from_ymd(2021, 1, 4).unwrap();
-    let members = ["a", "b", "c"].map(|m| MemberId::new(m).unwrap());
-    let batch = Batch {
-        observations: vec![Observation::snapshot(
-            date,
-            GroupId::new("g").unwrap(),
-            members.into_iter().collect(),
-        )],
-        facts: vec![],
-    };
-    let source = Source {
-        kind: SourceKind::Observations,
-        files: vec![muster::commit::SourceFile::new("week.csv", b"x")],
-        options: Vec::new(),
-    };
-    ledger.import(&batch, source, false).unwrap();
-    let stored = store.get(Space::Log, &1u64.to_be_bytes()).unwrap().unwrap();
-    let (mut commit, _) = Commit::decode(&stored).unwrap();
-    assert_eq!(commit.format_version, COMMIT_VERSION_2);
-    commit.format_version = COMMIT_VERSION_1;
-    let (stored_v1, _) = commit.encode().unwrap();
-    // Mode bytes: odd seals the rest; bit 1 clear is version 1, set is version 2.
-    let mut seeds = Vec::new();
-    for (mode, sealed) in [(1u8, stored_v1), (3u8, stored)] {
-        // Envelope: 10 header bytes, then the body, then a 4-byte CRC.
-        let mut body = vec![mode];
-        body.extend_from_slice(&sealed[10..sealed.len() - 4]);
-        seeds.push(sealed);
-        seeds.push(body);
-    }
-    seeds
-}
-
-/// A real derived-state file (two groups, three members, a registered input) behind mode
-/// byte 0, and a real names file behind mode byte 1.
-fn stored_file_seeds() -> Vec<Vec<u8>> {
+/// A small real ledger whose bytes seed the targets: one commit (two groups, three
+/// members, a source file) and names for a group and two members.
+fn seed_ledger() -> MemoryStore {
     let store = MemoryStore::default();
     let mut ledger = Ledger::with_store(Box::new(store.clone())).unwrap();
     let date = Date::from_ymd(2021, 1, 4).unwrap();
@@ -96,6 +58,34 @@ fn stored_file_seeds() -> Vec<Vec<u8>> {
     let names = [(id("a"), "Ada".to_string()), (id("c"), "Zoë".to_string())].into();
     let groups = [(GroupId::new("g").unwrap(), "Chess".to_string())].into();
     ledger.set_names(&groups, &names).unwrap();
+    store
+}
+
+/// A real stored commit (version 2, as written today) and the same commit as version 1,
+/// each also as its body behind the "seal it for me" mode byte that names its version.
+fn commit_seeds() -> Vec<Vec<u8>> {
+    let store = seed_ledger();
+    let stored = store.get(Space::Log, &1u64.to_be_bytes()).unwrap().unwrap();
+    let (mut commit, _) = Commit::decode(&stored).unwrap();
+    assert_eq!(commit.format_version, COMMIT_VERSION_2);
+    commit.format_version = COMMIT_VERSION_1;
+    let (stored_v1, _) = commit.encode().unwrap();
+    // Mode bytes: odd seals the rest; bit 1 clear is version 1, set is version 2.
+    let mut seeds = Vec::new();
+    for (mode, sealed) in [(1u8, stored_v1), (3u8, stored)] {
+        // Envelope: 10 header bytes, then the body, then a 4-byte CRC.
+        let mut body = vec![mode];
+        body.extend_from_slice(&sealed[10..sealed.len() - 4]);
+        seeds.push(sealed);
+        seeds.push(body);
+    }
+    seeds
+}
+
+/// The seed ledger's derived-state file behind mode byte 0 and its names file behind mode
+/// byte 1, then a group block's body and the names file's body for the sealing modes.
+fn stored_file_seeds() -> Vec<Vec<u8>> {
+    let store = seed_ledger();
     let mut seeds = Vec::new();
     for (mode, file) in [(0u8, SideFile::Derived), (1u8, SideFile::Names)] {
         let mut seed = vec![mode];
