@@ -537,43 +537,40 @@ fn in_library_members(
     groups: u32,
     on: &str,
 ) -> Result<(Measured, Measured), String> {
-    let median = |mut times: Vec<f64>| {
-        times.sort_by(f64::total_cmp);
-        Measured {
-            median_seconds: times[times.len() / 2],
-            peak_kb: None,
-        }
-    };
     let ids: Vec<muster::GroupId> = (0..groups).map(synthetic::group_id).collect();
     let date = muster::Date::parse(on).map_err(|e| format!("date {on}: {e:?}"))?;
     let opened = Ledger::open(ledger, OpenOptions::default()).map_err(|e| format!("open: {e}"))?;
-    let ask = |group: &muster::GroupId| {
+    let muster_measured = cycling_median(&ids, |group| {
         opened
             .members(group, date, None)
             .map_err(|e| format!("members: {e}"))
-    };
-    for group in &ids {
-        ask(group)?;
-    }
-    let mut times = Vec::with_capacity(IN_LIBRARY_QUERIES);
-    for group in ids.iter().cycle().take(IN_LIBRARY_QUERIES) {
-        let started = Instant::now();
-        std::hint::black_box(ask(group)?);
-        times.push(started.elapsed().as_secs_f64());
-    }
-    let muster_measured = median(times);
+    })?;
     let peer = Peer::open(peer_db)?;
     let names: Vec<String> = ids.iter().map(|id| id.to_string()).collect();
-    for name in &names {
-        peer.members(name, on)?;
+    let peer_measured = cycling_median(&names, |name| peer.members(name, on))?;
+    Ok((muster_measured, peer_measured))
+}
+
+/// Asks about every item once (warming), then `IN_LIBRARY_QUERIES` times cycling through
+/// them, timing each; the median.
+fn cycling_median<T, A>(
+    items: &[T],
+    ask: impl Fn(&T) -> Result<A, String>,
+) -> Result<Measured, String> {
+    for item in items {
+        ask(item)?;
     }
     let mut times = Vec::with_capacity(IN_LIBRARY_QUERIES);
-    for name in names.iter().cycle().take(IN_LIBRARY_QUERIES) {
+    for item in items.iter().cycle().take(IN_LIBRARY_QUERIES) {
         let started = Instant::now();
-        std::hint::black_box(peer.members(name, on)?);
+        std::hint::black_box(ask(item)?);
         times.push(started.elapsed().as_secs_f64());
     }
-    Ok((muster_measured, median(times)))
+    times.sort_by(f64::total_cmp);
+    Ok(Measured {
+        median_seconds: times[times.len() / 2],
+        peak_kb: None,
+    })
 }
 
 /// nproc, CPU model, memory and date, for the table's header.
