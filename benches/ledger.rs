@@ -17,7 +17,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
-use muster::sb;
+use muster::import::sb;
 use muster::{Date, GroupId, Ledger, MemberId, OpenOptions};
 
 use support::data::{self, BenchScale};

@@ -332,7 +332,7 @@ fn sb_question(data: &data::SbData) -> Result<(String, String, String), String> 
 
 fn sb_scale(
     scale: BenchScale,
-    sb_scale: muster::sb::generate::Scale,
+    sb_scale: muster::import::sb::generate::Scale,
 ) -> Result<ScaleResult, String> {
     let data = data::sb_data(scale, sb_scale)?;
     let work = data::bench_data_dir().join("work").join(scale.name());

@@ -9,13 +9,13 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::commit::{
+use crate::ledger::{Ledger, Verdict};
+use crate::log::commit::{
     seal_versioned, Commit, Magic, Source, SourceKind, COMMIT_VERSION_1, COMMIT_VERSION_2,
 };
-use crate::ledger::{Ledger, Verdict};
 use crate::model::{Change, Date, Fact, GroupId, MemberId};
 use crate::plan::Batch;
-use crate::store::MemoryStore;
+use crate::storage::store::MemoryStore;
 
 /// `commit_decode`: arbitrary bytes never panic the decoder, and whatever decodes
 /// encodes back to the same bytes and decodes to the same commit. When the first byte is
@@ -68,8 +68,8 @@ pub fn csv_readers(data: &[u8]) {
         return; // the machine's problem, not the reader's
     }
     for result in [
-        crate::input::read_observations(&path).map(|_| ()),
-        crate::input::read_facts(&path).map(|_| ()),
+        crate::import::input::read_observations(&path).map(|_| ()),
+        crate::import::input::read_facts(&path).map(|_| ()),
     ] {
         if let Err(error) = result {
             assert!(
@@ -230,20 +230,21 @@ pub fn model(data: &[u8]) {
 /// sealed here so that the fuzzer reaches the structure checks past the CRC: a group
 /// block's (even) or a names file's (odd).
 pub fn stored_files(data: &[u8]) {
-    use crate::derived::{self, DerivedFile};
-    use crate::store::SideFile;
-    use crate::stored_names::NameBook;
+    use crate::storage::derived::{self, DerivedFile};
+    use crate::storage::names::NameBook;
+    use crate::storage::store::SideFile;
     let Some((mode, bytes)) = data.split_first() else {
         return;
     };
     let store = MemoryStore::default();
     if mode & 3 == 2 {
         let group = GroupId::new("g").expect("a valid id");
-        let Ok(block) = crate::commit::seal(Magic::GroupState, bytes) else {
+        let Ok(block) = crate::log::commit::seal(Magic::GroupState, bytes) else {
             return;
         };
-        if let Ok(state) = crate::block::decode_group(&group, &block) {
-            let encoded = crate::block::encode_group(&state).expect("a decoded block encodes");
+        if let Ok(state) = crate::storage::block::decode_group(&group, &block) {
+            let encoded =
+                crate::storage::block::encode_group(&state).expect("a decoded block encodes");
             assert_eq!(encoded, block, "decode then encode changed a block");
         }
     } else if mode & 1 == 0 {
@@ -285,7 +286,7 @@ pub fn stored_files(data: &[u8]) {
     } else {
         let file = match mode & 2 {
             0 => bytes.to_vec(),
-            _ => match crate::commit::seal(Magic::Names, bytes) {
+            _ => match crate::log::commit::seal(Magic::Names, bytes) {
                 Ok(sealed) => sealed,
                 Err(_) => return,
             },

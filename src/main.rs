@@ -6,16 +6,18 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
+mod cli;
+
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use muster::chart::{Chart, ChartRow};
-use muster::commit::{Source, SourceKind};
-use muster::portable::PortableLog;
+use cli::chart::{Chart, ChartRow};
+use cli::render::{self, Format, NameBook};
+use muster::import::sb::{self, generate};
+use muster::import::{input, names, spans};
+use muster::log::commit::{Source, SourceKind};
+use muster::log::portable::PortableLog;
 use muster::progress::Progress;
-use muster::render::{self, Format, NameBook};
-use muster::sb::{self, generate};
-use muster::{input, names, spans};
 use muster::{
     AsOf, Date, Error, ErrorKind, GroupId, Ledger, MemberId, OpenOptions, Scope, Verdict,
 };
@@ -370,7 +372,7 @@ fn run(cli: &Cli) -> Result<(String, bool), Error> {
             generate::generate(*seed, scale).files().write_dir(dir)?;
             Ok((format!("wrote an SB export to {}\n", dir.display()), false))
         }
-        Command::Demo => Ok((muster::demo::run()?, false)),
+        Command::Demo => Ok((cli::demo::run()?, false)),
         Command::Import(ImportCommand::Log { file, format: _ }) => {
             // Read and check the whole file before the ledger is opened, as for CSV.
             let log = PortableLog::read_file(file)?;
@@ -670,7 +672,7 @@ fn import_file(
     cli: &Cli,
     args: &ImportArgs,
     kind: SourceKind,
-    read: fn(&Path) -> Result<(muster::Batch, muster::commit::SourceFile), Error>,
+    read: fn(&Path) -> Result<(muster::Batch, muster::log::commit::SourceFile), Error>,
 ) -> Result<(String, bool), Error> {
     let (batch, file) = read(&args.file)?;
     let mut ledger = open(cli)?;

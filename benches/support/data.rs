@@ -12,8 +12,8 @@
 
 use std::path::{Path, PathBuf};
 
-use muster::commit::{Source, SourceKind, COMMIT_VERSION};
-use muster::sb::{self, generate};
+use muster::import::sb::{self, generate};
+use muster::log::commit::{Source, SourceKind, COMMIT_VERSION};
 use muster::{Ledger, OpenOptions};
 
 use super::peer::Peer;

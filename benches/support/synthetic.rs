@@ -3,7 +3,7 @@
 //!
 //! Owns: the shape of the synthetic data. Must not: time anything.
 
-use muster::sb::generate::SplitMix64;
+use muster::import::sb::generate::SplitMix64;
 use muster::{Batch, Change, Date, Fact, GroupId, MemberId};
 
 /// The first year of the synthetic ledger.

@@ -12,7 +12,7 @@ mod peer;
 
 use std::collections::BTreeSet;
 
-use muster::sb::{self, generate};
+use muster::import::sb::{self, generate};
 use muster::{Date, Ledger, OpenOptions};
 
 /// Small enough to run in a second; big enough for churn, a half-term and stopped groups.

@@ -8,7 +8,7 @@
 
 use std::process::{Command, Stdio};
 
-use muster::commit::Commit;
+use muster::log::commit::Commit;
 use muster::{Ledger, OpenOptions, Verdict};
 
 use crate::support::{observations_csv, run_in, Sandbox};
@@ -134,9 +134,9 @@ fn a_query_during_an_import_waits_and_sees_the_state_after_it() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let (batch, source_file) = muster::input::read_observations(&file).unwrap();
-    let source = muster::commit::Source {
-        kind: muster::commit::SourceKind::Observations,
+    let (batch, source_file) = muster::import::input::read_observations(&file).unwrap();
+    let source = muster::log::commit::Source {
+        kind: muster::log::commit::SourceKind::Observations,
         files: vec![source_file],
         options: Vec::new(),
     };

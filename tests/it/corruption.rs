@@ -213,7 +213,7 @@ fn a_damaged_derived_state_file_is_rebuilt_or_refused_never_answered_from() {
     let before = sandbox.muster(&ask).ok().stdout;
     let derived = sandbox.db().join("muster.derived");
     let pristine = std::fs::read(&derived).unwrap();
-    let header_bytes = muster::derived::HEADER_BYTES;
+    let header_bytes = muster::storage::derived::HEADER_BYTES;
 
     damage(&derived, &Damage::Flip(9));
     assert_eq!(sandbox.muster(&ask).ok().stdout, before, "a damaged header");

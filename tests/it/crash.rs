@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use muster::commit::Commit;
+use muster::log::commit::Commit;
 use muster::{Ledger, OpenOptions, Verdict};
 
 use crate::support::{observations_csv, Rng, Sandbox};

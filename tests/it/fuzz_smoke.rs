@@ -9,8 +9,8 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 
-use muster::commit::{Commit, Source, SourceKind, COMMIT_VERSION_1, COMMIT_VERSION_2};
-use muster::store::{MemoryStore, SideFile, Space, Store};
+use muster::log::commit::{Commit, Source, SourceKind, COMMIT_VERSION_1, COMMIT_VERSION_2};
+use muster::storage::store::{MemoryStore, SideFile, Space, Store};
 use muster::{Batch, Date, GroupId, Ledger, MemberId, Observation};
 
 use crate::support::Rng;
@@ -51,7 +51,7 @@ fn seed_ledger() -> MemoryStore {
     };
     let source = Source {
         kind: SourceKind::Observations,
-        files: vec![muster::commit::SourceFile::new("week.csv", b"x")],
+        files: vec![muster::log::commit::SourceFile::new("week.csv", b"x")],
         options: Vec::new(),
     };
     ledger.import(&batch, source, false).unwrap();
@@ -95,10 +95,10 @@ fn stored_file_seeds() -> Vec<Vec<u8>> {
     // A group block's body alone: the first block, right after the file's 96-byte header
     // (envelope: 10 header bytes with the body's length at 6..10, then a 4-byte CRC).
     let derived_file = store.file_bytes(SideFile::Derived).unwrap();
-    let block = &derived_file[muster::derived::HEADER_BYTES as usize..];
+    let block = &derived_file[muster::storage::derived::HEADER_BYTES as usize..];
     let length = u32::from_be_bytes(block[6..10].try_into().unwrap()) as usize;
     let group = GroupId::new("g").unwrap();
-    assert!(muster::block::decode_group(&group, &block[..14 + length]).is_ok());
+    assert!(muster::storage::block::decode_group(&group, &block[..14 + length]).is_ok());
     let mut body = vec![2u8];
     body.extend_from_slice(&block[10..10 + length]);
     seeds.push(body);

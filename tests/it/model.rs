@@ -7,8 +7,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use muster::commit::{Source, SourceKind};
-use muster::store::MemoryStore;
+use muster::log::commit::{Source, SourceKind};
+use muster::storage::store::MemoryStore;
 use muster::{
     Batch, Change, Date, Fact, GroupId, Ledger, MemberId, Observation, ObservationKind,
     OpenOptions, Verdict,

@@ -4,8 +4,8 @@
 
 use std::path::Path;
 
-use muster::commit::{Source, SourceKind, COMMIT_VERSION_1, COMMIT_VERSION_2};
-use muster::store::MemoryStore;
+use muster::log::commit::{Source, SourceKind, COMMIT_VERSION_1, COMMIT_VERSION_2};
+use muster::storage::store::MemoryStore;
 use muster::{ErrorKind, Ledger, Verdict};
 use proptest::prelude::*;
 
@@ -35,7 +35,10 @@ fn export(ledger: &Ledger, since: Option<u64>) -> Vec<u8> {
     bytes
 }
 
-fn replay(ledger: &mut Ledger, bytes: &[u8]) -> muster::Result<muster::portable::ReplayOutcome> {
+fn replay(
+    ledger: &mut Ledger,
+    bytes: &[u8],
+) -> muster::Result<muster::log::portable::ReplayOutcome> {
     ledger.import_log(&mut &bytes[..], Path::new("backup.jsonl"))
 }
 
@@ -203,7 +206,7 @@ fn mixed_versions() -> Ledger {
 }
 
 /// Each commit with its hash, as stored.
-fn stored(ledger: &Ledger) -> Vec<(muster::commit::Commit, muster::commit::Hash)> {
+fn stored(ledger: &Ledger) -> Vec<(muster::log::commit::Commit, muster::log::commit::Hash)> {
     (1..=ledger.head_seq())
         .map(|seq| ledger.commit_at(seq).unwrap())
         .collect()

@@ -5,8 +5,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use muster::sb::{self, generate};
-use muster::store::MemoryStore;
+use muster::import::sb::{self, generate};
+use muster::storage::store::MemoryStore;
 use muster::{Date, GroupId, Ledger, MemberId};
 use proptest::prelude::*;
 

@@ -3,9 +3,9 @@
 
 use std::collections::BTreeSet;
 
-use muster::commit::{Source, SourceKind};
-use muster::derived;
-use muster::store::{MemoryStore, SideFile, Space, Store};
+use muster::log::commit::{Source, SourceKind};
+use muster::storage::derived;
+use muster::storage::store::{MemoryStore, SideFile, Space, Store};
 use muster::{Batch, Date, ErrorKind, GroupId, Ledger, MemberId, Observation, Verdict};
 
 fn snapshot(day: u32, group: &str, members: &[&str]) -> Observation {

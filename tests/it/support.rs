@@ -82,7 +82,7 @@ pub fn run_in(dir: &Path, db: &Path, args: &[&str]) -> Run {
 
 /// A small seeded pseudo-random generator (the SB generator's SplitMix64), so that tests
 /// that pick random moments or bytes are repeatable from their seed.
-pub use muster::sb::generate::SplitMix64 as Rng;
+pub use muster::import::sb::generate::SplitMix64 as Rng;
 
 /// An observations CSV of `groups` × `members_per_group` rows on one date, groups named
 /// `<prefix><n>`; `shift` moves the membership so that consecutive files differ (joins

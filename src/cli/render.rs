@@ -12,12 +12,12 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use crate::audit::{ChangeRecord, Correction, ForgetOutcome};
-use crate::commit::{hex, Source};
-use crate::ledger::{CommitSummary, ImportOutcome, SpanRecord, Verdict};
-use crate::model::{Date, GroupId, MemberId};
-use crate::sb::{ChangeLine, Report as SbReport};
-use crate::spans::InclusiveSpan;
+use muster::import::sb::{ChangeLine, Report as SbReport};
+use muster::import::spans::InclusiveSpan;
+use muster::ledger::{CommitSummary, ImportOutcome, SpanRecord, Verdict};
+use muster::log::commit::{hex, Source};
+use muster::model::{Date, GroupId, MemberId};
+use muster::query::audit::{ChangeRecord, Correction, ForgetOutcome};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Format {
@@ -25,17 +25,6 @@ pub enum Format {
     Table,
     Csv,
     Json,
-}
-
-impl Format {
-    pub fn parse(text: &str) -> Option<Format> {
-        match text {
-            "table" => Some(Format::Table),
-            "csv" => Some(Format::Csv),
-            "json" => Some(Format::Json),
-            _ => None,
-        }
-    }
 }
 
 /// A cell: exact (ids, dates, numbers: never altered) or free text (names: neutralised

@@ -13,12 +13,12 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 
-use crate::commit::{Commit, Source, SourceKind, COMMIT_VERSION, GENESIS_HASH};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ledger::Ledger;
+use crate::log::commit::{Commit, Source, SourceKind, COMMIT_VERSION, GENESIS_HASH};
 use crate::model::{Change, Date, GroupId, MemberId};
+use crate::projection::timeline::Timeline;
 use crate::projection::GroupState;
-use crate::timeline::Timeline;
 
 /// A moment in the ledger's own history: right after commit N, or at a UTC instant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -361,7 +361,10 @@ impl Ledger {
     /// Stores names read from a file, except those of members whose erasure the log
     /// records: a forgotten member's name must not come back with the next import.
     /// Returns how many names were stored (new or changed) and how many were skipped.
-    pub fn import_names(&mut self, mut names: crate::names::Names) -> Result<(usize, usize)> {
+    pub fn import_names(
+        &mut self,
+        mut names: crate::import::names::Names,
+    ) -> Result<(usize, usize)> {
         let erased = self.erased_members()?;
         let before = names.members.len();
         names.members.retain(|member, _| !erased.contains(member));

@@ -16,12 +16,12 @@ use std::io::SeekFrom;
 use std::ops::Range;
 use std::sync::{Arc, Mutex};
 
-use crate::block;
-use crate::commit::{seal, unseal, Hash, Magic};
 use crate::error::{Error, Result};
+use crate::log::commit::{seal, unseal, Hash, Magic};
 use crate::model::{GroupId, MemberId, MAX_ID_BYTES};
 use crate::projection::{GroupState, MemberState, Projection};
-use crate::store::{FileWriter, ReadAt, SideFile, Store};
+use crate::storage::block;
+use crate::storage::store::{FileWriter, ReadAt, SideFile, Store};
 
 /// The four bytes that open the file.
 pub const DERIVED_MAGIC: [u8; 4] = *b"MUSD";

@@ -10,10 +10,10 @@
 use std::collections::BTreeMap;
 use std::ops::Range;
 
-use crate::commit::{seal, unseal, Magic};
 use crate::error::{Error, Result};
+use crate::log::commit::{seal, unseal, Magic};
 use crate::model::{GroupId, MemberId, MAX_ID_BYTES, MAX_NAME_BYTES};
-use crate::store::{SideFile, Store};
+use crate::storage::store::{SideFile, Store};
 
 /// Every stored name, editable. No blank names; none longer than [`MAX_NAME_BYTES`].
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -15,11 +15,11 @@ use std::fmt::Write as _;
 use std::ops::Range;
 use std::path::PathBuf;
 
-use crate::model::Date;
-use crate::sb::{
+use crate::import::sb::{
     ExportFiles, DAYS_FILE, OCCURRENCE_FILE, OCCURRENCE_PUPIL_FILE, PUPIL_FILE, ROTA_WEEK_FILE,
     STAFF_FILE,
 };
+use crate::model::Date;
 
 /// How big an export to make.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

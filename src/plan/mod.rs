@@ -26,10 +26,10 @@ use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
-use crate::commit::{GroupRecord, MemberFact, SourceKind};
+use crate::log::commit::{GroupRecord, MemberFact, SourceKind};
 use crate::model::{Change, Date, Fact, GroupId, MemberId, Observation, ObservationKind};
+use crate::projection::timeline::{Entry as TimelineEntry, Timeline};
 use crate::projection::GroupState;
-use crate::timeline::{Entry as TimelineEntry, Timeline};
 
 /// What a batch says about one group, before planning. Member sets are borrowed from the
 /// batch; only a (G, D) observed twice in one batch gets an owned union.

@@ -10,10 +10,10 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use crate::error::{Error, Result};
-use crate::ledger::{Ledger, OpenOptions, Verdict};
-use crate::model::{Date, GroupId};
-use crate::sb::{self, generate};
+use muster::error::{Error, Result};
+use muster::import::sb::{self, generate};
+use muster::ledger::{Ledger, OpenOptions, Verdict};
+use muster::model::{Date, GroupId};
 
 /// The seed of the demo's school year: fixed, so every run tells the same story.
 pub const DEMO_SEED: u64 = 2015;
@@ -76,7 +76,7 @@ pub fn run_in(dir: &Path) -> Result<String> {
     );
     let _ = writeln!(out, "   The report has a line per change; the first few:");
     for line in report.changes.iter().take(SHOWN_CHANGES) {
-        let _ = writeln!(out, "   {}", crate::render::sb_change_line(line));
+        let _ = writeln!(out, "   {}", crate::cli::render::sb_change_line(line));
     }
     let warnings = report.warnings;
     let _ = writeln!(
@@ -95,7 +95,7 @@ pub fn run_in(dir: &Path) -> Result<String> {
     without_digests.files.clear();
     let started = Instant::now();
     let planned = sb::import(&mut ledger, &without_digests, false)?;
-    let outcome = |outcome: &crate::ImportOutcome| {
+    let outcome = |outcome: &muster::ImportOutcome| {
         if outcome.nothing_to_record() {
             "nothing to record, no commit appended".to_string()
         } else {

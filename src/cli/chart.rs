@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 
 use chrono::Datelike;
 
-use crate::model::Date;
+use muster::model::Date;
 
 /// Total width of the drawing, in pixels.
 pub const CHART_WIDTH: u32 = 1200;

@@ -8,9 +8,9 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::commit::SourceFile;
 use crate::error::{Error, Place, Result};
-use crate::input::read_table;
+use crate::import::input::read_table;
+use crate::log::commit::SourceFile;
 use crate::model::{GroupId, MemberId};
 
 /// Names read from a file: per group and per member. A later row for the same id wins.

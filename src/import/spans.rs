@@ -11,10 +11,10 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::commit::SourceFile;
 use crate::error::Result;
-use crate::input::read_table;
+use crate::import::input::read_table;
 use crate::ledger::Ledger;
+use crate::log::commit::SourceFile;
 use crate::model::{Change, Date, Fact, GroupId, MemberId};
 use crate::plan::Batch;
 

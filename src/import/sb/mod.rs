@@ -38,10 +38,10 @@ use std::path::{Path, PathBuf};
 
 use rustc_hash::FxHashMap;
 
-use crate::commit::{Source, SourceFile, SourceKind};
 use crate::error::{Error, Place, Result};
-use crate::input::{decode, Row, Stream};
+use crate::import::input::{decode, Row, Stream};
 use crate::ledger::{ImportOutcome, Ledger};
+use crate::log::commit::{Source, SourceFile, SourceKind};
 use crate::model::{Change, Date, GroupId, MemberId, Observation, ObservationKind};
 use crate::plan::Batch;
 

@@ -9,11 +9,11 @@
 
 use std::collections::BTreeMap;
 
-use crate::commit::{seal, unseal, Magic, SourceKind};
 use crate::error::{Error, Result};
+use crate::log::commit::{seal, unseal, Magic, SourceKind};
 use crate::model::{Change, Date, GroupId, MemberId, MAX_ID_BYTES};
+use crate::projection::timeline::{Entry, Timeline};
 use crate::projection::{GroupState, MemberState};
-use crate::timeline::{Entry, Timeline};
 
 /// Fewest bytes of one timeline entry: two variable-length integers (LEB128, 1 to 5 bytes
 /// each): the days since the entry before (for the first, since the common era), then

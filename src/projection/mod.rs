@@ -13,18 +13,20 @@
 //! **Invariant (apply once):** each state records `applied_through`, the last commit it
 //! reflects; applying a commit at or below it changes nothing.
 
+pub mod timeline;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use rustc_hash::FxHashMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::block::BlockWriter;
-use crate::commit::{Commit, GroupRecord, Hash, SourceKind};
-use crate::derived::{DerivedFile, EncodedBlocks};
 use crate::error::{Error, Result};
+use crate::log::commit::{Commit, GroupRecord, Hash, SourceKind};
 use crate::model::{Change, Date, GroupId, MemberId, MAX_COMMITS};
-use crate::timeline::{Entry, Timeline};
+use crate::projection::timeline::{Entry, Timeline};
+use crate::storage::block::BlockWriter;
+use crate::storage::derived::{DerivedFile, EncodedBlocks};
 
 /// What the ledger knows of one group.
 #[derive(Clone, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
@@ -167,7 +169,7 @@ pub struct Projection {
     pub members: BTreeMap<MemberId, MemberState>,
     dirty_groups: BTreeSet<GroupId>,
     dirty_members: BTreeSet<MemberId>,
-    /// The fingerprint of each applied commit's input (see [`crate::commit::Source::fingerprint`]), with
+    /// The fingerprint of each applied commit's input (see [`crate::log::commit::Source::fingerprint`]), with
     /// the commit: what the derived-state file's imports register gains.
     pub recorded: Vec<(Hash, u64)>,
 }
@@ -539,9 +541,9 @@ impl Fold {
     /// encoded on two threads.
     pub fn write(
         self,
-        out: &mut dyn crate::store::FileWriter,
+        out: &mut dyn crate::storage::store::FileWriter,
         applied_through: u64,
-        hash: crate::commit::Hash,
+        hash: crate::log::commit::Hash,
     ) -> Result<()> {
         let sorted = self.sort()?;
         let group_ids: Vec<&str> = sorted.groups.iter().map(|(id, _)| id.as_str()).collect();
@@ -577,7 +579,7 @@ impl Fold {
             (groups, members)
         });
         let (group_blocks, member_blocks) = (group_blocks?, member_blocks?);
-        crate::derived::write_whole(
+        crate::storage::derived::write_whole(
             out,
             [(&group_ids, group_blocks), (&member_ids, member_blocks)],
             sorted.recorded,

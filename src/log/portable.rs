@@ -17,12 +17,12 @@ use std::path::Path;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::commit::{
+use crate::error::{Error, ErrorKind, Place, Result};
+use crate::ledger::Ledger;
+use crate::log::commit::{
     hex, Commit, GroupRecord, Hash, MemberFact, Source, SourceFile, SourceKind, COMMIT_VERSIONS,
     COMMIT_VERSION_1, GENESIS_HASH,
 };
-use crate::error::{Error, ErrorKind, Place, Result};
-use crate::ledger::Ledger;
 use crate::model::{Change, Date, GroupId, MemberId};
 
 /// The version of the portable format written today: each line names its commit's body
@@ -111,7 +111,7 @@ impl PortableLog {
 
     /// Reads a file, refusing a directory or a missing file as bad input.
     pub fn read_file(path: &Path) -> Result<PortableLog> {
-        crate::input::file_to_read(path)?;
+        crate::import::input::file_to_read(path)?;
         let file = std::fs::File::open(path).map_err(|e| Error::io(path, &e))?;
         PortableLog::read(&mut std::io::BufReader::new(file), path)
     }

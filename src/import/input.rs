@@ -11,8 +11,8 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::commit::SourceFile;
 use crate::error::{Error, ErrorKind, Place, Result};
+use crate::log::commit::SourceFile;
 use crate::model::{
     Change, Date, Fact, GroupId, MemberId, Observation, MAX_FIELD_BYTES, MAX_INPUT_BYTES,
     MAX_INPUT_ROWS,

@@ -17,17 +17,17 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::commit::{hex, seal, unseal, Commit, Hash, Magic, Source, GENESIS_HASH};
-use crate::derived::{self, DerivedFile};
 use crate::error::{Error, ErrorKind, Result};
+use crate::log::commit::{hex, seal, unseal, Commit, Hash, Magic, Source, GENESIS_HASH};
 use crate::model::{
     Change, Date, Fact, GroupId, MemberId, Span, MAX_COMMITS, MAX_FACTS_PER_COMMIT, MAX_NAME_BYTES,
 };
 use crate::plan::{plan, Batch};
 use crate::progress::{NoProgress, Progress};
 use crate::projection::{Fold, GroupState, MemberState, Projection};
-use crate::store::{SideFile, SledStore, Space, Store};
-use crate::stored_names::{NameBook, StoredNames};
+use crate::storage::derived::{self, DerivedFile};
+use crate::storage::names::{NameBook, StoredNames};
+use crate::storage::store::{SideFile, SledStore, Space, Store};
 
 /// How long opening waits for another process to release the ledger.
 pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(10);
@@ -378,7 +378,7 @@ impl Ledger {
     /// then [`Ledger::open`] must catch it up first. The ledger returned answers
     /// `members`, `groups`, history and names; anything that needs the log is an error.
     pub fn open_for_queries(path: &Path) -> Result<Option<Ledger>> {
-        let store = crate::store::FilesOnly::new(path);
+        let store = crate::storage::store::FilesOnly::new(path);
         let Some(anchor) = read_anchor(&store).ok().flatten() else {
             return Ok(None);
         };
@@ -597,7 +597,7 @@ impl Ledger {
             return Ok(outcome);
         }
         let mut commit = Commit {
-            format_version: crate::commit::COMMIT_VERSION,
+            format_version: crate::log::commit::COMMIT_VERSION,
             seq,
             recorded_at_ms: chrono::Utc::now().timestamp_millis(),
             previous_hash: self.head.map_or(GENESIS_HASH, |head| head.hash),
@@ -1225,7 +1225,7 @@ pub(crate) fn decode_at(key: &[u8], bytes: &[u8]) -> Result<Commit> {
 fn spans(
     group: &GroupId,
     member: &MemberId,
-    intervals: Vec<crate::timeline::Interval>,
+    intervals: Vec<crate::projection::timeline::Interval>,
 ) -> Vec<SpanRecord> {
     intervals
         .into_iter()
