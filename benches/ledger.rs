@@ -85,7 +85,7 @@ fn sb_scale(c: &mut Criterion, scale: BenchScale, sb_scale: sb::generate::Scale)
                 let _ = std::fs::remove_dir_all(&dir);
                 open(&dir)
             },
-            |mut ledger| sb::import(&mut ledger, &full, false).expect("import"),
+            |mut ledger| muster::ledger::sb::import(&mut ledger, &full, false).expect("import"),
             BatchSize::PerIteration,
         )
     });
@@ -94,7 +94,7 @@ fn sb_scale(c: &mut Criterion, scale: BenchScale, sb_scale: sb::generate::Scale)
     {
         let mut ledger = open(&ledger_dir);
         c.bench_function(&format!("{name}/re-import"), |b| {
-            b.iter(|| sb::import(&mut ledger, &full, false).expect("re-import"))
+            b.iter(|| muster::ledger::sb::import(&mut ledger, &full, false).expect("re-import"))
         });
         let question = sb_question(&ledger);
         queries(c, name, &ledger, &question);
@@ -107,7 +107,7 @@ fn sb_scale(c: &mut Criterion, scale: BenchScale, sb_scale: sb::generate::Scale)
                 data::copy_tree(&data.ledger_before_late, &dir).expect("copy");
                 open(&dir)
             },
-            |mut ledger| sb::import(&mut ledger, &late, false).expect("late week"),
+            |mut ledger| muster::ledger::sb::import(&mut ledger, &late, false).expect("late week"),
             BatchSize::PerIteration,
         )
     });

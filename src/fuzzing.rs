@@ -13,8 +13,8 @@ use crate::ledger::{Ledger, Verdict};
 use crate::log::commit::{
     seal_versioned, Commit, Magic, Source, SourceKind, COMMIT_VERSION_1, COMMIT_VERSION_2,
 };
+use crate::model::Batch;
 use crate::model::{Change, Date, Fact, GroupId, MemberId};
-use crate::plan::Batch;
 use crate::storage::store::MemoryStore;
 
 /// `commit_decode`: arbitrary bytes never panic the decoder, and whatever decodes

@@ -30,6 +30,5 @@ pub mod fuzzing;
 
 pub use error::{Error, ErrorKind, Place, Result};
 pub use ledger::{ImportOutcome, Ledger, OpenOptions, Verdict};
-pub use model::{Change, Date, Fact, GroupId, MemberId, Observation, ObservationKind, Span};
-pub use plan::Batch;
+pub use model::{Batch, Change, Date, Fact, GroupId, MemberId, Observation, ObservationKind, Span};
 pub use query::audit::{AsOf, Scope};

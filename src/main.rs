@@ -13,10 +13,10 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use cli::chart::{Chart, ChartRow};
 use cli::render::{self, Format, NameBook};
+use muster::import::portable::PortableLog;
 use muster::import::sb::{self, generate};
 use muster::import::{input, names, spans};
 use muster::log::commit::{Source, SourceKind};
-use muster::log::portable::PortableLog;
 use muster::progress::Progress;
 use muster::{
     AsOf, Date, Error, ErrorKind, GroupId, Ledger, MemberId, OpenOptions, Scope, Verdict,
@@ -265,7 +265,7 @@ fn date(text: &str) -> Result<Date, Error> {
 /// The commit an `--as-of` names, resolved against the open ledger.
 fn as_of(ledger: &Ledger, text: &Option<String>) -> Result<Option<u64>, Error> {
     let parsed = text.as_deref().map(AsOf::parse).transpose()?;
-    ledger.resolve_as_of(parsed)
+    muster::query::audit::resolve_as_of(ledger, parsed)
 }
 
 /// Names for the groups and members an answer mentions.
@@ -339,7 +339,8 @@ fn run(cli: &Cli) -> Result<(String, bool), Error> {
                 Some(ledger) => {
                     let source = sb::source_of(&files, &options);
                     if let Some(seq) = ledger.recorded_import(&source)? {
-                        let report = sb::Report::already_recorded(seq, args.dry_run);
+                        let report =
+                            muster::ledger::sb::Report::already_recorded(seq, args.dry_run);
                         return Ok((render::sb_import(&report, args.output.format.into()), false));
                     }
                     Some(source.files)
@@ -353,7 +354,7 @@ fn run(cli: &Cli) -> Result<(String, bool), Error> {
             progress.finish();
             let mut ledger = open(cli)?;
             progress.start("planning and committing", 0);
-            let report = sb::import(&mut ledger, &export, args.dry_run)?;
+            let report = muster::ledger::sb::import(&mut ledger, &export, args.dry_run)?;
             progress.finish();
             Ok((render::sb_import(&report, args.output.format.into()), false))
         }
@@ -413,13 +414,12 @@ fn run(cli: &Cli) -> Result<(String, bool), Error> {
         Command::Import(ImportCommand::Spans(args)) => {
             let (merged, file) = spans::read_spans(&args.file)?;
             let mut ledger = open(cli)?;
-            let batch = spans::span_batch(&ledger, &merged)?;
             let source = Source {
                 kind: SourceKind::Spans,
                 files: vec![file],
                 options: Vec::new(),
             };
-            let outcome = ledger.import(&batch, source, args.dry_run)?;
+            let outcome = ledger.import_spans(&merged, source, args.dry_run)?;
             Ok((render::import(&outcome, args.output.format.into()), false))
         }
         Command::Import(ImportCommand::Names { file, output }) => {
@@ -475,7 +475,7 @@ fn run(cli: &Cli) -> Result<(String, bool), Error> {
             let as_of = as_of(&ledger, as_of_text)?;
             let scope = scope(g, m)?;
             if *corrections {
-                let rows = ledger.corrections(&scope, as_of)?;
+                let rows = muster::query::audit::corrections(&ledger, &scope, as_of)?;
                 let book = name_book(&ledger, [], rows.iter().map(|r| &r.member))?;
                 return Ok((
                     render::corrections(&rows, &book, output.format.into()),
@@ -504,7 +504,13 @@ fn run(cli: &Cli) -> Result<(String, bool), Error> {
             let (from, to) = (date(from)?, date(to)?);
             let scope = scope(g, m)?;
             let ledger = open(cli)?;
-            let changes = ledger.changes(from, to, &scope, as_of(&ledger, as_of_text)?)?;
+            let changes = muster::query::audit::changes(
+                &ledger,
+                from,
+                to,
+                &scope,
+                as_of(&ledger, as_of_text)?,
+            )?;
             let book = name_book(
                 &ledger,
                 changes.iter().map(|c| &c.group),
@@ -523,7 +529,7 @@ fn run(cli: &Cli) -> Result<(String, bool), Error> {
             let g = g.as_deref().map(group).transpose()?;
             let ledger = open(cli)?;
             let as_of = as_of(&ledger, as_of_text)?;
-            let rows = spans::export_spans(&ledger, g.as_ref(), as_of)?;
+            let rows = muster::query::spans::export_spans(&ledger, g.as_ref(), as_of)?;
             Ok((render::export_spans(&rows, output.format.into()), false))
         }
         Command::Forget { member: m, output } => {

@@ -183,7 +183,7 @@ pub fn import_sb(ledger: &Path, exports: &[&Path]) -> Result<(), String> {
     let mut opened = Ledger::open(ledger, OpenOptions::default()).map_err(failed("open"))?;
     for export in exports {
         let read = sb::read_dir(export, &sb::Options::default()).map_err(failed("read"))?;
-        sb::import(&mut opened, &read, false).map_err(failed("import"))?;
+        muster::ledger::sb::import(&mut opened, &read, false).map_err(failed("import"))?;
     }
     Ok(())
 }

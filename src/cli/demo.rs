@@ -62,7 +62,7 @@ pub fn run_in(dir: &Path) -> Result<String> {
     let mut ledger = Ledger::open(&db, OpenOptions::default())?;
     let started = Instant::now();
     let export = sb::read_dir(&export_dir, &sb::Options::default())?;
-    let report = sb::import(&mut ledger, &export, false)?;
+    let report = muster::ledger::sb::import(&mut ledger, &export, false)?;
     let _ = writeln!(
         out,
         "\n2. Imported it into a fresh ledger ({}) in {:.1?}: commit {}, {} joins and {} leaves over {} group-days; {} activities ended.",
@@ -88,13 +88,13 @@ pub fn run_in(dir: &Path) -> Result<String> {
     );
 
     let started = Instant::now();
-    let again = sb::import(&mut ledger, &export, false)?;
+    let again = muster::ledger::sb::import(&mut ledger, &export, false)?;
     let recognised = started.elapsed();
     // The same export without its files' digests: planned in full against the ledger.
     let mut without_digests = export.clone();
     without_digests.files.clear();
     let started = Instant::now();
-    let planned = sb::import(&mut ledger, &without_digests, false)?;
+    let planned = muster::ledger::sb::import(&mut ledger, &without_digests, false)?;
     let outcome = |outcome: &muster::ImportOutcome| {
         if outcome.nothing_to_record() {
             "nothing to record, no commit appended".to_string()

@@ -12,12 +12,13 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use muster::import::sb::{ChangeLine, Report as SbReport};
-use muster::import::spans::InclusiveSpan;
+use muster::ledger::names::ForgetOutcome;
+use muster::ledger::sb::{ChangeLine, Report as SbReport};
 use muster::ledger::{CommitSummary, ImportOutcome, SpanRecord, Verdict};
 use muster::log::commit::{hex, Source};
+use muster::model::InclusiveSpan;
 use muster::model::{Date, GroupId, MemberId};
-use muster::query::audit::{ChangeRecord, Correction, ForgetOutcome};
+use muster::query::audit::{ChangeRecord, Correction};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Format {

@@ -13,11 +13,11 @@ use std::path::Path;
 
 use crate::error::{Error, ErrorKind, Place, Result};
 use crate::log::commit::SourceFile;
+use crate::model::Batch;
 use crate::model::{
     Change, Date, Fact, GroupId, MemberId, Observation, MAX_FIELD_BYTES, MAX_INPUT_BYTES,
     MAX_INPUT_ROWS,
 };
-use crate::plan::Batch;
 
 /// A file's bytes decoded to text, and the source record that names it in a commit.
 pub struct Text {

@@ -7,5 +7,6 @@
 
 pub mod input;
 pub mod names;
+pub mod portable;
 pub mod sb;
 pub mod spans;

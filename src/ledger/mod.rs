@@ -19,15 +19,21 @@ use std::time::{Duration, Instant};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::log::commit::{hex, seal, unseal, Commit, Hash, Magic, Source, GENESIS_HASH};
+use crate::model::{Batch, InclusiveSpan};
 use crate::model::{
     Change, Date, Fact, GroupId, MemberId, Span, MAX_COMMITS, MAX_FACTS_PER_COMMIT, MAX_NAME_BYTES,
 };
-use crate::plan::{plan, Batch};
+use crate::plan::plan;
+use crate::plan::spans::span_batch;
 use crate::progress::{NoProgress, Progress};
 use crate::projection::{Fold, GroupState, MemberState, Projection};
 use crate::storage::derived::{self, DerivedFile};
 use crate::storage::names::{NameBook, StoredNames};
 use crate::storage::store::{SideFile, SledStore, Space, Store};
+
+pub mod names;
+pub mod replay;
+pub mod sb;
 
 /// How long opening waits for another process to release the ledger.
 pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(10);
@@ -452,7 +458,8 @@ impl Ledger {
         {
             let (key, bytes) = item?;
             let commit = decode_at(&key, &bytes)?;
-            working.apply(Some(&derived), &commit)?;
+            derived.hold_touched(&mut working, &commit)?;
+            working.apply(&commit)?;
         }
         self.derived = Some(derived);
         self.write_derived(&mut working)
@@ -614,7 +621,7 @@ impl Ledger {
             base.groups
                 .insert(record.group.clone(), GroupState::clone(&before));
         }
-        base.apply(self.derived.as_ref(), &commit)?;
+        self.apply_stored(&mut base, &commit)?;
         for (group, planned) in &working {
             let matches = match base.groups.get(group) {
                 Some(applied) => applied == planned.as_ref(),
@@ -695,12 +702,38 @@ impl Ledger {
         Commit::decode(&bytes).map_err(|e| Error::corrupt(format!("commit {seq}: {}", e.detail())))
     }
 
+    /// `import spans`: the facts that make `spans` hold against the groups' current
+    /// states, planned and recorded as one commit like any import.
+    pub fn import_spans(
+        &mut self,
+        spans: &[InclusiveSpan],
+        source: Source,
+        dry_run: bool,
+    ) -> Result<ImportOutcome> {
+        let mut states = BTreeMap::new();
+        for span in spans {
+            if !states.contains_key(&span.group) {
+                states.insert(span.group.clone(), self.group(&span.group)?);
+            }
+        }
+        let batch = span_batch(spans, |group| states.get(group).and_then(|s| s.as_deref()));
+        self.import(&batch, source, dry_run)
+    }
+
+    /// Applies `commit` to `working`, first taking in the stored states it touches.
+    fn apply_stored(&self, working: &mut Projection, commit: &Commit) -> Result<()> {
+        if let Some(derived) = &self.derived {
+            derived.hold_touched(working, commit)?;
+        }
+        working.apply(commit)
+    }
+
     /// Checks, without writing, that `commits` (each continuing the one before, the first
     /// continuing this ledger) apply cleanly to the derived state.
     pub fn check_replay<'a>(&self, commits: impl IntoIterator<Item = &'a Commit>) -> Result<()> {
         let mut working = Projection::default();
         for commit in commits {
-            working.apply(self.derived.as_ref(), commit)?;
+            self.apply_stored(&mut working, commit)?;
         }
         Ok(())
     }
@@ -711,7 +744,7 @@ impl Ledger {
     pub fn append_replayed(&mut self, commit: &Commit) -> Result<()> {
         // `append` refuses a commit that does not continue the chain before writing.
         let mut base = Projection::default();
-        base.apply(self.derived.as_ref(), commit)?;
+        self.apply_stored(&mut base, commit)?;
         self.append(commit, &mut base)
     }
 
@@ -1094,7 +1127,7 @@ impl Ledger {
                         "the derived-state file was written twice",
                     )
                 })?;
-                fold.write(out, head.seq, head.hash)
+                derived::write_fold(out, fold.sort()?, head.seq, head.hash)
             })?;
         self.derived = DerivedFile::open(self.store())?;
         progress.finish();

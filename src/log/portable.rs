@@ -1,27 +1,22 @@
 //! The portable log: commits as JSON lines, for backups and for catching one ledger up
 //! with another.
 //!
-//! Owns: the JSON-lines shape of a commit (`docs/portable-log.md`), [`Ledger::export_log`]
-//! and [`Ledger::import_log`], and the checks an imported file must pass before anything
-//! is written (each line's hash recomputed, no gap, no fork).
-//! Must not: write to the store itself (appending goes through
-//! [`Ledger::append_replayed`], which keeps the import's write/flush discipline), or make
-//! new commits: a replayed commit keeps its sequence number, time and hashes.
+//! Owns: the JSON-lines shape of a commit (`docs/portable-log.md`): [`line`] writes one,
+//! [`parse_line`] reads one back with the hash it claims.
+//! Must not: read files or touch a ledger (`import::portable` reads and checks a whole
+//! file, `ledger::replay` appends it), or make new commits: a replayed commit keeps its
+//! sequence number, time and hashes.
 //!
 //! The format is ours and independent of sled and bincode, so a ledger can be moved to
 //! another storage engine by exporting and importing.
 
-use std::io::{BufRead, Write};
-use std::path::Path;
-
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, ErrorKind, Place, Result};
-use crate::ledger::Ledger;
+use crate::error::{Error, ErrorKind, Result};
 use crate::log::commit::{
     hex, Commit, GroupRecord, Hash, MemberFact, Source, SourceFile, SourceKind, COMMIT_VERSIONS,
-    COMMIT_VERSION_1, GENESIS_HASH,
+    COMMIT_VERSION_1,
 };
 use crate::model::{Change, Date, GroupId, MemberId};
 
@@ -90,42 +85,6 @@ struct PortableFact {
     member: MemberId,
     date: String,
     change: String,
-}
-
-/// A portable log read and checked on its own (each line's shape and hash, and the chain
-/// between lines), ready to be replayed into a ledger. Reading it needs no ledger, so a
-/// bad file is refused before the ledger is even opened.
-pub struct PortableLog {
-    commits: Vec<(u64, Commit, Hash)>,
-    origin: std::path::PathBuf,
-}
-
-impl PortableLog {
-    /// Reads every line; `origin` names the file in errors.
-    pub fn read(reader: &mut impl BufRead, origin: &Path) -> Result<PortableLog> {
-        Ok(PortableLog {
-            commits: read_all(reader, origin)?,
-            origin: origin.to_path_buf(),
-        })
-    }
-
-    /// Reads a file, refusing a directory or a missing file as bad input.
-    pub fn read_file(path: &Path) -> Result<PortableLog> {
-        crate::import::input::file_to_read(path)?;
-        let file = std::fs::File::open(path).map_err(|e| Error::io(path, &e))?;
-        PortableLog::read(&mut std::io::BufReader::new(file), path)
-    }
-}
-
-/// What [`Ledger::replay`] did.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ReplayOutcome {
-    /// Commits in the file.
-    pub read: usize,
-    /// Commits the ledger already held (same number, same hash).
-    pub skipped: usize,
-    /// Sequence numbers appended, in order.
-    pub appended: Vec<u64>,
 }
 
 fn dates_text(dates: &[Date]) -> Vec<String> {
@@ -231,6 +190,20 @@ fn body_version(line: &PortableCommit) -> std::result::Result<u16, String> {
     }
 }
 
+/// One commit as a line of JSON (without the newline).
+pub fn line(commit: &Commit, hash: &Hash) -> Result<String> {
+    serde_json::to_string(&to_portable(commit, hash)?)
+        .map_err(|e| Error::new(ErrorKind::Io, format!("cannot write JSON: {e}")))
+}
+
+/// Parses one line's text into the commit and the hash it claims; the error says what is
+/// wrong with the line (the caller names the place).
+pub fn parse_line(text: &str) -> std::result::Result<(Commit, Hash), String> {
+    let parsed: PortableCommit =
+        serde_json::from_str(text).map_err(|e| format!("not a portable commit: {e}"))?;
+    from_portable(parsed)
+}
+
 /// Turns a parsed line back into the commit and the hash it claims.
 fn from_portable(line: PortableCommit) -> std::result::Result<(Commit, Hash), String> {
     let format_version = body_version(&line)?;
@@ -302,190 +275,6 @@ fn from_portable(line: PortableCommit) -> std::result::Result<(Commit, Hash), St
     };
     let claimed = parse_hash(&line.hash, "hash")?;
     Ok((commit, claimed))
-}
-
-/// Reads one line of at most [`MAX_PORTABLE_LINE_BYTES`]; `None` at the end.
-fn read_line(reader: &mut impl BufRead, place: &Place) -> Result<Option<Vec<u8>>> {
-    let mut line = Vec::new();
-    let read = std::io::Read::take(&mut *reader, MAX_PORTABLE_LINE_BYTES + 1)
-        .read_until(b'\n', &mut line)
-        .map_err(|e| Error::new(ErrorKind::Io, format!("{place}: {e}")))?;
-    if read == 0 {
-        return Ok(None);
-    }
-    if line.len() as u64 > MAX_PORTABLE_LINE_BYTES {
-        return Err(Error::new(
-            ErrorKind::Limit,
-            format!("a line is longer than {MAX_PORTABLE_LINE_BYTES} bytes"),
-        )
-        .at(place.clone()));
-    }
-    Ok(Some(line))
-}
-
-/// Parses and checks every line: JSON shape, the commit's own invariants, the stored hash
-/// against one recomputed, and that each line follows the one before it.
-fn read_all(reader: &mut impl BufRead, origin: &Path) -> Result<Vec<(u64, Commit, Hash)>> {
-    let mut commits: Vec<(u64, Commit, Hash)> = Vec::new();
-    let mut line_number = 0u64;
-    loop {
-        line_number += 1;
-        let place = Place::file(origin).line(line_number);
-        let Some(bytes) = read_line(reader, &place)? else {
-            break;
-        };
-        let text = std::str::from_utf8(&bytes)
-            .map_err(|_| Error::input(place.clone(), "the line is not valid UTF-8"))?;
-        if text.trim().is_empty() {
-            continue; // a blank line (a trailing newline, say) carries nothing
-        }
-        let parsed: PortableCommit = serde_json::from_str(text)
-            .map_err(|e| Error::input(place.clone(), format!("not a portable commit: {e}")))?;
-        let (commit, claimed) =
-            from_portable(parsed).map_err(|e| Error::input(place.clone(), e))?;
-        commit
-            .check()
-            .map_err(|e| Error::input(place.clone(), e.detail()))?;
-        let hash = commit
-            .hash()
-            .map_err(|e| Error::input(place.clone(), e.detail()))?;
-        if hash != claimed {
-            return Err(Error::input(
-                place,
-                format!(
-                    "commit {}: the stored hash does not match the commit (recomputed {})",
-                    commit.seq,
-                    hex(&hash)
-                ),
-            ));
-        }
-        if let Some((_, previous, previous_hash)) = commits.last() {
-            if commit.seq != previous.seq + 1 {
-                return Err(Error::input(
-                    place,
-                    format!(
-                        "commit {} follows commit {} (the file must hold consecutive commits)",
-                        commit.seq, previous.seq
-                    ),
-                ));
-            }
-            if commit.previous_hash != *previous_hash {
-                return Err(Error::input(
-                    place,
-                    format!(
-                        "commit {}: its previous_hash is not the hash of the line before",
-                        commit.seq
-                    ),
-                ));
-            }
-        } else if commit.seq == 1 && commit.previous_hash != GENESIS_HASH {
-            return Err(Error::input(
-                place,
-                "commit 1 must name the genesis hash (all zeros) as its previous_hash",
-            ));
-        }
-        commits.push((line_number, commit, hash));
-    }
-    Ok(commits)
-}
-
-impl Ledger {
-    /// Writes the commits after `since` (all when `None`) as JSON lines, oldest first.
-    /// Returns how many were written.
-    pub fn export_log(&self, since: Option<u64>, writer: &mut dyn Write) -> Result<usize> {
-        let after = since.unwrap_or(0);
-        let mut written = 0;
-        for item in self.commits() {
-            let (commit, hash) = item?;
-            if commit.seq <= after {
-                continue;
-            }
-            let line = serde_json::to_string(&to_portable(&commit, &hash)?)
-                .map_err(|e| Error::new(ErrorKind::Io, format!("cannot write JSON: {e}")))?;
-            writeln!(writer, "{line}")
-                .map_err(|e| Error::new(ErrorKind::Io, format!("cannot write the log: {e}")))?;
-            written += 1;
-        }
-        writer
-            .flush()
-            .map_err(|e| Error::new(ErrorKind::Io, format!("cannot write the log: {e}")))?;
-        Ok(written)
-    }
-
-    /// Replays a portable log. Commits the ledger already holds are skipped; the rest must
-    /// continue this ledger's chain. The whole file is checked before anything is
-    /// written; `origin` names the file in errors.
-    pub fn import_log(
-        &mut self,
-        reader: &mut impl BufRead,
-        origin: &Path,
-    ) -> Result<ReplayOutcome> {
-        let log = PortableLog::read(reader, origin)?;
-        self.replay(&log)
-    }
-
-    /// Appends the commits of `log` this ledger lacks, after checking every one against
-    /// the ledger (skipped, new, or refused as a fork or a gap) before writing any.
-    pub fn replay(&mut self, log: &PortableLog) -> Result<ReplayOutcome> {
-        let (commits, origin) = (&log.commits, log.origin.as_path());
-        let mut outcome = ReplayOutcome {
-            read: commits.len(),
-            skipped: 0,
-            appended: Vec::new(),
-        };
-        // Decide for every line before writing: present, new, or refused.
-        let mut head = self.head_seq();
-        let mut head_hash = self.head_hash();
-        let mut new_from = commits.len();
-        for (index, (line_number, commit, hash)) in commits.iter().enumerate() {
-            let place = Place::file(origin).line(*line_number);
-            if commit.seq <= self.head_seq() {
-                let (_, ours) = self.commit_at(commit.seq)?;
-                if ours != *hash {
-                    return Err(Error::input(
-                        place,
-                        format!(
-                            "commit {} differs from this ledger's commit {} (the logs have \
-                             forked); nothing was imported",
-                            commit.seq, commit.seq
-                        ),
-                    ));
-                }
-                outcome.skipped += 1;
-                continue;
-            }
-            if commit.seq > head + 1 {
-                return Err(Error::input(
-                    place,
-                    format!(
-                        "commit {} would leave a gap: this ledger ends at commit {head}; \
-                         export with --since {head}; nothing was imported",
-                        commit.seq
-                    ),
-                ));
-            }
-            if commit.previous_hash != head_hash {
-                return Err(Error::input(
-                    place,
-                    format!(
-                        "commit {} does not follow this ledger's commit {head} (the logs have \
-                         forked); nothing was imported",
-                        commit.seq
-                    ),
-                ));
-            }
-            new_from = new_from.min(index);
-            head = commit.seq;
-            head_hash = *hash;
-        }
-        // Every new commit must also apply cleanly to the derived state.
-        self.check_replay(commits[new_from..].iter().map(|(_, commit, _)| commit))?;
-        for (_, commit, _) in &commits[new_from..] {
-            self.append_replayed(commit)?;
-            outcome.appended.push(commit.seq);
-        }
-        Ok(outcome)
-    }
 }
 
 #[cfg(test)]

@@ -356,6 +356,37 @@ pub struct Span {
     pub until: Option<Date>,
 }
 
+/// One span: `starts_on` and `ends_on` both inclusive; `ends_on` is `None` while open.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct InclusiveSpan {
+    pub group: GroupId,
+    pub member: MemberId,
+    pub starts_on: Date,
+    pub ends_on: Option<Date>,
+}
+
+/// A batch of statements to import together as one commit.
+#[derive(Default, Debug, Clone)]
+pub struct Batch {
+    pub observations: Vec<Observation>,
+    pub facts: Vec<Fact>,
+}
+
+impl Batch {
+    pub fn is_empty(&self) -> bool {
+        self.observations.is_empty() && self.facts.is_empty()
+    }
+
+    /// The groups the batch speaks of, sorted.
+    pub fn groups(&self) -> BTreeSet<GroupId> {
+        self.observations
+            .iter()
+            .map(|o| o.group.clone())
+            .chain(self.facts.iter().map(|f| f.group.clone()))
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -27,9 +27,12 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use crate::log::commit::{GroupRecord, MemberFact, SourceKind};
-use crate::model::{Change, Date, Fact, GroupId, MemberId, Observation, ObservationKind};
+use crate::model::{Batch, Change, Date, GroupId, MemberId, ObservationKind};
 use crate::projection::timeline::{Entry as TimelineEntry, Timeline};
 use crate::projection::GroupState;
+
+pub mod lifecycle;
+pub mod spans;
 
 /// What a batch says about one group, before planning. Member sets are borrowed from the
 /// batch; only a (G, D) observed twice in one batch gets an owned union.
@@ -40,66 +43,44 @@ struct GroupStatements<'a> {
     facts: BTreeMap<Date, BTreeMap<&'a MemberId, Change>>,
 }
 
-/// A batch of statements to import together as one commit.
-#[derive(Default, Debug, Clone)]
-pub struct Batch {
-    pub observations: Vec<Observation>,
-    pub facts: Vec<Fact>,
-}
-
-impl Batch {
-    pub fn is_empty(&self) -> bool {
-        self.observations.is_empty() && self.facts.is_empty()
-    }
-
-    /// The groups the batch speaks of, sorted.
-    pub fn groups(&self) -> BTreeSet<GroupId> {
-        self.observations
-            .iter()
-            .map(|o| o.group.clone())
-            .chain(self.facts.iter().map(|f| f.group.clone()))
-            .collect()
-    }
-
-    /// The statements per group, in group order. Grouped through a hash map: a batch of a
-    /// million facts would otherwise compare group ids a dozen times per fact.
-    fn by_group(&self) -> Vec<(&GroupId, GroupStatements<'_>)> {
-        let mut groups: HashMap<&GroupId, GroupStatements> = HashMap::new();
-        for observation in &self.observations {
-            // Two snapshots of one (G, D) in one batch are one snapshot: their union. A
-            // snapshot outweighs an end or a carry-forward of the same day; between those
-            // two, the later in the batch wins.
-            let statements = groups.entry(&observation.group).or_default();
-            let listed = Cow::Borrowed(&observation.members);
-            match statements.observations.entry(observation.date) {
-                Entry::Vacant(slot) => {
-                    slot.insert((observation.kind, listed));
-                }
-                Entry::Occupied(mut slot) => {
-                    let slot = slot.get_mut();
-                    match (slot.0, observation.kind) {
-                        (ObservationKind::Snapshot, ObservationKind::Snapshot) => {
-                            slot.1.to_mut().extend(observation.members.iter().cloned())
-                        }
-                        (ObservationKind::Snapshot, _) => {}
-                        (_, kind) => *slot = (kind, listed),
+/// The statements of a batch per group, in group order. Grouped through a hash map: a
+/// batch of a million facts would otherwise compare group ids a dozen times per fact.
+fn by_group(batch: &Batch) -> Vec<(&GroupId, GroupStatements<'_>)> {
+    let mut groups: HashMap<&GroupId, GroupStatements> = HashMap::new();
+    for observation in &batch.observations {
+        // Two snapshots of one (G, D) in one batch are one snapshot: their union. A
+        // snapshot outweighs an end or a carry-forward of the same day; between those
+        // two, the later in the batch wins.
+        let statements = groups.entry(&observation.group).or_default();
+        let listed = Cow::Borrowed(&observation.members);
+        match statements.observations.entry(observation.date) {
+            Entry::Vacant(slot) => {
+                slot.insert((observation.kind, listed));
+            }
+            Entry::Occupied(mut slot) => {
+                let slot = slot.get_mut();
+                match (slot.0, observation.kind) {
+                    (ObservationKind::Snapshot, ObservationKind::Snapshot) => {
+                        slot.1.to_mut().extend(observation.members.iter().cloned())
                     }
+                    (ObservationKind::Snapshot, _) => {}
+                    (_, kind) => *slot = (kind, listed),
                 }
             }
         }
-        for fact in &self.facts {
-            groups
-                .entry(&fact.group)
-                .or_default()
-                .facts
-                .entry(fact.date)
-                .or_default()
-                .insert(&fact.member, fact.change);
-        }
-        let mut groups: Vec<_> = groups.into_iter().collect();
-        groups.sort_unstable_by(|a, b| a.0.cmp(b.0));
-        groups
     }
+    for fact in &batch.facts {
+        groups
+            .entry(&fact.group)
+            .or_default()
+            .facts
+            .entry(fact.date)
+            .or_default()
+            .insert(&fact.member, fact.change);
+    }
+    let mut groups: Vec<_> = groups.into_iter().collect();
+    groups.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    groups
 }
 
 /// Facts planned for one group, keyed so that a later statement in the batch can replace
@@ -124,7 +105,7 @@ pub fn plan(
     source: SourceKind,
 ) -> Vec<GroupRecord> {
     let mut records = Vec::new();
-    for (group, statements) in batch.by_group() {
+    for (group, statements) in by_group(batch) {
         let state = states.entry(group.clone()).or_default();
         let mut pending = Pending::default();
         // Dates in order; on one date the observation first, then explicit facts, which are

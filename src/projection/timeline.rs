@@ -8,13 +8,11 @@
 //! entries sharing both; membership on X is the change of the last entry with
 //! `date <= X` (and `seq <= as_of`), or "not a member" when there is none.
 
-use serde::{Deserialize, Serialize};
-
 use crate::model::{Change, Date};
 
 /// A recorded fact, as the projection keeps it: its date, the commit that recorded it,
 /// and the change.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct Entry {
     pub date: Date,
     pub seq: u64,
@@ -31,7 +29,7 @@ pub struct Interval {
     pub closed_by: Option<u64>,
 }
 
-#[derive(Clone, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
 pub struct Timeline {
     entries: Vec<Entry>,
 }

@@ -15,7 +15,6 @@ use chrono::{DateTime, Utc};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::ledger::Ledger;
-use crate::log::commit::{Commit, Source, SourceKind, COMMIT_VERSION, GENESIS_HASH};
 use crate::model::{Change, Date, GroupId, MemberId};
 use crate::projection::timeline::Timeline;
 use crate::projection::GroupState;
@@ -112,16 +111,6 @@ pub struct Correction {
 /// commit behind it, and the commit behind today's answer.
 type CorrectionKey = (GroupId, MemberId, Date, bool, Option<u64>, u64);
 
-/// What `forget` did.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ForgetOutcome {
-    pub member: MemberId,
-    /// The commit that records the erasure; `None` when there was nothing left to erase.
-    pub commit: Option<u64>,
-    /// Whether a stored name was removed.
-    pub name_removed: bool,
-}
-
 fn unknown_group(group: &GroupId) -> Error {
     Error::new(
         ErrorKind::NotFound,
@@ -136,302 +125,227 @@ fn unknown_member(member: &MemberId) -> Error {
     )
 }
 
-impl Ledger {
-    /// The commit `as_of` stands for: `None` stays `None` (now). A commit number must
-    /// exist (0 means "before the first commit": every answer empty). An instant T means
-    /// the log as it stood at T: the longest run of commits from the first whose
-    /// `recorded_at` are all <= T (a later commit with a clock set back does not reach
-    /// past one recorded after T). Before the first commit: 0.
-    pub fn resolve_as_of(&self, as_of: Option<AsOf>) -> Result<Option<u64>> {
-        match as_of {
-            None => Ok(None),
-            Some(AsOf::Seq(seq)) if seq > self.head_seq() => Err(Error::new(
-                ErrorKind::Input,
-                format!(
-                    "--as-of {seq}: there is no such commit (the log ends at {})",
-                    self.head_seq()
-                ),
-            )),
-            Some(AsOf::Seq(seq)) => Ok(Some(seq)),
-            Some(AsOf::Time(time)) => {
-                let limit = time.timestamp_millis();
-                let mut last = 0;
-                for item in self.commits() {
-                    let (commit, _) = item?;
-                    if commit.recorded_at_ms > limit {
-                        break;
-                    }
-                    last = commit.seq;
+/// The commit `as_of` stands for: `None` stays `None` (now). A commit number must
+/// exist (0 means "before the first commit": every answer empty). An instant T means
+/// the log as it stood at T: the longest run of commits from the first whose
+/// `recorded_at` are all <= T (a later commit with a clock set back does not reach
+/// past one recorded after T). Before the first commit: 0.
+pub fn resolve_as_of(ledger: &Ledger, as_of: Option<AsOf>) -> Result<Option<u64>> {
+    match as_of {
+        None => Ok(None),
+        Some(AsOf::Seq(seq)) if seq > ledger.head_seq() => Err(Error::new(
+            ErrorKind::Input,
+            format!(
+                "--as-of {seq}: there is no such commit (the log ends at {})",
+                ledger.head_seq()
+            ),
+        )),
+        Some(AsOf::Seq(seq)) => Ok(Some(seq)),
+        Some(AsOf::Time(time)) => {
+            let limit = time.timestamp_millis();
+            let mut last = 0;
+            for item in ledger.commits() {
+                let (commit, _) = item?;
+                if commit.recorded_at_ms > limit {
+                    break;
                 }
-                Ok(Some(last))
+                last = commit.seq;
             }
+            Ok(Some(last))
         }
     }
+}
 
-    fn timelines(&self, scope: &Scope) -> Result<Vec<(GroupId, MemberId, Timeline)>> {
-        let mut out = Vec::new();
-        match scope {
-            Scope::All => {
-                for group in self.group_ids()? {
-                    let state = self
-                        .find_group(&group)?
-                        .ok_or_else(|| unknown_group(&group))?;
-                    for (member, timeline) in state.members {
-                        out.push((group.clone(), member, timeline));
-                    }
-                }
-            }
-            Scope::Group(group) => {
-                let state = self
-                    .find_group(group)?
-                    .ok_or_else(|| unknown_group(group))?;
+fn timelines(ledger: &Ledger, scope: &Scope) -> Result<Vec<(GroupId, MemberId, Timeline)>> {
+    let mut out = Vec::new();
+    match scope {
+        Scope::All => {
+            for group in ledger.group_ids()? {
+                let state = ledger
+                    .find_group(&group)?
+                    .ok_or_else(|| unknown_group(&group))?;
                 for (member, timeline) in state.members {
                     out.push((group.clone(), member, timeline));
                 }
             }
-            Scope::Member(member) => {
-                let state = self.member(member)?.ok_or_else(|| unknown_member(member))?;
-                for (group, timeline) in &state.groups {
-                    out.push((group.clone(), member.clone(), timeline.clone()));
-                }
-            }
         }
-        Ok(out)
-    }
-
-    /// Every effective join and leave dated in `[from, to]`, as the ledger stood after
-    /// `as_of` (now when `None`): the starts and ends of membership spans, so facts that
-    /// changed nothing do not appear. Sorted by date, group, member.
-    pub fn changes(
-        &self,
-        from: Date,
-        to: Date,
-        scope: &Scope,
-        as_of: Option<u64>,
-    ) -> Result<Vec<ChangeRecord>> {
-        if to < from {
-            return Err(Error::new(
-                ErrorKind::Input,
-                format!("--to {to} is before --from {from}"),
-            ));
-        }
-        let mut changes = Vec::new();
-        let in_range = |date: Date| from <= date && date <= to;
-        for (group, member, timeline) in self.timelines(scope)? {
-            for interval in timeline.intervals(as_of) {
-                if in_range(interval.from) {
-                    changes.push(ChangeRecord {
-                        date: interval.from,
-                        group: group.clone(),
-                        member: member.clone(),
-                        change: Change::Join,
-                        commit: interval.opened_by,
-                    });
-                }
-                if let (Some(until), Some(closed_by)) = (interval.until, interval.closed_by) {
-                    if in_range(until) {
-                        changes.push(ChangeRecord {
-                            date: until,
-                            group: group.clone(),
-                            member: member.clone(),
-                            change: Change::Leave,
-                            commit: closed_by,
-                        });
-                    }
-                }
-            }
-        }
-        changes.sort();
-        Ok(changes)
-    }
-
-    /// Beliefs that later commits revised (late or corrected data), as the ledger stands
-    /// after `as_of` (now when `None`).
-    ///
-    /// Definition. For a group G and a commit s, the *horizon* H(G, s) is the latest date
-    /// of any fact in G recorded by commits up to s: the ledger had spoken about G up to
-    /// that date. For each member M of G, each commit s that recorded a fact in G, and each
-    /// date D <= H(G, s): when "M in G on D" as of s differs from the answer now, that is a
-    /// correction. It is reported with the old answer and the commit whose fact gave it
-    /// (none when no fact did: "not a member"), the earliest such s, the answer now and the
-    /// commit whose fact gives it (necessarily later than s). Consecutive dates with the
-    /// same report form one row, `from` inclusive to `until` exclusive. Dates after the
-    /// horizon are left out: there the old answer was carried forward, not stated, so a
-    /// later fact is news rather than a correction. Beliefs that were revised and then
-    /// revised back to today's answer are not listed (only differences from now are).
-    pub fn corrections(&self, scope: &Scope, as_of: Option<u64>) -> Result<Vec<Correction>> {
-        let timelines = self.timelines(scope)?;
-        // Horizons per group: every commit that recorded facts in the group, with H(G, s).
-        let mut horizons: BTreeMap<GroupId, Vec<(u64, Date)>> = BTreeMap::new();
-        let groups: BTreeSet<GroupId> = timelines.iter().map(|(g, _, _)| g.clone()).collect();
-        for group in &groups {
-            let state = self
+        Scope::Group(group) => {
+            let state = ledger
                 .find_group(group)?
                 .ok_or_else(|| unknown_group(group))?;
-            horizons.insert(group.clone(), group_horizons(&state, as_of));
+            for (member, timeline) in state.members {
+                out.push((group.clone(), member, timeline));
+            }
         }
-        let mut found: BTreeMap<CorrectionKey, Correction> = BTreeMap::new();
-        for (group, member, timeline) in &timelines {
-            let visible: Vec<_> = timeline
-                .entries()
-                .iter()
-                .filter(|e| as_of.is_none_or(|limit| e.seq <= limit))
-                .copied()
-                .collect();
-            let mut breaks: Vec<Date> = visible.iter().map(|e| e.date).collect();
-            breaks.dedup();
-            let decider = |date: Date, limit: u64| {
-                visible
-                    .iter()
-                    .filter(|e| e.date <= date && e.seq <= limit)
-                    .max_by_key(|e| (e.date, e.seq))
-                    .copied()
-            };
-            let now_limit = as_of.unwrap_or(u64::MAX);
-            for &(seq, horizon) in &horizons[group] {
-                for (index, &start) in breaks.iter().enumerate() {
-                    if start > horizon {
-                        break;
-                    }
-                    let old = decider(start, seq);
-                    let Some(now) = decider(start, now_limit) else {
-                        continue;
-                    };
-                    let was_member = old.is_some_and(|e| e.change.is_member());
-                    if was_member == now.change.is_member() {
-                        continue;
-                    }
-                    let segment_end = breaks.get(index + 1).copied();
-                    let after_horizon = horizon.add_days(1).unwrap_or(horizon);
-                    let until = segment_end.map_or(after_horizon, |end| end.min(after_horizon));
-                    let believed_by = old.map(|e| e.seq);
-                    let key = (
-                        group.clone(),
-                        member.clone(),
-                        start,
-                        was_member,
-                        believed_by,
-                        now.seq,
-                    );
-                    let row = found.entry(key).or_insert_with(|| Correction {
+        Scope::Member(member) => {
+            let state = ledger
+                .member(member)?
+                .ok_or_else(|| unknown_member(member))?;
+            for (group, timeline) in &state.groups {
+                out.push((group.clone(), member.clone(), timeline.clone()));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Every effective join and leave dated in `[from, to]`, as the ledger stood after
+/// `as_of` (now when `None`): the starts and ends of membership spans, so facts that
+/// changed nothing do not appear. Sorted by date, group, member.
+pub fn changes(
+    ledger: &Ledger,
+    from: Date,
+    to: Date,
+    scope: &Scope,
+    as_of: Option<u64>,
+) -> Result<Vec<ChangeRecord>> {
+    if to < from {
+        return Err(Error::new(
+            ErrorKind::Input,
+            format!("--to {to} is before --from {from}"),
+        ));
+    }
+    let mut changes = Vec::new();
+    let in_range = |date: Date| from <= date && date <= to;
+    for (group, member, timeline) in timelines(ledger, scope)? {
+        for interval in timeline.intervals(as_of) {
+            if in_range(interval.from) {
+                changes.push(ChangeRecord {
+                    date: interval.from,
+                    group: group.clone(),
+                    member: member.clone(),
+                    change: Change::Join,
+                    commit: interval.opened_by,
+                });
+            }
+            if let (Some(until), Some(closed_by)) = (interval.until, interval.closed_by) {
+                if in_range(until) {
+                    changes.push(ChangeRecord {
+                        date: until,
                         group: group.clone(),
                         member: member.clone(),
-                        from: start,
-                        until,
-                        was_member,
-                        believed_by,
-                        as_of: seq,
-                        now_member: now.change.is_member(),
-                        corrected_by: now.seq,
+                        change: Change::Leave,
+                        commit: closed_by,
                     });
-                    row.until = row.until.max(until);
-                    row.as_of = row.as_of.min(seq);
                 }
             }
         }
-        // Join rows that continue each other (same report, touching dates).
-        let mut rows: Vec<Correction> = Vec::new();
-        for row in found.into_values() {
-            if let Some(last) = rows.last_mut() {
-                let same = (
-                    &last.group,
-                    &last.member,
-                    last.was_member,
-                    last.believed_by,
-                    last.corrected_by,
-                ) == (
-                    &row.group,
-                    &row.member,
-                    row.was_member,
-                    row.believed_by,
-                    row.corrected_by,
-                );
-                if same && last.until >= row.from {
-                    last.until = last.until.max(row.until);
-                    last.as_of = last.as_of.min(row.as_of);
+    }
+    changes.sort();
+    Ok(changes)
+}
+
+/// Beliefs that later commits revised (late or corrected data), as the ledger stands
+/// after `as_of` (now when `None`).
+///
+/// Definition. For a group G and a commit s, the *horizon* H(G, s) is the latest date
+/// of any fact in G recorded by commits up to s: the ledger had spoken about G up to
+/// that date. For each member M of G, each commit s that recorded a fact in G, and each
+/// date D <= H(G, s): when "M in G on D" as of s differs from the answer now, that is a
+/// correction. It is reported with the old answer and the commit whose fact gave it
+/// (none when no fact did: "not a member"), the earliest such s, the answer now and the
+/// commit whose fact gives it (necessarily later than s). Consecutive dates with the
+/// same report form one row, `from` inclusive to `until` exclusive. Dates after the
+/// horizon are left out: there the old answer was carried forward, not stated, so a
+/// later fact is news rather than a correction. Beliefs that were revised and then
+/// revised back to today's answer are not listed (only differences from now are).
+pub fn corrections(ledger: &Ledger, scope: &Scope, as_of: Option<u64>) -> Result<Vec<Correction>> {
+    let timelines = timelines(ledger, scope)?;
+    // Horizons per group: every commit that recorded facts in the group, with H(G, s).
+    let mut horizons: BTreeMap<GroupId, Vec<(u64, Date)>> = BTreeMap::new();
+    let groups: BTreeSet<GroupId> = timelines.iter().map(|(g, _, _)| g.clone()).collect();
+    for group in &groups {
+        let state = ledger
+            .find_group(group)?
+            .ok_or_else(|| unknown_group(group))?;
+        horizons.insert(group.clone(), group_horizons(&state, as_of));
+    }
+    let mut found: BTreeMap<CorrectionKey, Correction> = BTreeMap::new();
+    for (group, member, timeline) in &timelines {
+        let visible: Vec<_> = timeline
+            .entries()
+            .iter()
+            .filter(|e| as_of.is_none_or(|limit| e.seq <= limit))
+            .copied()
+            .collect();
+        let mut breaks: Vec<Date> = visible.iter().map(|e| e.date).collect();
+        breaks.dedup();
+        let decider = |date: Date, limit: u64| {
+            visible
+                .iter()
+                .filter(|e| e.date <= date && e.seq <= limit)
+                .max_by_key(|e| (e.date, e.seq))
+                .copied()
+        };
+        let now_limit = as_of.unwrap_or(u64::MAX);
+        for &(seq, horizon) in &horizons[group] {
+            for (index, &start) in breaks.iter().enumerate() {
+                if start > horizon {
+                    break;
+                }
+                let old = decider(start, seq);
+                let Some(now) = decider(start, now_limit) else {
+                    continue;
+                };
+                let was_member = old.is_some_and(|e| e.change.is_member());
+                if was_member == now.change.is_member() {
                     continue;
                 }
+                let segment_end = breaks.get(index + 1).copied();
+                let after_horizon = horizon.add_days(1).unwrap_or(horizon);
+                let until = segment_end.map_or(after_horizon, |end| end.min(after_horizon));
+                let believed_by = old.map(|e| e.seq);
+                let key = (
+                    group.clone(),
+                    member.clone(),
+                    start,
+                    was_member,
+                    believed_by,
+                    now.seq,
+                );
+                let row = found.entry(key).or_insert_with(|| Correction {
+                    group: group.clone(),
+                    member: member.clone(),
+                    from: start,
+                    until,
+                    was_member,
+                    believed_by,
+                    as_of: seq,
+                    now_member: now.change.is_member(),
+                    corrected_by: now.seq,
+                });
+                row.until = row.until.max(until);
+                row.as_of = row.as_of.min(seq);
             }
-            rows.push(row);
         }
-        rows.sort_by(|a, b| (a.from, &a.group, &a.member).cmp(&(b.from, &b.group, &b.member)));
-        Ok(rows)
     }
-
-    /// Stores names read from a file, except those of members whose erasure the log
-    /// records: a forgotten member's name must not come back with the next import.
-    /// Returns how many names were stored (new or changed) and how many were skipped.
-    pub fn import_names(
-        &mut self,
-        mut names: crate::import::names::Names,
-    ) -> Result<(usize, usize)> {
-        let erased = self.erased_members()?;
-        let before = names.members.len();
-        names.members.retain(|member, _| !erased.contains(member));
-        let skipped = before - names.members.len();
-        let stored = self.set_names(&names.groups, &names.members)?;
-        Ok((stored, skipped))
+    // Join rows that continue each other (same report, touching dates).
+    let mut rows: Vec<Correction> = Vec::new();
+    for row in found.into_values() {
+        if let Some(last) = rows.last_mut() {
+            let same = (
+                &last.group,
+                &last.member,
+                last.was_member,
+                last.believed_by,
+                last.corrected_by,
+            ) == (
+                &row.group,
+                &row.member,
+                row.was_member,
+                row.believed_by,
+                row.corrected_by,
+            );
+            if same && last.until >= row.from {
+                last.until = last.until.max(row.until);
+                last.as_of = last.as_of.min(row.as_of);
+                continue;
+            }
+        }
+        rows.push(row);
     }
-
-    /// Members whose erasure the log records, in any commit.
-    pub fn erased_members(&self) -> Result<BTreeSet<MemberId>> {
-        let mut erased = BTreeSet::new();
-        for item in self.commits() {
-            let (commit, _) = item?;
-            erased.extend(commit.erased);
-        }
-        Ok(erased)
-    }
-
-    /// Erases `member`'s personal data (the stored name) while the pseudonymous facts
-    /// stay, and records in the log that it was done: a commit of kind `forget` naming the
-    /// member and no groups, which the derived state ignores. The commit is written and
-    /// flushed before the name is removed, so a crash in between leaves a name that a
-    /// second `forget` removes. Forgetting a member already erased with no name left
-    /// appends nothing. A member the ledger has neither facts nor a name for is an error.
-    pub fn forget(&mut self, member: &MemberId) -> Result<ForgetOutcome> {
-        let name = self.member_name(member)?;
-        let known = self.member(member)?.is_some();
-        if !known && name.is_none() {
-            return Err(unknown_member(member));
-        }
-        if name.is_none() && self.erased_members()?.contains(member) {
-            return Ok(ForgetOutcome {
-                member: member.clone(),
-                commit: None,
-                name_removed: false,
-            });
-        }
-        let seq = self.head_seq() + 1;
-        let mut commit = Commit {
-            format_version: COMMIT_VERSION,
-            seq,
-            recorded_at_ms: Utc::now().timestamp_millis(),
-            previous_hash: self.head.map_or(GENESIS_HASH, |head| head.hash),
-            source: Source {
-                kind: SourceKind::Forget,
-                files: Vec::new(),
-                options: Vec::new(),
-            },
-            groups: Vec::new(),
-            erased: vec![member.clone()],
-        };
-        commit.canonicalize();
-        // The commit changes no derived value; appending it only moves the derived
-        // state's marker on, so that opening does not replay it.
-        self.append(&commit, &mut crate::projection::Projection::default())?;
-        let name_removed = name.is_some();
-        if name_removed {
-            let mut names = self.name_book()?.to_stored()?;
-            names.members.remove(member);
-            self.save_names(names)?;
-        }
-        Ok(ForgetOutcome {
-            member: member.clone(),
-            commit: Some(seq),
-            name_removed,
-        })
-    }
+    rows.sort_by(|a, b| (a.from, &a.group, &a.member).cmp(&(b.from, &b.group, &b.member)));
+    Ok(rows)
 }
 
 /// For each commit that recorded facts in the group (up to `as_of`), the latest fact

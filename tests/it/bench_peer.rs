@@ -44,7 +44,7 @@ fn imported(seed: u64) -> Imported {
     let mut ledger = Ledger::open(&sandbox.path().join("ledger"), OpenOptions::default())
         .expect("open the ledger");
     let export = sb::read_dir(&export_dir, &sb::Options::default()).expect("read");
-    sb::import(&mut ledger, &export, false).expect("import");
+    muster::ledger::sb::import(&mut ledger, &export, false).expect("import");
     let mut peer = peer::Peer::open(&sandbox.path().join("peer.sqlite")).expect("peer");
     let rows = peer.import(&export_dir).expect("peer import");
     Imported {

@@ -38,7 +38,7 @@ fn export(ledger: &Ledger, since: Option<u64>) -> Vec<u8> {
 fn replay(
     ledger: &mut Ledger,
     bytes: &[u8],
-) -> muster::Result<muster::log::portable::ReplayOutcome> {
+) -> muster::Result<muster::ledger::replay::ReplayOutcome> {
     ledger.import_log(&mut &bytes[..], Path::new("backup.jsonl"))
 }
 

@@ -721,7 +721,7 @@ fn names_are_updated_when_they_change() {
     let sandbox = Sandbox::new();
     let first = Export::new().computer_project(1, 0, &["12345"]);
     let export = sb::read_dir(&first.write(&sandbox, "one"), &sb::Options::default()).unwrap();
-    let report = sb::import(&mut ledger, &export, false).unwrap();
+    let report = muster::ledger::sb::import(&mut ledger, &export, false).unwrap();
     assert_eq!(report.names_updated, 4); // the group and three pupils
     let mut renamed = Export::new().occurrence(
         2,
@@ -735,7 +735,7 @@ fn names_are_updated_when_they_change() {
         .replace("Noah Williams", "Noah Williams-Smith")
         .into_bytes();
     let export = sb::read_dir(&renamed.write(&sandbox, "two"), &sb::Options::default()).unwrap();
-    let report = sb::import(&mut ledger, &export, false).unwrap();
+    let report = muster::ledger::sb::import(&mut ledger, &export, false).unwrap();
     assert_eq!(report.names_updated, 2);
     let group = GroupId::new(COMPUTER_PROJECT).unwrap();
     assert_eq!(
@@ -777,7 +777,9 @@ fn memory_ledger() -> Ledger {
 
 fn import_files(ledger: &mut Ledger, files: &sb::ExportFiles) -> muster::ImportOutcome {
     let export = sb::parse(files, &sb::Options::default()).unwrap();
-    sb::import(ledger, &export, false).unwrap().outcome
+    muster::ledger::sb::import(ledger, &export, false)
+        .unwrap()
+        .outcome
 }
 
 /// Imports `files` planned in full: without the files' digests, the ledger cannot tell
@@ -785,7 +787,9 @@ fn import_files(ledger: &mut Ledger, files: &sb::ExportFiles) -> muster::ImportO
 fn import_planned(ledger: &mut Ledger, files: &sb::ExportFiles) -> muster::ImportOutcome {
     let mut export = sb::parse(files, &sb::Options::default()).unwrap();
     export.files.clear();
-    let outcome = sb::import(ledger, &export, false).unwrap().outcome;
+    let outcome = muster::ledger::sb::import(ledger, &export, false)
+        .unwrap()
+        .outcome;
     assert_eq!(outcome.already_recorded, None);
     outcome
 }
@@ -811,7 +815,7 @@ proptest! {
             return Ok(());
         };
         let mut whole_ledger = memory_ledger();
-        sb::import(&mut whole_ledger, &whole, false).unwrap();
+        muster::ledger::sb::import(&mut whole_ledger, &whole, false).unwrap();
 
         // Runs of weeks, cut where `cuts` says.
         let mut chunks = Vec::new();
@@ -836,7 +840,7 @@ proptest! {
         }
 
         let (first, last) = generated.span();
-        let last = last.add_days(sb::END_AFTER_DAYS + 7).unwrap();
+        let last = last.add_days(muster::plan::lifecycle::END_AFTER_DAYS + 7).unwrap();
         let expected = memberships(&whole_ledger, first, last);
         prop_assert_eq!(&memberships(&split_ledger, first, last), &expected);
 

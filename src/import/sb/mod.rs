@@ -1,55 +1,31 @@
-//! SB (SchoolBase) exports: reading an export directory into observations, names and
-//! warnings, and the lifecycle rule that ends activities that stop meeting.
+//! SB (SchoolBase) exports: reading an export directory into occurrences, names and
+//! warnings.
 //!
 //! Owns: the SB file and column names, the lenient `Days` date parser, turning
 //! `rtrwgroups.csv` + `rtrwpupils.csv` rows into one snapshot per (group, occurrence date),
-//! the warnings an export earns, and [`lifecycle_observations`] (when a group ends, and
-//! when an end is taken back).
-//! Must not: decide how snapshots become facts (that is `plan`), format output (that is
-//! `render`), or write anything before the whole export has been read and validated.
+//! and the warnings an export earns.
+//! Must not: open the ledger, decide how snapshots become facts or when a group ends (that
+//! is `plan`, with `plan::lifecycle`), format output, or write anything.
 //!
-//! # The lifecycle rule
-//!
-//! SB never says "this activity has stopped": it simply stops exporting occurrences of
-//! it. Left alone, the last session's pupils would stay members for ever. So at every SB
-//! import, over every group SB has ever recorded plus every group in the export:
-//!
-//! - `occurrences(G)` = G's observed dates in the ledger minus its end dates, plus G's
-//!   occurrence dates in this export; `L` = the latest of them.
-//! - the horizon `H` = the latest occurrence of any SB group (ledger and export).
-//! - when `H >= L + END_AFTER_DAYS`, G has ended: its end is `E = L + 1 day` (members stay
-//!   members through their last session day), recorded as an `End` observation.
-//! - every end G already has that is not `E` is taken back with a `CarryForward`
-//!   observation (members on that day := members the day before), for example when a late
-//!   week shows the group met after it.
-//!
-//! Why: the desired end depends only on the set of occurrences ever imported, never on the
-//! order they arrived in, so importing a week late gives the same memberships as importing
-//! in order; and a re-run computes the same end and records nothing. An end never lies
-//! after `L` of a later import (occurrences only accumulate), so the days a carry-forward
-//! leaves observed are never later than `L` and never move `L` or `H`.
 
 pub mod generate;
 
 use std::borrow::Cow;
 use std::collections::hash_map::Entry;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use rustc_hash::FxHashMap;
 
 use crate::error::{Error, Place, Result};
 use crate::import::input::{decode, Row, Stream};
-use crate::ledger::{ImportOutcome, Ledger};
 use crate::log::commit::{Source, SourceFile, SourceKind};
-use crate::model::{Change, Date, GroupId, MemberId, Observation, ObservationKind};
-use crate::plan::Batch;
+use crate::model::{Date, GroupId, MemberId};
 
 /// A group absent for this many days after its last session, while other SB groups met,
 /// has ended. Fourteen: a weekly group that misses two consecutive weeks' worth of days
 /// has stopped, and a one-week half-term (when nobody meets, so the horizon does not move)
 /// does not end anything.
-pub const END_AFTER_DAYS: i64 = 14;
 /// `GroupDay` counts days from the Sunday that begins the week: 0 (Sunday) to 6.
 pub const MAX_GROUP_DAY: i64 = 6;
 
@@ -947,227 +923,9 @@ fn week_day_of(
     ))
 }
 
-/// One SB group's dates, as the lifecycle rule sees them.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct GroupDates {
-    /// Dates the group met (ledger and export).
-    pub occurrences: BTreeSet<Date>,
-    /// The ends the ledger currently holds.
-    pub ended: BTreeSet<Date>,
-}
-
-/// The `End` and `CarryForward` observations the lifecycle rule (see the module comment)
-/// asks for. Pure: the same dates give the same observations.
-pub fn lifecycle_observations(groups: &BTreeMap<GroupId, GroupDates>) -> Vec<Observation> {
-    let horizon = groups
-        .values()
-        .filter_map(|dates| dates.occurrences.last())
-        .max()
-        .copied();
-    let mut observations = Vec::new();
-    for (group, dates) in groups {
-        let desired = match (dates.occurrences.last(), horizon) {
-            (Some(&last), Some(horizon))
-                if last
-                    .add_days(END_AFTER_DAYS)
-                    .is_some_and(|limit| horizon >= limit) =>
-            {
-                last.add_days(1)
-            }
-            _ => None,
-        };
-        for &old in &dates.ended {
-            if Some(old) != desired {
-                observations.push(lifecycle(old, group, ObservationKind::CarryForward));
-            }
-        }
-        if let Some(end) = desired.filter(|end| !dates.ended.contains(end)) {
-            observations.push(lifecycle(end, group, ObservationKind::End));
-        }
-    }
-    observations
-}
-
-fn lifecycle(date: Date, group: &GroupId, kind: ObservationKind) -> Observation {
-    Observation {
-        date,
-        group: group.clone(),
-        members: BTreeSet::new(),
-        kind,
-    }
-}
-
-/// One pupil joining or leaving a group, with names for the report.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ChangeLine {
-    pub date: Date,
-    pub group: GroupId,
-    pub group_name: Option<String>,
-    pub member: MemberId,
-    pub member_name: Option<String>,
-    pub change: Change,
-}
-
-/// What an SB import did (or, on a dry run, would do).
-#[derive(Clone, Debug)]
-pub struct Report {
-    pub outcome: ImportOutcome,
-    pub changes: Vec<ChangeLine>,
-    /// Groups given an end by this import.
-    pub ended: usize,
-    /// Ends taken back by this import.
-    pub reopened: usize,
-    /// Names new or changed (0 on a dry run: nothing is written).
-    pub names_updated: usize,
-    pub occurrences: usize,
-    pub occurrence_rows: usize,
-    pub skipped_before_start: usize,
-    pub warnings: Warnings,
-}
-
-impl Report {
-    /// The report of an export whose files, byte for byte and read with the same options,
-    /// commit `seq` already recorded: imports are idempotent, so it is not read again and
-    /// nothing is recorded.
-    pub fn already_recorded(seq: u64, dry_run: bool) -> Report {
-        Report {
-            outcome: ImportOutcome {
-                commit: None,
-                facts: Vec::new(),
-                new_observed_dates: 0,
-                dry_run,
-                already_recorded: Some(seq),
-            },
-            changes: Vec::new(),
-            ended: 0,
-            reopened: 0,
-            names_updated: 0,
-            occurrences: 0,
-            occurrence_rows: 0,
-            skipped_before_start: 0,
-            warnings: Warnings::default(),
-        }
-    }
-}
-
-/// The batch an export asks for against `ledger`: one snapshot per occurrence, and the
-/// lifecycle observations over every SB group.
-pub fn batch(ledger: &Ledger, export: &Export) -> Result<Batch> {
-    let mut groups: BTreeMap<GroupId, GroupDates> = BTreeMap::new();
-    for group in ledger.group_ids()? {
-        let Some(state) = ledger.group(&group)? else {
-            continue;
-        };
-        if !state.sources.contains(&SourceKind::SchoolBase) {
-            continue;
-        }
-        let ended: BTreeSet<Date> = state.ended.iter().copied().collect();
-        let occurrences = state
-            .observed
-            .iter()
-            .copied()
-            .filter(|date| !ended.contains(date))
-            .collect();
-        groups.insert(group, GroupDates { occurrences, ended });
-    }
-    for ((group, date), _) in &export.occurrences {
-        groups
-            .entry(group.clone())
-            .or_default()
-            .occurrences
-            .insert(*date);
-    }
-    let mut observations: Vec<Observation> = export
-        .occurrences
-        .iter()
-        .map(|((group, date), members)| {
-            // `members` is sorted: the set is built in one pass, not by searching.
-            Observation::snapshot(*date, group.clone(), members.iter().cloned().collect())
-        })
-        .collect();
-    observations.extend(lifecycle_observations(&groups));
-    Ok(Batch {
-        observations,
-        facts: Vec::new(),
-    })
-}
-
-/// Imports a read export: one commit (unless nothing changed), then the names (not on a dry
-/// run). Returns the report with a named line per change.
-pub fn import(ledger: &mut Ledger, export: &Export, dry_run: bool) -> Result<Report> {
-    let source = Source {
-        kind: SourceKind::SchoolBase,
-        files: export.files.clone(),
-        options: export.options.clone(),
-    };
-    if let Some(seq) = ledger.recorded_import(&source)? {
-        return Ok(Report::already_recorded(seq, dry_run));
-    }
-    let batch = batch(ledger, export)?;
-    let count = |kind: ObservationKind| {
-        batch
-            .observations
-            .iter()
-            .filter(|observation| observation.kind == kind)
-            .count()
-    };
-    let (ended, reopened) = (
-        count(ObservationKind::End),
-        count(ObservationKind::CarryForward),
-    );
-    let outcome = ledger.import(&batch, source, dry_run)?;
-    let names_updated = if dry_run {
-        0
-    } else {
-        ledger.set_names(&export.group_names, &export.member_names)?
-    };
-    let mut group_names: BTreeMap<GroupId, Option<String>> = BTreeMap::new();
-    let mut member_names: BTreeMap<MemberId, Option<String>> = BTreeMap::new();
-    let mut changes = Vec::with_capacity(outcome.facts.len());
-    for fact in &outcome.facts {
-        if !group_names.contains_key(&fact.group) {
-            let name = match export.group_names.get(&fact.group) {
-                Some(name) => Some(name.clone()),
-                None => ledger.group_name(&fact.group)?,
-            };
-            group_names.insert(fact.group.clone(), name);
-        }
-        if !member_names.contains_key(&fact.member) {
-            let name = match export.member_names.get(&fact.member) {
-                Some(name) => Some(name.clone()),
-                None => ledger.member_name(&fact.member)?,
-            };
-            member_names.insert(fact.member.clone(), name);
-        }
-        changes.push(ChangeLine {
-            date: fact.date,
-            group: fact.group.clone(),
-            group_name: group_names[&fact.group].clone(),
-            member: fact.member.clone(),
-            member_name: member_names[&fact.member].clone(),
-            change: fact.change,
-        });
-    }
-    Ok(Report {
-        outcome,
-        changes,
-        ended,
-        reopened,
-        names_updated,
-        occurrences: export.occurrences.len(),
-        occurrence_rows: export.occurrence_rows,
-        skipped_before_start: export.skipped_before_start,
-        warnings: export.warnings,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn date(text: &str) -> Date {
-        Date::parse(text).expect("a test date")
-    }
 
     #[test]
     fn sb_dates_are_read_leniently_and_impossible_ones_refused() {
@@ -1235,80 +993,5 @@ mod tests {
             error.starts_with(&format!("line {line}, column 3 (RTRWGroupsIdent) of ")),
             "{error}"
         );
-    }
-
-    fn dates(list: &[&str]) -> BTreeSet<Date> {
-        list.iter().map(|d| date(d)).collect()
-    }
-
-    fn kinds(observations: &[Observation]) -> Vec<(String, String, ObservationKind)> {
-        observations
-            .iter()
-            .map(|o| (o.group.to_string(), o.date.to_string(), o.kind))
-            .collect()
-    }
-
-    #[test]
-    fn a_group_ends_the_day_after_its_last_session_once_others_met_fourteen_days_later() {
-        let check = |horizon: &str, expected_end: Option<&str>| {
-            let mut groups = BTreeMap::new();
-            groups.insert(
-                GroupId::new("a").unwrap(),
-                GroupDates {
-                    occurrences: dates(&["2015-11-02", "2015-11-09"]),
-                    ended: BTreeSet::new(),
-                },
-            );
-            groups.insert(
-                GroupId::new("b").unwrap(),
-                GroupDates {
-                    occurrences: dates(&["2015-11-09", horizon]),
-                    ended: BTreeSet::new(),
-                },
-            );
-            let got = kinds(&lifecycle_observations(&groups));
-            let expected: Vec<_> = expected_end
-                .map(|end| ("a".to_string(), end.to_string(), ObservationKind::End))
-                .into_iter()
-                .collect();
-            assert_eq!(got, expected, "horizon {horizon}");
-        };
-        check("2015-11-22", None); // 13 days after: still running
-        check("2015-11-23", Some("2015-11-10")); // 14 days after: ended
-        check("2015-12-07", Some("2015-11-10"));
-    }
-
-    #[test]
-    fn an_end_that_a_later_session_contradicts_is_taken_back() {
-        let mut groups = BTreeMap::new();
-        groups.insert(
-            GroupId::new("a").unwrap(),
-            GroupDates {
-                occurrences: dates(&["2015-11-02", "2015-11-16"]),
-                ended: dates(&["2015-11-03"]),
-            },
-        );
-        groups.insert(
-            GroupId::new("b").unwrap(),
-            GroupDates {
-                occurrences: dates(&["2015-11-23"]),
-                ended: BTreeSet::new(),
-            },
-        );
-        assert_eq!(
-            kinds(&lifecycle_observations(&groups)),
-            vec![(
-                "a".to_string(),
-                "2015-11-03".to_string(),
-                ObservationKind::CarryForward
-            )]
-        );
-        // An end already where it belongs asks for nothing.
-        groups.get_mut(&GroupId::new("a").unwrap()).unwrap().ended = dates(&["2015-11-17"]);
-        groups
-            .get_mut(&GroupId::new("b").unwrap())
-            .unwrap()
-            .occurrences = dates(&["2015-11-30"]);
-        assert_eq!(kinds(&lifecycle_observations(&groups)), vec![]);
     }
 }

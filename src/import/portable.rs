@@ -1,0 +1,123 @@
+//! Reading a portable log file (`muster export log`'s JSON lines) and checking it on its
+//! own, before any ledger is opened.
+//!
+//! Owns: [`PortableLog`]: every line parsed through a byte limit, each commit's own
+//! invariants and hash recomputed, and the chain between lines.
+//! Must not: consult a ledger (`ledger::replay` decides which commits are new, and refuses
+//! gaps and forks), or make commits.
+
+use std::io::BufRead;
+use std::path::Path;
+
+use crate::error::{Error, ErrorKind, Place, Result};
+use crate::log::commit::{hex, Commit, Hash, GENESIS_HASH};
+use crate::log::portable::{parse_line, MAX_PORTABLE_LINE_BYTES};
+
+/// A portable log read and checked on its own (each line's shape and hash, and the chain
+/// between lines), ready to be replayed into a ledger. Reading it needs no ledger, so a
+/// bad file is refused before the ledger is even opened.
+pub struct PortableLog {
+    /// Each commit with the line it was read from, and its hash.
+    pub commits: Vec<(u64, Commit, Hash)>,
+    /// The file read, for errors.
+    pub origin: std::path::PathBuf,
+}
+
+impl PortableLog {
+    /// Reads every line; `origin` names the file in errors.
+    pub fn read(reader: &mut impl BufRead, origin: &Path) -> Result<PortableLog> {
+        Ok(PortableLog {
+            commits: read_all(reader, origin)?,
+            origin: origin.to_path_buf(),
+        })
+    }
+
+    /// Reads a file, refusing a directory or a missing file as bad input.
+    pub fn read_file(path: &Path) -> Result<PortableLog> {
+        crate::import::input::file_to_read(path)?;
+        let file = std::fs::File::open(path).map_err(|e| Error::io(path, &e))?;
+        PortableLog::read(&mut std::io::BufReader::new(file), path)
+    }
+}
+
+/// Reads one line of at most [`MAX_PORTABLE_LINE_BYTES`]; `None` at the end.
+fn read_line(reader: &mut impl BufRead, place: &Place) -> Result<Option<Vec<u8>>> {
+    let mut line = Vec::new();
+    let read = std::io::Read::take(&mut *reader, MAX_PORTABLE_LINE_BYTES + 1)
+        .read_until(b'\n', &mut line)
+        .map_err(|e| Error::new(ErrorKind::Io, format!("{place}: {e}")))?;
+    if read == 0 {
+        return Ok(None);
+    }
+    if line.len() as u64 > MAX_PORTABLE_LINE_BYTES {
+        return Err(Error::new(
+            ErrorKind::Limit,
+            format!("a line is longer than {MAX_PORTABLE_LINE_BYTES} bytes"),
+        )
+        .at(place.clone()));
+    }
+    Ok(Some(line))
+}
+
+/// Parses and checks every line: JSON shape, the commit's own invariants, the stored hash
+/// against one recomputed, and that each line follows the one before it.
+fn read_all(reader: &mut impl BufRead, origin: &Path) -> Result<Vec<(u64, Commit, Hash)>> {
+    let mut commits: Vec<(u64, Commit, Hash)> = Vec::new();
+    let mut line_number = 0u64;
+    loop {
+        line_number += 1;
+        let place = Place::file(origin).line(line_number);
+        let Some(bytes) = read_line(reader, &place)? else {
+            break;
+        };
+        let text = std::str::from_utf8(&bytes)
+            .map_err(|_| Error::input(place.clone(), "the line is not valid UTF-8"))?;
+        if text.trim().is_empty() {
+            continue; // a blank line (a trailing newline, say) carries nothing
+        }
+        let (commit, claimed) = parse_line(text).map_err(|e| Error::input(place.clone(), e))?;
+        commit
+            .check()
+            .map_err(|e| Error::input(place.clone(), e.detail()))?;
+        let hash = commit
+            .hash()
+            .map_err(|e| Error::input(place.clone(), e.detail()))?;
+        if hash != claimed {
+            return Err(Error::input(
+                place,
+                format!(
+                    "commit {}: the stored hash does not match the commit (recomputed {})",
+                    commit.seq,
+                    hex(&hash)
+                ),
+            ));
+        }
+        if let Some((_, previous, previous_hash)) = commits.last() {
+            if commit.seq != previous.seq + 1 {
+                return Err(Error::input(
+                    place,
+                    format!(
+                        "commit {} follows commit {} (the file must hold consecutive commits)",
+                        commit.seq, previous.seq
+                    ),
+                ));
+            }
+            if commit.previous_hash != *previous_hash {
+                return Err(Error::input(
+                    place,
+                    format!(
+                        "commit {}: its previous_hash is not the hash of the line before",
+                        commit.seq
+                    ),
+                ));
+            }
+        } else if commit.seq == 1 && commit.previous_hash != GENESIS_HASH {
+            return Err(Error::input(
+                place,
+                "commit 1 must name the genesis hash (all zeros) as its previous_hash",
+            ));
+        }
+        commits.push((line_number, commit, hash));
+    }
+    Ok(commits)
+}

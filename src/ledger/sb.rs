@@ -1,0 +1,183 @@
+//! Importing an SB export into the ledger: the lifecycle rule over the SB groups' states,
+//! one commit, the names, and the report with a named line per change.
+//!
+//! Owns: [`Report`], [`ChangeLine`], [`import`], and [`import_dir`] (what `muster import sb`
+//! runs: an input recorded before is recognised from its digests without parsing).
+//! Must not: parse files (that is `import::sb`) or decide facts (that is `plan`).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::error::Result;
+use crate::import::sb::{self, Export, ExportFiles, Options, Warnings};
+use crate::ledger::{ImportOutcome, Ledger, OpenOptions};
+use crate::log::commit::{Source, SourceKind};
+use crate::model::{Change, Date, GroupId, MemberId, ObservationKind};
+use crate::plan::lifecycle;
+use crate::progress::Progress;
+
+/// One pupil joining or leaving a group, with names for the report.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChangeLine {
+    pub date: Date,
+    pub group: GroupId,
+    pub group_name: Option<String>,
+    pub member: MemberId,
+    pub member_name: Option<String>,
+    pub change: Change,
+}
+
+/// What an SB import did (or, on a dry run, would do).
+#[derive(Clone, Debug)]
+pub struct Report {
+    pub outcome: ImportOutcome,
+    pub changes: Vec<ChangeLine>,
+    /// Groups given an end by this import.
+    pub ended: usize,
+    /// Ends taken back by this import.
+    pub reopened: usize,
+    /// Names new or changed (0 on a dry run: nothing is written).
+    pub names_updated: usize,
+    pub occurrences: usize,
+    pub occurrence_rows: usize,
+    pub skipped_before_start: usize,
+    pub warnings: Warnings,
+}
+
+impl Report {
+    /// The report of an export whose files, byte for byte and read with the same options,
+    /// commit `seq` already recorded: imports are idempotent, so it is not read again and
+    /// nothing is recorded.
+    pub fn already_recorded(seq: u64, dry_run: bool) -> Report {
+        Report {
+            outcome: ImportOutcome {
+                commit: None,
+                facts: Vec::new(),
+                new_observed_dates: 0,
+                dry_run,
+                already_recorded: Some(seq),
+            },
+            changes: Vec::new(),
+            ended: 0,
+            reopened: 0,
+            names_updated: 0,
+            occurrences: 0,
+            occurrence_rows: 0,
+            skipped_before_start: 0,
+            warnings: Warnings::default(),
+        }
+    }
+}
+
+/// Imports a read export: one commit (unless nothing changed), then the names (not on a dry
+/// run). Returns the report with a named line per change.
+pub fn import(ledger: &mut Ledger, export: &Export, dry_run: bool) -> Result<Report> {
+    let source = Source {
+        kind: SourceKind::SchoolBase,
+        files: export.files.clone(),
+        options: export.options.clone(),
+    };
+    if let Some(seq) = ledger.recorded_import(&source)? {
+        return Ok(Report::already_recorded(seq, dry_run));
+    }
+    let mut known = Vec::new();
+    for group in ledger.group_ids()? {
+        if let Some(state) = ledger.group(&group)? {
+            known.push((group, state));
+        }
+    }
+    let batch = lifecycle::sb_batch(
+        known
+            .iter()
+            .map(|(group, state)| (group.clone(), state.as_ref())),
+        &export.occurrences,
+    );
+    let count = |kind: ObservationKind| {
+        batch
+            .observations
+            .iter()
+            .filter(|observation| observation.kind == kind)
+            .count()
+    };
+    let (ended, reopened) = (
+        count(ObservationKind::End),
+        count(ObservationKind::CarryForward),
+    );
+    let outcome = ledger.import(&batch, source, dry_run)?;
+    let names_updated = if dry_run {
+        0
+    } else {
+        ledger.set_names(&export.group_names, &export.member_names)?
+    };
+    let mut group_names: BTreeMap<GroupId, Option<String>> = BTreeMap::new();
+    let mut member_names: BTreeMap<MemberId, Option<String>> = BTreeMap::new();
+    let mut changes = Vec::with_capacity(outcome.facts.len());
+    for fact in &outcome.facts {
+        if !group_names.contains_key(&fact.group) {
+            let name = match export.group_names.get(&fact.group) {
+                Some(name) => Some(name.clone()),
+                None => ledger.group_name(&fact.group)?,
+            };
+            group_names.insert(fact.group.clone(), name);
+        }
+        if !member_names.contains_key(&fact.member) {
+            let name = match export.member_names.get(&fact.member) {
+                Some(name) => Some(name.clone()),
+                None => ledger.member_name(&fact.member)?,
+            };
+            member_names.insert(fact.member.clone(), name);
+        }
+        changes.push(ChangeLine {
+            date: fact.date,
+            group: fact.group.clone(),
+            group_name: group_names[&fact.group].clone(),
+            member: fact.member.clone(),
+            member_name: member_names[&fact.member].clone(),
+            change: fact.change,
+        });
+    }
+    Ok(Report {
+        outcome,
+        changes,
+        ended,
+        reopened,
+        names_updated,
+        occurrences: export.occurrences.len(),
+        occurrence_rows: export.occurrence_rows,
+        skipped_before_start: export.skipped_before_start,
+        warnings: export.warnings,
+    })
+}
+
+/// `muster import sb DIR`: reads the export, recognises an input recorded before from its
+/// files' digests (asked of muster's own files, without the lock or parsing), otherwise
+/// parses and validates the whole export before the ledger is opened, then imports it.
+pub fn import_dir(
+    path: &Path,
+    options: OpenOptions,
+    dir: &Path,
+    sb_options: &Options,
+    dry_run: bool,
+    progress: &dyn Progress,
+) -> Result<Report> {
+    let files = ExportFiles::read_dir(dir)?;
+    let known = match Ledger::open_for_queries(path)? {
+        Some(ledger) => {
+            let source = sb::source_of(&files, sb_options);
+            if let Some(seq) = ledger.recorded_import(&source)? {
+                return Ok(Report::already_recorded(seq, dry_run));
+            }
+            Some(source.files)
+        }
+        // A new ledger (or one to catch up): hashing overlaps parsing instead.
+        None => None,
+    };
+    progress.start("reading the export", 0);
+    let export = sb::parse_with_sources(&files, sb_options, known)?;
+    progress.finish();
+    let mut ledger = Ledger::open(path, options)?;
+    progress.start("planning and committing", 0);
+    let report = import(&mut ledger, &export, dry_run)?;
+    progress.finish();
+    Ok(report)
+}

@@ -1,0 +1,145 @@
+//! The state the ledger derives for one group and one member: observed dates, ends, the
+//! kinds of source, and a timeline per member (or per group).
+//!
+//! Owns: [`GroupState`], [`MemberState`] and the questions they answer for a date.
+//! Must not: read or write files (that is `storage`), or decide what to record (`plan`).
+
+use std::collections::BTreeMap;
+
+use crate::error::{Error, Result};
+use crate::log::commit::{GroupRecord, SourceKind};
+use crate::model::{Date, GroupId, MemberId};
+use crate::projection::timeline::Timeline;
+
+/// What the ledger knows of one group.
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub struct GroupState {
+    pub applied_through: u64,
+    /// Every date the group's whole membership was observed on. Sorted, no repeats.
+    pub observed: Vec<Date>,
+    /// The observed dates that currently stand as the group's end. Sorted, a subset of
+    /// `observed`.
+    pub ended: Vec<Date>,
+    /// The kinds of source that have recorded anything about the group. Sorted.
+    pub sources: Vec<SourceKind>,
+    pub members: BTreeMap<MemberId, Timeline>,
+}
+
+impl GroupState {
+    pub fn is_observed(&self, date: Date) -> bool {
+        self.observed.binary_search(&date).is_ok()
+    }
+
+    /// The first observed date after `date`.
+    pub fn observed_after(&self, date: Date) -> Option<Date> {
+        let position = self.observed.partition_point(|d| *d <= date);
+        self.observed.get(position).copied()
+    }
+
+    pub fn observe(&mut self, date: Date) -> bool {
+        match self.observed.binary_search(&date) {
+            Ok(_) => false,
+            Err(position) => {
+                self.observed.insert(position, date);
+                true
+            }
+        }
+    }
+
+    pub fn is_ended(&self, date: Date) -> bool {
+        self.ended.binary_search(&date).is_ok()
+    }
+
+    /// Marks or unmarks `date` as an end; returns whether that changed anything.
+    pub fn set_ended(&mut self, date: Date, ended: bool) -> bool {
+        match (self.ended.binary_search(&date), ended) {
+            (Err(position), true) => {
+                self.ended.insert(position, date);
+                true
+            }
+            (Ok(position), false) => {
+                self.ended.remove(position);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Takes in a commit's observed dates, ends taken back, and ends, in that order.
+    pub fn apply_dates(&mut self, record: &GroupRecord) {
+        for &date in &record.observed {
+            self.observe(date);
+        }
+        for &date in &record.reopened {
+            self.set_ended(date, false);
+        }
+        for &date in &record.ended {
+            self.set_ended(date, true);
+        }
+    }
+
+    /// Records that commit `seq`, from a source of `kind`, recorded something here.
+    pub fn note_commit(&mut self, seq: u64, kind: SourceKind) {
+        if let Err(position) = self.sources.binary_search(&kind) {
+            self.sources.insert(position, kind);
+        }
+        self.applied_through = seq;
+    }
+
+    /// Members on `date`, sorted.
+    pub fn members_on(&self, date: Date, as_of: Option<u64>) -> Vec<MemberId> {
+        self.members
+            .iter()
+            .filter(|(_, timeline)| timeline.is_member(date, as_of))
+            .map(|(member, _)| member.clone())
+            .collect()
+    }
+
+    pub(crate) fn check(&self, group: &GroupId) -> Result<()> {
+        if !self.observed.windows(2).all(|w| w[0] < w[1]) {
+            return Err(Error::corrupt(format!(
+                "derived state of group {group}: observed dates out of order"
+            )));
+        }
+        if !self.members.values().all(Timeline::is_sorted) {
+            return Err(Error::corrupt(format!(
+                "derived state of group {group}: a timeline is out of order"
+            )));
+        }
+        if !self.ended.windows(2).all(|w| w[0] < w[1])
+            || !self.ended.iter().all(|d| self.is_observed(*d))
+        {
+            return Err(Error::corrupt(format!(
+                "derived state of group {group}: end dates out of order or not observed"
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// What the ledger knows of one member: a copy of its timeline in each group, so that
+/// "which groups was M in" reads one value.
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub struct MemberState {
+    pub applied_through: u64,
+    pub groups: BTreeMap<GroupId, Timeline>,
+}
+
+impl MemberState {
+    pub fn groups_on(&self, date: Date, as_of: Option<u64>) -> Vec<GroupId> {
+        self.groups
+            .iter()
+            .filter(|(_, timeline)| timeline.is_member(date, as_of))
+            .map(|(group, _)| group.clone())
+            .collect()
+    }
+
+    pub(crate) fn check(&self, member: &MemberId) -> Result<()> {
+        if !self.groups.values().all(Timeline::is_sorted) {
+            return Err(Error::corrupt(format!(
+                "derived state of member {member}: a timeline is out of order"
+            )));
+        }
+        Ok(())
+    }
+}
