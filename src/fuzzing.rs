@@ -10,9 +10,9 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::ledger::{Ledger, Verdict};
-use crate::log::commit::{
-    seal_versioned, Commit, Magic, Source, SourceKind, COMMIT_VERSION_1, COMMIT_VERSION_2,
-};
+use crate::log::commit::{Commit, COMMIT_VERSION_1, COMMIT_VERSION_2};
+use crate::log::seal::{seal_versioned, Magic};
+use crate::log::source::{Source, SourceKind};
 use crate::model::Batch;
 use crate::model::{Change, Date, Fact, GroupId, MemberId};
 use crate::storage::store::MemoryStore;
@@ -239,7 +239,7 @@ pub fn stored_files(data: &[u8]) {
     let store = MemoryStore::default();
     if mode & 3 == 2 {
         let group = GroupId::new("g").expect("a valid id");
-        let Ok(block) = crate::log::commit::seal(Magic::GroupState, bytes) else {
+        let Ok(block) = crate::log::seal::seal(Magic::GroupState, bytes) else {
             return;
         };
         if let Ok(state) = crate::storage::block::decode_group(&group, &block) {
@@ -286,7 +286,7 @@ pub fn stored_files(data: &[u8]) {
     } else {
         let file = match mode & 2 {
             0 => bytes.to_vec(),
-            _ => match crate::log::commit::seal(Magic::Names, bytes) {
+            _ => match crate::log::seal::seal(Magic::Names, bytes) {
                 Ok(sealed) => sealed,
                 Err(_) => return,
             },

@@ -16,7 +16,7 @@ use cli::render::{self, Format, NameBook};
 use muster::import::portable::PortableLog;
 use muster::import::sb::{self, generate};
 use muster::import::{input, names, spans};
-use muster::log::commit::{Source, SourceKind};
+use muster::log::source::{Source, SourceKind};
 use muster::progress::Progress;
 use muster::{
     AsOf, Date, Error, ErrorKind, GroupId, Ledger, MemberId, OpenOptions, Scope, Verdict,
@@ -678,7 +678,7 @@ fn import_file(
     cli: &Cli,
     args: &ImportArgs,
     kind: SourceKind,
-    read: fn(&Path) -> Result<(muster::Batch, muster::log::commit::SourceFile), Error>,
+    read: fn(&Path) -> Result<(muster::Batch, muster::log::source::SourceFile), Error>,
 ) -> Result<(String, bool), Error> {
     let (batch, file) = read(&args.file)?;
     let mut ledger = open(cli)?;

@@ -13,7 +13,8 @@
 use std::path::{Path, PathBuf};
 
 use muster::import::sb::{self, generate};
-use muster::log::commit::{Source, SourceKind, COMMIT_VERSION};
+use muster::log::commit::COMMIT_VERSION;
+use muster::log::source::{Source, SourceKind};
 use muster::{Ledger, OpenOptions};
 
 use super::peer::Peer;

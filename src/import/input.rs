@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::error::{Error, ErrorKind, Place, Result};
-use crate::log::commit::SourceFile;
+use crate::log::source::SourceFile;
 use crate::model::Batch;
 use crate::model::{
     Change, Date, Fact, GroupId, MemberId, Observation, MAX_FIELD_BYTES, MAX_INPUT_BYTES,

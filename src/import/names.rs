@@ -10,7 +10,7 @@ use std::path::Path;
 
 use crate::error::{Error, Place, Result};
 use crate::import::input::read_table;
-use crate::log::commit::SourceFile;
+use crate::log::source::SourceFile;
 use crate::model::{GroupId, MemberId};
 
 /// Names read from a file: per group and per member. A later row for the same id wins.

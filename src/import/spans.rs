@@ -11,7 +11,7 @@ use std::path::Path;
 
 use crate::error::Result;
 use crate::import::input::read_table;
-use crate::log::commit::SourceFile;
+use crate::log::source::SourceFile;
 use crate::model::InclusiveSpan;
 
 /// Reads a spans file (header `group,member,starts_on,ends_on`, columns found by name,

@@ -11,7 +11,7 @@ use std::path::Path;
 use crate::error::Result;
 use crate::import::sb::{self, Export, ExportFiles, Options, Warnings};
 use crate::ledger::{ImportOutcome, Ledger, OpenOptions};
-use crate::log::commit::{Source, SourceKind};
+use crate::log::source::{Source, SourceKind};
 use crate::model::{Change, Date, GroupId, MemberId, ObservationKind};
 use crate::plan::lifecycle;
 use crate::progress::Progress;

@@ -15,9 +15,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::log::commit::{
-    hex, Commit, GroupRecord, Hash, MemberFact, Source, SourceFile, SourceKind, COMMIT_VERSIONS,
-    COMMIT_VERSION_1,
+    Commit, GroupRecord, Hash, MemberFact, COMMIT_VERSIONS, COMMIT_VERSION_1,
 };
+use crate::log::seal::hex;
+use crate::log::source::{Source, SourceFile, SourceKind};
 use crate::model::{Change, Date, GroupId, MemberId};
 
 /// The version of the portable format written today: each line names its commit's body

@@ -29,7 +29,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::log::commit::SourceKind;
+use crate::log::source::SourceKind;
 use crate::model::{Batch, Date, GroupId, MemberId, Observation, ObservationKind};
 use crate::projection::GroupState;
 

@@ -26,7 +26,8 @@ use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
-use crate::log::commit::{GroupRecord, MemberFact, SourceKind};
+use crate::log::commit::{GroupRecord, MemberFact};
+use crate::log::source::SourceKind;
 use crate::model::{Batch, Change, Date, GroupId, MemberId, ObservationKind};
 use crate::projection::timeline::{Entry as TimelineEntry, Timeline};
 use crate::projection::GroupState;

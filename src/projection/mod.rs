@@ -36,7 +36,7 @@ pub struct Projection {
     pub members: BTreeMap<MemberId, MemberState>,
     dirty_groups: BTreeSet<GroupId>,
     dirty_members: BTreeSet<MemberId>,
-    /// The fingerprint of each applied commit's input (see [`crate::log::commit::Source::fingerprint`]), with
+    /// The fingerprint of each applied commit's input (see [`crate::log::source::Source::fingerprint`]), with
     /// the commit: what the derived-state file's imports register gains.
     pub recorded: Vec<(Hash, u64)>,
 }

@@ -7,7 +7,8 @@
 use std::collections::BTreeMap;
 
 use crate::error::{Error, Result};
-use crate::log::commit::{GroupRecord, SourceKind};
+use crate::log::commit::GroupRecord;
+use crate::log::source::SourceKind;
 use crate::model::{Date, GroupId, MemberId};
 use crate::projection::timeline::Timeline;
 

@@ -10,7 +10,8 @@
 use std::collections::BTreeMap;
 
 use crate::error::{Error, Result};
-use crate::log::commit::{seal, unseal, Magic, SourceKind};
+use crate::log::seal::{seal, unseal, Magic};
+use crate::log::source::SourceKind;
 use crate::model::{Change, Date, GroupId, MemberId, MAX_ID_BYTES};
 use crate::projection::timeline::{Entry, Timeline};
 use crate::projection::{GroupState, MemberState};

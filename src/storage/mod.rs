@@ -5,6 +5,7 @@
 //! lock.
 //! Must not: decide what to record or fold commits; it stores and reads what it is handed.
 
+pub mod anchor;
 pub mod block;
 pub mod derived;
 pub mod names;

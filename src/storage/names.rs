@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 
 use crate::error::{Error, Result};
-use crate::log::commit::{seal, unseal, Magic};
+use crate::log::seal::{seal, unseal, Magic};
 use crate::model::{GroupId, MemberId, MAX_ID_BYTES, MAX_NAME_BYTES};
 use crate::storage::store::{SideFile, Store};
 

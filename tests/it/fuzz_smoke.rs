@@ -9,7 +9,8 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 
-use muster::log::commit::{Commit, Source, SourceKind, COMMIT_VERSION_1, COMMIT_VERSION_2};
+use muster::log::commit::{Commit, COMMIT_VERSION_1, COMMIT_VERSION_2};
+use muster::log::source::{Source, SourceKind};
 use muster::storage::store::{MemoryStore, SideFile, Space, Store};
 use muster::{Batch, Date, GroupId, Ledger, MemberId, Observation};
 
@@ -51,7 +52,7 @@ fn seed_ledger() -> MemoryStore {
     };
     let source = Source {
         kind: SourceKind::Observations,
-        files: vec![muster::log::commit::SourceFile::new("week.csv", b"x")],
+        files: vec![muster::log::source::SourceFile::new("week.csv", b"x")],
         options: Vec::new(),
     };
     ledger.import(&batch, source, false).unwrap();

@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use muster::log::commit::{Source, SourceKind};
+use muster::log::source::{Source, SourceKind};
 use muster::storage::store::MemoryStore;
 use muster::{
     Batch, Change, Date, Fact, GroupId, Ledger, MemberId, Observation, ObservationKind,

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use muster::log::commit::{Source, SourceKind};
+use muster::log::source::{Source, SourceKind};
 use muster::storage::derived;
 use muster::storage::store::{MemoryStore, SideFile, Space, Store};
 use muster::{Batch, Date, ErrorKind, GroupId, Ledger, MemberId, Observation, Verdict};

@@ -19,7 +19,7 @@ use rustc_hash::FxHashMap;
 
 use crate::error::{Error, Place, Result};
 use crate::import::input::{decode, Row, Stream};
-use crate::log::commit::{Source, SourceFile, SourceKind};
+use crate::log::source::{Source, SourceFile, SourceKind};
 use crate::model::{Date, GroupId, MemberId};
 
 /// A group absent for this many days after its last session, while other SB groups met,

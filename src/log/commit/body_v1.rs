@@ -7,8 +7,9 @@
 //! Must not: change a single byte of what it writes (every stored version-1 commit depends
 //! on it), touch the envelope or the hash, or skip [`Commit::check`] (the caller runs it).
 
-use super::{body_config, Commit, COMMIT_VERSION_1};
+use super::{Commit, COMMIT_VERSION_1};
 use crate::error::{Error, Result};
+use crate::log::seal::MAX_BODY_BYTES;
 
 /// The version a commit decoded through serde has: serde only ever reads version 1.
 pub(super) fn version() -> u16 {
@@ -28,4 +29,13 @@ pub(super) fn decode(body: &[u8]) -> Result<Commit> {
         return Err(Error::corrupt("commit body has trailing bytes"));
     }
     Ok(commit)
+}
+
+/// bincode settings for commit body version 1, the one bincode body:
+/// big-endian, fixed-width integers, and a cap on what a length prefix may claim.
+pub(crate) fn body_config() -> impl bincode::config::Config {
+    bincode::config::standard()
+        .with_big_endian()
+        .with_fixed_int_encoding()
+        .with_limit::<MAX_BODY_BYTES>()
 }

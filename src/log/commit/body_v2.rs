@@ -16,9 +16,11 @@ use std::fmt::Display;
 
 use rustc_hash::FxHashMap;
 
-use super::{Commit, GroupRecord, Hash, MemberFact, Source, SourceFile, SourceKind};
-use super::{COMMIT_VERSION_2, MAX_BODY_BYTES};
+use super::COMMIT_VERSION_2;
+use super::{Commit, GroupRecord, Hash, MemberFact};
 use crate::error::{Error, Result};
+use crate::log::seal::MAX_BODY_BYTES;
+use crate::log::source::{Source, SourceFile, SourceKind};
 use crate::model::{Change, Date, GroupId, MemberId, MAX_FACTS_PER_COMMIT};
 
 /// Bytes of a count or a length prefix (`u64`).

@@ -16,7 +16,8 @@ use std::ops::Range;
 use std::sync::{Arc, Mutex};
 
 use crate::error::{Error, Result};
-use crate::log::commit::{unseal, Commit, Hash, Magic};
+use crate::log::commit::{Commit, Hash};
+use crate::log::seal::{unseal, Magic};
 use crate::model::{GroupId, MemberId, MAX_ID_BYTES};
 use crate::projection::{GroupState, MemberState, Projection};
 use crate::storage::block;

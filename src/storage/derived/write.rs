@@ -8,7 +8,8 @@
 use std::io::SeekFrom;
 
 use crate::error::{Error, Result};
-use crate::log::commit::{seal, Hash, Magic};
+use crate::log::commit::Hash;
+use crate::log::seal::{seal, Magic};
 use crate::projection::fold::{FlatFact, Side as FoldSide, SortedFold};
 use crate::projection::Projection;
 use crate::storage::block::{self, BlockWriter};

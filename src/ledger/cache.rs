@@ -1,0 +1,173 @@
+//! The ledger's in-memory caches: decoded states shared through `Arc`, and per group its
+//! spans cut into buckets of days, so that repeated questions decode each state once and
+//! `members` on a date reads one bucket.
+//!
+//! Owns: [`StateCache`] and [`GroupSpans`], with their bounds.
+//! Must not: be the truth: everything here is dropped and rebuilt from the derived state.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use crate::error::Result;
+use crate::model::{Date, MemberId};
+use crate::projection::GroupState;
+
+/// Most states each cache keeps; past it the cache starts again empty. A school has a few
+/// thousand groups and pupils; the 10-million-fact benchmark 5,000 groups and 50,000
+/// members.
+pub const MAX_CACHED_STATES: usize = 100_000;
+
+/// A bounded map of shared, decoded states.
+pub(crate) struct StateCache<K, V> {
+    entries: Mutex<HashMap<K, Arc<V>>>,
+}
+
+impl<K: std::hash::Hash + Eq + Clone, V> StateCache<K, V> {
+    pub(crate) fn new() -> StateCache<K, V> {
+        StateCache {
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<K, Arc<V>>> {
+        // A poisoned lock means a panic elsewhere; the map itself is still whole.
+        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The cached state, or `load`'s (cached when found).
+    pub(crate) fn get_or_load(
+        &self,
+        key: &K,
+        load: impl FnOnce() -> Result<Option<V>>,
+    ) -> Result<Option<Arc<V>>> {
+        if let Some(state) = self.lock().get(key) {
+            return Ok(Some(state.clone()));
+        }
+        let Some(state) = load()? else {
+            return Ok(None);
+        };
+        let state = Arc::new(state);
+        self.put(key.clone(), state.clone());
+        Ok(Some(state))
+    }
+
+    pub(crate) fn put(&self, key: K, state: Arc<V>) {
+        let mut entries = self.lock();
+        if entries.len() >= MAX_CACHED_STATES {
+            entries.clear();
+        }
+        entries.insert(key, state);
+    }
+
+    pub(crate) fn clear(&self) {
+        self.lock().clear();
+    }
+
+    pub(crate) fn remove(&self, key: &K) {
+        self.lock().remove(key);
+    }
+}
+
+/// Days covered by one bucket of [`GroupSpans`].
+pub(crate) const SPAN_BUCKET_DAYS: i32 = 64;
+
+/// Most buckets one group's index may have; a group whose spans stretch further is
+/// indexed with wider buckets.
+pub(crate) const MAX_SPAN_BUCKETS: i64 = 4096;
+
+/// A group's membership spans as the ledger stands now, cut into buckets of days: each
+/// bucket lists the spans that overlap it, in member order. Answering "who was in G on
+/// D" reads one bucket (a few hundred bytes), with no tree to walk and nothing to
+/// allocate but the answer.
+pub(crate) struct GroupSpans {
+    members: Vec<MemberId>,
+    /// The first day of bucket 0, and the days each bucket covers.
+    first_day: i32,
+    bucket_days: i32,
+    /// `starts[b]..starts[b + 1]` are bucket `b`'s spans in `spans`.
+    starts: Vec<u32>,
+    /// (from, until, member's position in `members`); `until` is `None` while open.
+    spans: Vec<(Date, Option<Date>, u32)>,
+}
+
+impl GroupSpans {
+    pub(crate) fn of(state: &GroupState) -> GroupSpans {
+        let mut members = Vec::new();
+        let mut all = Vec::new();
+        for (member, timeline) in &state.members {
+            let intervals = timeline.intervals(None);
+            if intervals.is_empty() {
+                continue;
+            }
+            // A group has far fewer members than u32::MAX (ids are limited per commit).
+            let position = members.len() as u32;
+            members.push(member.clone());
+            all.extend(
+                intervals
+                    .into_iter()
+                    .map(|interval| (interval.from, interval.until, position)),
+            );
+        }
+        let day = |date: Date| date.days_from_ce();
+        let first_day = all.iter().map(|span| day(span.0)).min().unwrap_or(0);
+        // The last day that matters: the latest start or end; open spans reach past it.
+        let last_day = all
+            .iter()
+            .map(|span| span.1.map_or(day(span.0), day).max(day(span.0)))
+            .max()
+            .unwrap_or(first_day);
+        let days = i64::from(last_day) - i64::from(first_day) + 1;
+        let bucket_days = (days / MAX_SPAN_BUCKETS + 1).max(i64::from(SPAN_BUCKET_DAYS));
+        // At most MAX_SPAN_BUCKETS + 1 buckets, each at most the whole range of dates.
+        let bucket_days = bucket_days as i32;
+        let buckets = ((last_day - first_day) / bucket_days + 1) as usize;
+        let bucket_of = |day: i32| ((day - first_day) / bucket_days) as usize;
+        let range = |span: &(Date, Option<Date>, u32)| {
+            let start = bucket_of(day(span.0));
+            // `until` is exclusive: the span's last day is the day before.
+            let end = span.1.map_or(buckets - 1, |until| {
+                bucket_of(day(until) - 1).min(buckets - 1)
+            });
+            start..=end.max(start)
+        };
+        let mut per_bucket = vec![Vec::new(); buckets];
+        // `all` is in member order, so each bucket is filled in member order.
+        for span in &all {
+            for bucket in range(span) {
+                per_bucket[bucket].push(*span);
+            }
+        }
+        let mut starts = Vec::with_capacity(buckets + 1);
+        let mut spans = Vec::with_capacity(per_bucket.iter().map(Vec::len).sum());
+        for bucket in per_bucket {
+            // Spans of one group, each in a bounded number of buckets: far below u32::MAX.
+            starts.push(spans.len() as u32);
+            spans.extend(bucket);
+        }
+        starts.push(spans.len() as u32);
+        GroupSpans {
+            members,
+            first_day,
+            bucket_days,
+            starts,
+            spans,
+        }
+    }
+
+    /// Members on `date`, sorted (a bucket lists spans in member order; one member's spans
+    /// never overlap, so none is named twice).
+    pub(crate) fn members_on(&self, date: Date) -> Vec<MemberId> {
+        let offset = date.days_from_ce() - self.first_day;
+        let bucket = match offset {
+            offset if offset < 0 => return Vec::new(),
+            offset => ((offset / self.bucket_days) as usize).min(self.starts.len() - 2),
+        };
+        let bucket_spans =
+            &self.spans[self.starts[bucket] as usize..self.starts[bucket + 1] as usize];
+        bucket_spans
+            .iter()
+            .filter(|(from, until, _)| *from <= date && until.is_none_or(|until| date < until))
+            .map(|(_, _, position)| self.members[*position as usize].clone())
+            .collect()
+    }
+}

@@ -1,0 +1,152 @@
+//! What an import read: its kind, its files with their digests, the options that changed
+//! how they were read; and the input fingerprint that recognises a re-import.
+//!
+//! Owns: [`Source`], [`SourceKind`], [`SourceFile`] and their limits.
+//! Must not: read files (importers hand over the bytes' digests).
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::log::commit::Hash;
+
+/// What an import read: its kind, the files with their SHA-256 digests, and the options
+/// that changed how they were read.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct Source {
+    pub kind: SourceKind,
+    pub files: Vec<SourceFile>,
+    /// Options that changed what was read from the files, as `name=value` (for `import sb`,
+    /// `start=DATE`); empty for a plain import. Body version 2 only: version 1 has no
+    /// place for them (its serde layout must not change), so a version-1 commit has none.
+    #[serde(skip)]
+    pub options: Vec<String>,
+}
+
+/// Most options one source may name.
+pub const MAX_SOURCE_OPTIONS: usize = 16;
+
+/// Longest option kept in a commit, in bytes.
+pub const MAX_SOURCE_OPTION_BYTES: usize = 256;
+
+impl Source {
+    /// A source without options.
+    pub fn new(kind: SourceKind, files: Vec<SourceFile>) -> Source {
+        Source {
+            kind,
+            files,
+            options: Vec::new(),
+        }
+    }
+
+    /// What identifies this input: SHA-256 over the kind, the options and every file's
+    /// name and digest. Importing input with a fingerprint the log already holds records
+    /// nothing (imports are idempotent), so it need not be read again. `None` for a source
+    /// with no files (nothing identifies it) and for an erasure.
+    pub fn fingerprint(&self) -> Option<Hash> {
+        if self.files.is_empty() || self.kind == SourceKind::Forget {
+            return None;
+        }
+        let mut hasher = Sha256::new();
+        hasher.update(self.kind.as_str().as_bytes());
+        hasher.update([0]);
+        for (count, texts) in [
+            (
+                self.options.len(),
+                self.options.iter().map(String::as_str).collect::<Vec<_>>(),
+            ),
+            (
+                self.files.len(),
+                self.files.iter().map(|f| f.name.as_str()).collect(),
+            ),
+        ] {
+            hasher.update((count as u64).to_be_bytes());
+            for text in texts {
+                hasher.update((text.len() as u64).to_be_bytes());
+                hasher.update(text.as_bytes());
+            }
+        }
+        for file in &self.files {
+            hasher.update(file.digest);
+        }
+        Some(hasher.finalize().into())
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize)]
+pub enum SourceKind {
+    Observations,
+    Facts,
+    Spans,
+    SchoolBase,
+    Forget,
+}
+
+impl SourceKind {
+    /// The kind's stored number: its place in [`SourceKind::ALL`], which is its position in
+    /// declaration order (serde's variant index, what a version-1 commit writes), so every
+    /// format spells a kind alike.
+    pub fn number(self) -> u8 {
+        match self {
+            SourceKind::Observations => 0,
+            SourceKind::Facts => 1,
+            SourceKind::Spans => 2,
+            SourceKind::SchoolBase => 3,
+            SourceKind::Forget => 4,
+        }
+    }
+
+    /// The kind stored as `number`, if there is one.
+    pub fn from_number(number: u32) -> Option<SourceKind> {
+        usize::try_from(number)
+            .ok()
+            .and_then(|index| SourceKind::ALL.get(index).copied())
+    }
+
+    /// Every kind, in the order of their stored numbers.
+    pub const ALL: [SourceKind; 5] = [
+        SourceKind::Observations,
+        SourceKind::Facts,
+        SourceKind::Spans,
+        SourceKind::SchoolBase,
+        SourceKind::Forget,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceKind::Observations => "observations",
+            SourceKind::Facts => "facts",
+            SourceKind::Spans => "spans",
+            SourceKind::SchoolBase => "sb",
+            SourceKind::Forget => "forget",
+        }
+    }
+}
+
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct SourceFile {
+    pub name: String,
+    pub digest: Hash,
+}
+
+impl SourceFile {
+    pub fn new(name: &str, content: &[u8]) -> SourceFile {
+        SourceFile {
+            name: truncate_to_char_boundary(name, MAX_SOURCE_NAME_BYTES).to_string(),
+            digest: Sha256::digest(content).into(),
+        }
+    }
+}
+
+fn truncate_to_char_boundary(text: &str, max: usize) -> &str {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+/// Most files one commit may name as its source.
+pub const MAX_SOURCE_FILES: usize = 10_000;
+
+/// Longest source file name kept in a commit, in bytes.
+pub const MAX_SOURCE_NAME_BYTES: usize = 1024;
