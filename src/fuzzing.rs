@@ -15,7 +15,7 @@ use crate::log::seal::{seal_versioned, Magic};
 use crate::log::source::{Source, SourceKind};
 use crate::model::Batch;
 use crate::model::{Change, Date, Fact, GroupId, MemberId};
-use crate::storage::store::MemoryStore;
+use crate::storage::memory::MemoryStore;
 
 /// `commit_decode`: arbitrary bytes never panic the decoder, and whatever decodes
 /// encodes back to the same bytes and decodes to the same commit. When the first byte is

@@ -11,8 +11,9 @@ use std::path::Path;
 
 use crate::error::{Error, ErrorKind, Place, Result};
 use crate::log::commit::{Commit, Hash, GENESIS_HASH};
-use crate::log::portable::{parse_line, MAX_PORTABLE_LINE_BYTES};
+use crate::log::portable::parse_line;
 use crate::log::seal::hex;
+use crate::model::MAX_PORTABLE_LINE_BYTES;
 
 /// A portable log read and checked on its own (each line's shape and hash, and the chain
 /// between lines), ready to be replayed into a ledger. Reading it needs no ledger, so a

@@ -39,7 +39,8 @@ use crate::storage::anchor::read_anchor;
 use crate::storage::anchor::write_anchor;
 use crate::storage::derived::{self, DerivedFile};
 use crate::storage::names::NameBook;
-use crate::storage::store::{SideFile, SledStore, Space, Store};
+use crate::storage::sled::SledStore;
+use crate::storage::store::{SideFile, Space, Store};
 
 mod cache;
 pub mod names;
@@ -193,7 +194,7 @@ impl Ledger {
     /// then [`Ledger::open`] must catch it up first. The ledger returned answers
     /// `members`, `groups`, history and names; anything that needs the log is an error.
     pub fn open_for_queries(path: &Path) -> Result<Option<Ledger>> {
-        let store = crate::storage::store::FilesOnly::new(path);
+        let store = crate::storage::files::FilesOnly::new(path);
         let Some(anchor) = read_anchor(&store).ok().flatten() else {
             return Ok(None);
         };

@@ -17,11 +17,12 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::log::seal::{seal_versioned, unseal_versioned, Magic};
-use crate::log::source::{
-    Source, MAX_SOURCE_FILES, MAX_SOURCE_NAME_BYTES, MAX_SOURCE_OPTIONS, MAX_SOURCE_OPTION_BYTES,
-};
+use crate::log::source::Source;
 use crate::model::{
     Change, Date, GroupId, MemberId, MAX_COMMITS, MAX_FACTS_PER_COMMIT, MAX_ID_BYTES,
+};
+use crate::model::{
+    MAX_SOURCE_FILES, MAX_SOURCE_NAME_BYTES, MAX_SOURCE_OPTIONS, MAX_SOURCE_OPTION_BYTES,
 };
 
 /// Commit body version 1: bincode over serde, every fact naming its member in full. Read,

@@ -27,10 +27,6 @@ pub const PORTABLE_VERSION: u32 = 2;
 /// The first portable version, still read: its lines have no `format_version` and were
 /// all written when every commit had body version 1.
 pub const PORTABLE_VERSION_1: u32 = 1;
-/// Longest line accepted, in bytes. A commit of the largest import is far smaller in
-/// bincode; a longer line is damage or not our file, and reading it whole would only
-/// exhaust memory.
-pub const MAX_PORTABLE_LINE_BYTES: u64 = 1 << 30;
 /// Length of a hash or digest in hex characters.
 const HASH_HEX_CHARS: usize = 64;
 

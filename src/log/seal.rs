@@ -6,14 +6,11 @@
 //! Must not: know what a body means; each value's own module encodes its body.
 
 use crate::error::{Error, Result};
+use crate::model::MAX_BODY_BYTES;
 
 /// The version of every sealed value other than a commit (group and member states, head
 /// records, names, the applied-through marker): each has only ever had this one.
 pub const VALUE_VERSION: u16 = 1;
-
-/// Largest encoded body. A commit of the largest import (`MAX_FACTS_PER_COMMIT` facts)
-/// fits; anything claiming more is damage.
-pub const MAX_BODY_BYTES: usize = 1 << 30;
 
 /// Length of the envelope before the body: magic (4), version (2), body length (4).
 pub(crate) const HEADER_BYTES: usize = 10;

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::log::commit::Hash;
+use crate::model::MAX_SOURCE_NAME_BYTES;
 
 /// What an import read: its kind, the files with their SHA-256 digests, and the options
 /// that changed how they were read.
@@ -21,12 +22,6 @@ pub struct Source {
     #[serde(skip)]
     pub options: Vec<String>,
 }
-
-/// Most options one source may name.
-pub const MAX_SOURCE_OPTIONS: usize = 16;
-
-/// Longest option kept in a commit, in bytes.
-pub const MAX_SOURCE_OPTION_BYTES: usize = 256;
 
 impl Source {
     /// A source without options.
@@ -144,9 +139,3 @@ fn truncate_to_char_boundary(text: &str, max: usize) -> &str {
     }
     &text[..end]
 }
-
-/// Most files one commit may name as its source.
-pub const MAX_SOURCE_FILES: usize = 10_000;
-
-/// Longest source file name kept in a commit, in bytes.
-pub const MAX_SOURCE_NAME_BYTES: usize = 1024;

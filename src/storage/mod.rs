@@ -8,5 +8,8 @@
 pub mod anchor;
 pub mod block;
 pub mod derived;
+pub mod files;
+pub mod memory;
 pub mod names;
+pub mod sled;
 pub mod store;

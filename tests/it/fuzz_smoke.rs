@@ -11,7 +11,8 @@ use std::path::Path;
 
 use muster::log::commit::{Commit, COMMIT_VERSION_1, COMMIT_VERSION_2};
 use muster::log::source::{Source, SourceKind};
-use muster::storage::store::{MemoryStore, SideFile, Space, Store};
+use muster::storage::memory::MemoryStore;
+use muster::storage::store::{SideFile, Space, Store};
 use muster::{Batch, Date, GroupId, Ledger, MemberId, Observation};
 
 use crate::support::Rng;

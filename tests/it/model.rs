@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use muster::log::source::{Source, SourceKind};
-use muster::storage::store::MemoryStore;
+use muster::storage::memory::MemoryStore;
 use muster::{
     Batch, Change, Date, Fact, GroupId, Ledger, MemberId, Observation, ObservationKind,
     OpenOptions, Verdict,

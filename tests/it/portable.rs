@@ -6,7 +6,7 @@ use std::path::Path;
 
 use muster::log::commit::{COMMIT_VERSION_1, COMMIT_VERSION_2};
 use muster::log::source::{Source, SourceKind};
-use muster::storage::store::MemoryStore;
+use muster::storage::memory::MemoryStore;
 use muster::{ErrorKind, Ledger, Verdict};
 use proptest::prelude::*;
 

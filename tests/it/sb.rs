@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use muster::import::sb::{self, generate};
-use muster::storage::store::MemoryStore;
+use muster::storage::memory::MemoryStore;
 use muster::{Date, GroupId, Ledger, MemberId};
 use proptest::prelude::*;
 

@@ -5,7 +5,8 @@ use std::collections::BTreeSet;
 
 use muster::log::source::{Source, SourceKind};
 use muster::storage::derived;
-use muster::storage::store::{MemoryStore, SideFile, Space, Store};
+use muster::storage::memory::MemoryStore;
+use muster::storage::store::{SideFile, Space, Store};
 use muster::{Batch, Date, ErrorKind, GroupId, Ledger, MemberId, Observation, Verdict};
 
 fn snapshot(day: u32, group: &str, members: &[&str]) -> Observation {

@@ -9,7 +9,7 @@
 
 use super::{Commit, COMMIT_VERSION_1};
 use crate::error::{Error, Result};
-use crate::log::seal::MAX_BODY_BYTES;
+use crate::model::MAX_BODY_BYTES;
 
 /// The version a commit decoded through serde has: serde only ever reads version 1.
 pub(super) fn version() -> u16 {

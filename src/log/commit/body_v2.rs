@@ -19,8 +19,8 @@ use rustc_hash::FxHashMap;
 use super::COMMIT_VERSION_2;
 use super::{Commit, GroupRecord, Hash, MemberFact};
 use crate::error::{Error, Result};
-use crate::log::seal::MAX_BODY_BYTES;
 use crate::log::source::{Source, SourceFile, SourceKind};
+use crate::model::MAX_BODY_BYTES;
 use crate::model::{Change, Date, GroupId, MemberId, MAX_FACTS_PER_COMMIT};
 
 /// Bytes of a count or a length prefix (`u64`).

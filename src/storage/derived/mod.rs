@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex};
 use crate::error::{Error, Result};
 use crate::log::commit::{Commit, Hash};
 use crate::log::seal::{unseal, Magic};
+use crate::model::MAX_DIRECTORY_ENTRIES;
 use crate::model::{GroupId, MemberId, MAX_ID_BYTES};
 use crate::projection::{GroupState, MemberState, Projection};
 use crate::storage::block;
@@ -37,8 +38,6 @@ pub const HEADER_BYTES: u64 = 96;
 const IMPORT_ENTRY_BYTES: usize = 40;
 /// Most bytes copied from the previous file in one read while writing the next.
 const MAX_COPY_BYTES: u64 = 8 << 20;
-/// Most entries one directory may hold (every group, or every member, of a ledger).
-pub const MAX_DIRECTORY_ENTRIES: usize = 100_000_000;
 
 /// The file's header: which commit it reflects, and where its directories are.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -10,12 +10,13 @@ use std::io::SeekFrom;
 use crate::error::{Error, Result};
 use crate::log::commit::Hash;
 use crate::log::seal::{seal, Magic};
+use crate::model::MAX_DIRECTORY_ENTRIES;
 use crate::projection::fold::{FlatFact, Side as FoldSide, SortedFold};
 use crate::projection::Projection;
 use crate::storage::block::{self, BlockWriter};
 use crate::storage::derived::{
     DerivedFile, Directory, DirectoryEntry, Header, Side, HEADER_BYTES, IMPORT_ENTRY_BYTES,
-    MAX_COPY_BYTES, MAX_DIRECTORY_ENTRIES,
+    MAX_COPY_BYTES,
 };
 use crate::storage::store::FileWriter;
 

@@ -1,0 +1,135 @@
+//! What the ledger records and is told: [`Change`], [`Fact`], [`Observation`], spans, and
+//! the [`Batch`] of statements one import presents.
+//!
+//! Owns: those types.
+//! Must not: decide what a statement means for the ledger (that is `plan`).
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Date, GroupId, MemberId};
+
+/// The two kinds of fact. Persisted as a 4-byte variant index: leave = 0, join = 1.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize)]
+pub enum Change {
+    Leave,
+    Join,
+}
+
+impl Change {
+    /// The change that makes `member` the state from its date on.
+    pub fn to(member: bool) -> Change {
+        if member {
+            Change::Join
+        } else {
+            Change::Leave
+        }
+    }
+
+    /// Whether the member is in the group after this change.
+    pub fn is_member(self) -> bool {
+        self == Change::Join
+    }
+
+    pub fn parse(text: &str) -> Option<Change> {
+        match text {
+            "join" => Some(Change::Join),
+            "leave" => Some(Change::Leave),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Change::Join => "join",
+            Change::Leave => "leave",
+        }
+    }
+}
+
+/// On `date`, `member` joins or leaves `group`. A join on D: member from D on. A leave on D:
+/// D is the first day the member is not in the group.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub struct Fact {
+    pub date: Date,
+    pub group: GroupId,
+    pub member: MemberId,
+    pub change: Change,
+}
+
+/// "On `date`, `group` had exactly the members `members`" (a snapshot), or one of the two
+/// statements a source's lifecycle rule makes (see [`ObservationKind`]).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Observation {
+    pub date: Date,
+    pub group: GroupId,
+    pub members: BTreeSet<MemberId>,
+    pub kind: ObservationKind,
+}
+
+impl Observation {
+    /// A snapshot: `group` had exactly `members` on `date`.
+    pub fn snapshot(date: Date, group: GroupId, members: BTreeSet<MemberId>) -> Observation {
+        Observation {
+            date,
+            group,
+            members,
+            kind: ObservationKind::Snapshot,
+        }
+    }
+}
+
+/// What an observation says.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize)]
+pub enum ObservationKind {
+    /// The group had exactly the listed members.
+    Snapshot,
+    /// The group ended on this date: no members from it on. Recorded as an observed date
+    /// and remembered as an end, so that a later statement can take it back.
+    End,
+    /// Takes back an end: the group goes on as it was the day before (members on D equal
+    /// members on D - 1). Used when late data shows a group did not end after all.
+    CarryForward,
+}
+
+/// A membership span of one member in one group: `from` inclusive, `until` exclusive
+/// (`None` while open).
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub struct Span {
+    pub group: GroupId,
+    pub member: MemberId,
+    pub from: Date,
+    pub until: Option<Date>,
+}
+
+/// One span: `starts_on` and `ends_on` both inclusive; `ends_on` is `None` while open.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct InclusiveSpan {
+    pub group: GroupId,
+    pub member: MemberId,
+    pub starts_on: Date,
+    pub ends_on: Option<Date>,
+}
+
+/// A batch of statements to import together as one commit.
+#[derive(Default, Debug, Clone)]
+pub struct Batch {
+    pub observations: Vec<Observation>,
+    pub facts: Vec<Fact>,
+}
+
+impl Batch {
+    pub fn is_empty(&self) -> bool {
+        self.observations.is_empty() && self.facts.is_empty()
+    }
+
+    /// The groups the batch speaks of, sorted.
+    pub fn groups(&self) -> BTreeSet<GroupId> {
+        self.observations
+            .iter()
+            .map(|o| o.group.clone())
+            .chain(self.facts.iter().map(|f| f.group.clone()))
+            .collect()
+    }
+}
