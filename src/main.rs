@@ -11,13 +11,13 @@ mod cli;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use cli::chart::{Chart, ChartRow};
 use cli::render::{self, Format, NameBook};
 use muster::import::sb::{self, generate};
 use muster::import::{input, names, spans};
 use muster::log::commit::{Source, SourceKind};
 use muster::log::portable::PortableLog;
 use muster::progress::Progress;
+use muster::query::chart;
 use muster::{
     AsOf, Date, Error, ErrorKind, GroupId, Ledger, MemberId, OpenOptions, Scope, Verdict,
 };
@@ -545,8 +545,8 @@ fn run(cli: &Cli) -> Result<(String, bool), Error> {
                 to.as_deref().map(date).transpose()?,
             );
             let ledger = open(cli)?;
-            let chart = chart(&ledger, &scope, from, to, as_of(&ledger, as_of_text)?)?;
-            std::fs::write(output, chart.svg()).map_err(|e| Error::io(output, &e))?;
+            let chart = chart::chart(&ledger, &scope, from, to, as_of(&ledger, as_of_text)?)?;
+            std::fs::write(output, cli::chart::svg(&chart)).map_err(|e| Error::io(output, &e))?;
             Ok((
                 format!("wrote {} rows to {}\n", chart.rows.len(), output.display()),
                 false,
@@ -580,89 +580,6 @@ fn scope(g: &Option<String>, m: &Option<String>) -> Result<Scope, Error> {
         (Some(g), _) => Scope::Group(group(g)?),
         (None, Some(m)) => Scope::Member(member(m)?),
         (None, None) => Scope::All,
-    })
-}
-
-/// Rows for `muster chart`: per member of a group, or per group of a member, labelled
-/// with the name when one is known. The range defaults to the first start through the
-/// last dated change (a year past the start when every span is open).
-fn chart(
-    ledger: &Ledger,
-    scope: &Scope,
-    from: Option<Date>,
-    to: Option<Date>,
-    as_of: Option<u64>,
-) -> Result<Chart, Error> {
-    let (title, spans) = match scope {
-        Scope::Group(g) => (
-            ledger.group_name(g)?.unwrap_or_else(|| g.to_string()),
-            ledger.group_history(g, as_of)?,
-        ),
-        Scope::Member(m) => (
-            ledger.member_name(m)?.unwrap_or_else(|| m.to_string()),
-            ledger.member_history(m, as_of)?,
-        ),
-        Scope::All => {
-            return Err(Error::new(
-                ErrorKind::Input,
-                "chart needs --group or --member",
-            ))
-        }
-    };
-    let mut rows: Vec<ChartRow> = Vec::new();
-    for record in &spans {
-        let label = match scope {
-            Scope::Group(_) => match ledger.member_name(&record.span.member)? {
-                Some(name) => format!("{name} ({})", record.span.member),
-                None => record.span.member.to_string(),
-            },
-            _ => record.span.group.to_string(),
-        };
-        match rows.last_mut() {
-            Some(row) if row.label == label => row.bars.push((record.span.from, record.span.until)),
-            _ => rows.push(ChartRow {
-                label,
-                bars: vec![(record.span.from, record.span.until)],
-            }),
-        }
-    }
-    let first = spans.iter().map(|s| s.span.from).min();
-    let last = spans
-        .iter()
-        .flat_map(|s| [Some(s.span.from), s.span.until.and_then(Date::previous)])
-        .flatten()
-        .max();
-    if let (Some(from), Some(to)) = (from, to) {
-        if to < from {
-            return Err(Error::new(
-                ErrorKind::Input,
-                format!("--to {to} is before --from {from}"),
-            ));
-        }
-    }
-    let from = from.or(first).ok_or_else(|| {
-        Error::new(
-            ErrorKind::Input,
-            "nothing to draw: no spans (give --from and --to)",
-        )
-    })?;
-    let mut to = to.or(last).unwrap_or(from);
-    if to <= from {
-        to = from.add_days(365).unwrap_or(from);
-    }
-    if let Scope::Group(_) = scope {
-        // Members who were in the group within the range only.
-        rows.retain(|row| {
-            row.bars
-                .iter()
-                .any(|(start, until)| *start <= to && until.is_none_or(|u| u > from))
-        });
-    }
-    Ok(Chart {
-        title,
-        from,
-        to,
-        rows,
     })
 }
 

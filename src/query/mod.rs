@@ -4,3 +4,4 @@
 //! Must not: write anything.
 
 pub mod audit;
+pub mod chart;
