@@ -19,7 +19,7 @@ use muster::log::commit::{hex, Source};
 use muster::model::{Date, GroupId, MemberId};
 use muster::query::audit::{ChangeRecord, Correction, ForgetOutcome};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Format {
     #[default]
     Table,
