@@ -369,7 +369,7 @@ fn history(
         Scope::All => Vec::new(),
     };
     let book = name_book(&ledger, [], spans.iter().map(|s| &s.span.member))?;
-    out.print(&render::history_with_names(&spans, &book, output.format));
+    out.print(&render::history(&spans, &book, output.format));
     Ok(Status::Done)
 }
 

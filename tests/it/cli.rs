@@ -405,6 +405,44 @@ fn the_demo_runs_end_to_end() {
     );
 }
 
+/// Every answer that is a list of rows names its columns the same in CSV and JSON (a table
+/// and CSV may add a name beside an id, which JSON has never had).
+#[test]
+fn csv_and_json_name_the_same_columns() {
+    let sandbox = two_commits();
+    let asked: &[&[&str]] = &[
+        &["history", "--group", "34340"],
+        &["history", "--group", "34340", "--corrections"],
+        &["changes", "--from", "2015-01-01", "--to", "2016-01-01"],
+        &["export", "spans"],
+    ];
+    for args in asked {
+        let csv = sandbox
+            .muster(&[args, &["--format", "csv"][..]].concat())
+            .ok();
+        let header: Vec<&str> = csv.stdout.lines().next().unwrap().split(',').collect();
+        let json = sandbox
+            .muster(&[args, &["--format", "json"][..]].concat())
+            .ok();
+        let json = json.json();
+        let first = json[0].as_object().expect("a list of objects");
+        let mut keys: Vec<&str> = first.keys().map(String::as_str).collect();
+        let mut columns: Vec<&str> = header
+            .into_iter()
+            .filter(|column| *column != "name" || first.contains_key("name"))
+            .collect();
+        keys.sort_unstable();
+        columns.sort_unstable();
+        assert_eq!(columns, keys, "{args:?}");
+    }
+    let history = sandbox
+        .muster(&["history", "--group", "34340", "--format", "csv"])
+        .ok();
+    assert!(history
+        .stdout
+        .starts_with("group,member,name,from,until,opened_by,closed_by\n"));
+}
+
 /// How a run whose stdout went somewhere other than the test ended.
 struct Ended {
     code: i32,
