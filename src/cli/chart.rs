@@ -1,15 +1,17 @@
 //! Drawing membership spans as an SVG timeline: one row per member (or group), a bar per
 //! span, gaps left empty, a date axis with year or month ticks, names as labels.
 //!
-//! Owns: [`Chart`] (rows of labelled bars over a date range) and [`Chart::svg`], the
-//! hand-written SVG (plain text; no drawing crate needed).
-//! Must not: query the ledger or write files; the binary gathers the rows and writes.
+//! Owns: [`svg`], the hand-written SVG (plain text; no drawing crate needed), and the
+//! drawing's sizes and limits.
+//! Must not: choose rows, labels or the range (the library's `query::chart` does, from the
+//! ledger), query the ledger, or write files (the command writes what [`svg`] returns).
 
 use std::fmt::Write as _;
 
 use chrono::Datelike;
 
 use muster::model::Date;
+use muster::query::chart::Chart;
 
 /// Total width of the drawing, in pixels.
 pub const CHART_WIDTH: u32 = 1200;
@@ -28,23 +30,6 @@ pub const MAX_TICKS: usize = 16;
 pub const MAX_CHART_ROWS: usize = 2000;
 /// Longest label drawn, in characters; longer ones end with an ellipsis.
 const MAX_LABEL_CHARS: usize = 40;
-
-/// One row: a label and its bars, each `from` inclusive to `until` exclusive (`None`:
-/// still open).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ChartRow {
-    pub label: String,
-    pub bars: Vec<(Date, Option<Date>)>,
-}
-
-/// Rows over the dates `from` (inclusive) to `to` (inclusive).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Chart {
-    pub title: String,
-    pub from: Date,
-    pub to: Date,
-    pub rows: Vec<ChartRow>,
-}
 
 fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -101,121 +86,119 @@ fn ticks(from: Date, to: Date) -> (Vec<Date>, bool) {
     (out, yearly)
 }
 
-impl Chart {
-    /// The drawing as an SVG document. Bars are clipped to the range; rows with no bar in
-    /// it still show, empty, so absences are visible.
-    pub fn svg(&self) -> String {
-        let rows = &self.rows[..self.rows.len().min(MAX_CHART_ROWS)];
-        let height = AXIS_HEIGHT + ROW_HEIGHT * rows.len() as u32 + 30;
-        let plot_left = f64::from(LABEL_WIDTH);
-        let plot_width = f64::from(CHART_WIDTH - LABEL_WIDTH - RIGHT_MARGIN);
-        let first = self.from.days_from_ce();
-        // One day past `to`, so a bar ending on `to` reaches the right edge.
-        let days = f64::from((self.to.days_from_ce() - first + 1).max(1));
-        let x = |date: Date| {
-            let offset = f64::from(date.days_from_ce() - first).clamp(0.0, days);
-            plot_left + offset / days * plot_width
+/// The drawing as an SVG document. Bars are clipped to the range; rows with no bar in it
+/// still show, empty, so absences are visible.
+pub fn svg(chart: &Chart) -> String {
+    let rows = &chart.rows[..chart.rows.len().min(MAX_CHART_ROWS)];
+    let height = AXIS_HEIGHT + ROW_HEIGHT * rows.len() as u32 + 30;
+    let plot_left = f64::from(LABEL_WIDTH);
+    let plot_width = f64::from(CHART_WIDTH - LABEL_WIDTH - RIGHT_MARGIN);
+    let first = chart.from.days_from_ce();
+    // One day past `to`, so a bar ending on `to` reaches the right edge.
+    let days = f64::from((chart.to.days_from_ce() - first + 1).max(1));
+    let x = |date: Date| {
+        let offset = f64::from(date.days_from_ce() - first).clamp(0.0, days);
+        plot_left + offset / days * plot_width
+    };
+    let mut svg = String::new();
+    let _ = writeln!(
+        svg,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{CHART_WIDTH}" height="{height}" viewBox="0 0 {CHART_WIDTH} {height}" font-family="sans-serif" font-size="12">"#
+    );
+    let _ = writeln!(
+        svg,
+        r##"<rect x="0" y="0" width="{CHART_WIDTH}" height="{height}" fill="#ffffff"/>"##
+    );
+    let _ = writeln!(
+        svg,
+        r#"<text x="8" y="18" font-size="14" font-weight="bold">{} ({} to {})</text>"#,
+        escape(&chart.title),
+        chart.from,
+        chart.to
+    );
+    let bottom = AXIS_HEIGHT + ROW_HEIGHT * rows.len() as u32;
+    let (tick_dates, yearly) = ticks(chart.from, chart.to);
+    for tick in tick_dates {
+        let tx = x(tick);
+        let label = if yearly {
+            tick.naive().format("%Y").to_string()
+        } else {
+            tick.naive().format("%Y-%m").to_string()
         };
-        let mut svg = String::new();
         let _ = writeln!(
             svg,
-            r#"<svg xmlns="http://www.w3.org/2000/svg" width="{CHART_WIDTH}" height="{height}" viewBox="0 0 {CHART_WIDTH} {height}" font-family="sans-serif" font-size="12">"#
+            r##"<line class="tick" x1="{tx:.1}" y1="{}" x2="{tx:.1}" y2="{bottom}" stroke="#dddddd"/>"##,
+            AXIS_HEIGHT - 6
         );
         let _ = writeln!(
             svg,
-            r##"<rect x="0" y="0" width="{CHART_WIDTH}" height="{height}" fill="#ffffff"/>"##
+            r#"<text x="{tx:.1}" y="{}" text-anchor="middle">{label}</text>"#,
+            AXIS_HEIGHT - 10
         );
-        let _ = writeln!(
-            svg,
-            r#"<text x="8" y="18" font-size="14" font-weight="bold">{} ({} to {})</text>"#,
-            escape(&self.title),
-            self.from,
-            self.to
-        );
-        let bottom = AXIS_HEIGHT + ROW_HEIGHT * rows.len() as u32;
-        let (tick_dates, yearly) = ticks(self.from, self.to);
-        for tick in tick_dates {
-            let tx = x(tick);
-            let label = if yearly {
-                tick.naive().format("%Y").to_string()
-            } else {
-                tick.naive().format("%Y-%m").to_string()
-            };
-            let _ = writeln!(
-                svg,
-                r##"<line class="tick" x1="{tx:.1}" y1="{}" x2="{tx:.1}" y2="{bottom}" stroke="#dddddd"/>"##,
-                AXIS_HEIGHT - 6
-            );
-            let _ = writeln!(
-                svg,
-                r#"<text x="{tx:.1}" y="{}" text-anchor="middle">{label}</text>"#,
-                AXIS_HEIGHT - 10
-            );
-        }
-        for (index, row) in rows.iter().enumerate() {
-            let top = AXIS_HEIGHT + ROW_HEIGHT * index as u32;
-            if index % 2 == 1 {
-                let _ = writeln!(
-                    svg,
-                    r##"<rect x="0" y="{top}" width="{CHART_WIDTH}" height="{ROW_HEIGHT}" fill="#f4f6f8"/>"##
-                );
-            }
-            let _ = writeln!(
-                svg,
-                r#"<text class="label" x="{}" y="{}" text-anchor="end">{}</text>"#,
-                LABEL_WIDTH - 8,
-                top + ROW_HEIGHT - 6,
-                escape(&clip_label(&row.label))
-            );
-            for &(from, until) in &row.bars {
-                let end_exclusive = until.unwrap_or_else(|| self.to.add_days(1).unwrap_or(self.to));
-                if end_exclusive.days_from_ce() <= first || from > self.to {
-                    continue;
-                }
-                let (x1, x2) = (x(from), x(end_exclusive));
-                let shown_until = until.map_or("open".to_string(), |d| d.to_string());
-                let _ = writeln!(
-                    svg,
-                    r##"<rect class="bar" x="{x1:.1}" y="{}" width="{:.1}" height="{BAR_HEIGHT}" rx="2" fill="{}"><title>{}: {from} to {shown_until}</title></rect>"##,
-                    top + (ROW_HEIGHT - BAR_HEIGHT) / 2,
-                    (x2 - x1).max(1.0),
-                    if until.is_some() {
-                        "#3b6ea8"
-                    } else {
-                        "#5a9bd8"
-                    },
-                    escape(&row.label)
-                );
-            }
-        }
-        let _ = writeln!(
-            svg,
-            r##"<line x1="{LABEL_WIDTH}" y1="{bottom}" x2="{}" y2="{bottom}" stroke="#888888"/>"##,
-            CHART_WIDTH - RIGHT_MARGIN
-        );
-        // The range's own ends, under the axis: short ranges may have no tick inside.
-        let _ = writeln!(
-            svg,
-            r#"<text class="end" x="{LABEL_WIDTH}" y="{}" text-anchor="start">{}</text>"#,
-            bottom + 16,
-            self.from
-        );
-        let _ = writeln!(
-            svg,
-            r#"<text class="end" x="{}" y="{}" text-anchor="end">{}</text>"#,
-            CHART_WIDTH - RIGHT_MARGIN,
-            bottom + 16,
-            self.to
-        );
-        if self.rows.len() > rows.len() {
-            let _ = writeln!(
-                svg,
-                r#"<text x="8" y="{}">{} more rows not drawn (limit {MAX_CHART_ROWS})</text>"#,
-                bottom + 16,
-                self.rows.len() - rows.len()
-            );
-        }
-        svg.push_str("</svg>\n");
-        svg
     }
+    for (index, row) in rows.iter().enumerate() {
+        let top = AXIS_HEIGHT + ROW_HEIGHT * index as u32;
+        if index % 2 == 1 {
+            let _ = writeln!(
+                svg,
+                r##"<rect x="0" y="{top}" width="{CHART_WIDTH}" height="{ROW_HEIGHT}" fill="#f4f6f8"/>"##
+            );
+        }
+        let _ = writeln!(
+            svg,
+            r#"<text class="label" x="{}" y="{}" text-anchor="end">{}</text>"#,
+            LABEL_WIDTH - 8,
+            top + ROW_HEIGHT - 6,
+            escape(&clip_label(&row.label))
+        );
+        for &(from, until) in &row.bars {
+            let end_exclusive = until.unwrap_or_else(|| chart.to.add_days(1).unwrap_or(chart.to));
+            if end_exclusive.days_from_ce() <= first || from > chart.to {
+                continue;
+            }
+            let (x1, x2) = (x(from), x(end_exclusive));
+            let shown_until = until.map_or("open".to_string(), |d| d.to_string());
+            let _ = writeln!(
+                svg,
+                r##"<rect class="bar" x="{x1:.1}" y="{}" width="{:.1}" height="{BAR_HEIGHT}" rx="2" fill="{}"><title>{}: {from} to {shown_until}</title></rect>"##,
+                top + (ROW_HEIGHT - BAR_HEIGHT) / 2,
+                (x2 - x1).max(1.0),
+                if until.is_some() {
+                    "#3b6ea8"
+                } else {
+                    "#5a9bd8"
+                },
+                escape(&row.label)
+            );
+        }
+    }
+    let _ = writeln!(
+        svg,
+        r##"<line x1="{LABEL_WIDTH}" y1="{bottom}" x2="{}" y2="{bottom}" stroke="#888888"/>"##,
+        CHART_WIDTH - RIGHT_MARGIN
+    );
+    // The range's own ends, under the axis: short ranges may have no tick inside.
+    let _ = writeln!(
+        svg,
+        r#"<text class="end" x="{LABEL_WIDTH}" y="{}" text-anchor="start">{}</text>"#,
+        bottom + 16,
+        chart.from
+    );
+    let _ = writeln!(
+        svg,
+        r#"<text class="end" x="{}" y="{}" text-anchor="end">{}</text>"#,
+        CHART_WIDTH - RIGHT_MARGIN,
+        bottom + 16,
+        chart.to
+    );
+    if chart.rows.len() > rows.len() {
+        let _ = writeln!(
+            svg,
+            r#"<text x="8" y="{}">{} more rows not drawn (limit {MAX_CHART_ROWS})</text>"#,
+            bottom + 16,
+            chart.rows.len() - rows.len()
+        );
+    }
+    svg.push_str("</svg>\n");
+    svg
 }

@@ -1,6 +1,14 @@
-//! The command line's own modules: rendering answers, drawing charts, the demo.
-//! Must not: decide anything about the ledger; they only present what the library answers.
+//! The command line's own modules: the grammar, running a command, rendering answers,
+//! writing output, drawing charts, the demo, the progress bar and the benchmark's memory
+//! report.
+//! Must not: decide anything about the ledger; they parse, call the library and present
+//! what it answers.
 
+pub mod args;
 pub mod chart;
 pub mod demo;
+pub mod output;
+pub mod peak_memory;
+pub mod progress_bar;
 pub mod render;
+pub mod run;

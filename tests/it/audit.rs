@@ -324,7 +324,7 @@ fn corrections_list_what_late_data_revised() {
         &sandbox,
         &[ok(
             &["history", "--group", "34340", "--corrections"],
-            &["believed", "not a member", "corrected_by_commit"],
+            &["was_member", "not a member", "corrected_by"],
         )],
     );
 }

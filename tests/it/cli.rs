@@ -1,5 +1,7 @@
 //! The command line, run as a user would: the built binary in a temporary directory.
 
+use std::process::{Command, Stdio};
+
 use muster::{Ledger, OpenOptions};
 
 use crate::support::{check, two_commits, Case, Sandbox, LATE_WEEK, WEEK_ONE};
@@ -401,4 +403,163 @@ fn the_demo_runs_end_to_end() {
             stderr_has: &[],
         },
     );
+}
+
+/// Every answer that is a list of rows names its columns the same in CSV and JSON (a table
+/// and CSV may add a name beside an id, which JSON has never had).
+#[test]
+fn csv_and_json_name_the_same_columns() {
+    let sandbox = two_commits();
+    let asked: &[&[&str]] = &[
+        &["history", "--group", "34340"],
+        &["history", "--group", "34340", "--corrections"],
+        &["changes", "--from", "2015-01-01", "--to", "2016-01-01"],
+        &["export", "spans"],
+    ];
+    for args in asked {
+        let csv = sandbox
+            .muster(&[args, &["--format", "csv"][..]].concat())
+            .ok();
+        let header: Vec<&str> = csv.stdout.lines().next().unwrap().split(',').collect();
+        let json = sandbox
+            .muster(&[args, &["--format", "json"][..]].concat())
+            .ok();
+        let json = json.json();
+        let first = json[0].as_object().expect("a list of objects");
+        let mut keys: Vec<&str> = first.keys().map(String::as_str).collect();
+        let mut columns: Vec<&str> = header
+            .into_iter()
+            .filter(|column| *column != "name" || first.contains_key("name"))
+            .collect();
+        keys.sort_unstable();
+        columns.sort_unstable();
+        assert_eq!(columns, keys, "{args:?}");
+    }
+    let history = sandbox
+        .muster(&["history", "--group", "34340", "--format", "csv"])
+        .ok();
+    assert!(history
+        .stdout
+        .starts_with("group,member,name,from,until,opened_by,closed_by\n"));
+}
+
+/// How a run whose stdout went somewhere other than the test ended.
+struct Ended {
+    code: i32,
+    stderr: String,
+}
+
+/// Runs `muster --db <sandbox ledger> ARGS` with stdout a pipe whose read end is closed
+/// before muster writes (as `| head -1` leaves it once head has its line).
+fn into_closed_pipe(sandbox: &Sandbox, args: &[&str]) -> Ended {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_muster"))
+        .current_dir(sandbox.dir.path())
+        .arg("--db")
+        .arg(sandbox.db())
+        .args(args)
+        .env_remove("MUSTER_DB")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run muster");
+    // The only read end: muster's writes now fail with a broken pipe.
+    drop(child.stdout.take());
+    let output = child.wait_with_output().expect("wait for muster");
+    Ended {
+        code: output.status.code().unwrap_or(-1),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// A generated SB export in the sandbox (`sb/`), big enough that every answer below is
+/// longer than a pipe's buffer, so no answer fits before the pipe is found closed.
+fn big_export(sandbox: &Sandbox) -> String {
+    let dir = sandbox.path("sb");
+    let dir = dir.to_str().unwrap().to_string();
+    sandbox
+        .muster(&[
+            "gen",
+            "sb",
+            &dir,
+            "--seed",
+            "1",
+            "--pupils",
+            "1200",
+            "--activities",
+            "150",
+            "--weeks",
+            "8",
+        ])
+        .ok();
+    dir
+}
+
+#[test]
+fn a_closed_pipe_ends_a_command_quietly_with_the_status_it_would_have_had() {
+    let sandbox = Sandbox::new();
+    let export = big_export(&sandbox);
+    // An import whose report finds the pipe closed has still committed: it succeeds.
+    let import = into_closed_pipe(&sandbox, &["import", "sb", &export, "--format", "csv"]);
+    assert_eq!(import.code, 0, "{}", import.stderr);
+    assert_eq!(import.stderr, "", "quietly");
+    assert_eq!(commits(&sandbox), 1, "the import's commit is durable");
+    let asked: &[&[&str]] = &[
+        &["export", "spans"],
+        &["export", "spans", "--format", "json"],
+        &["export", "log"],
+        &[
+            "changes",
+            "--from",
+            "2015-01-01",
+            "--to",
+            "2016-12-31",
+            "--format",
+            "csv",
+        ],
+        &["log"],
+        &["import", "sb", &export, "--format", "json"],
+        &["verify"],
+    ];
+    for args in asked {
+        let ended = into_closed_pipe(&sandbox, args);
+        assert!(
+            !ended.stderr.contains("panicked"),
+            "{args:?}: {}",
+            ended.stderr
+        );
+        assert_eq!(ended.code, 0, "{args:?}: {}", ended.stderr);
+        assert_eq!(ended.stderr, "", "{args:?}: quietly");
+    }
+}
+
+/// Output that cannot be written for any other reason than a closed pipe (here, a full
+/// device) is an I/O error with a message, not a panic.
+#[cfg(target_os = "linux")]
+#[test]
+fn output_to_a_full_device_is_an_error_with_a_message() {
+    let sandbox = Sandbox::new();
+    let export = big_export(&sandbox);
+    sandbox.muster(&["import", "sb", &export]).ok();
+    for args in [&["export", "spans"][..], &["export", "log"], &["verify"]] {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .expect("open /dev/full");
+        let output = Command::new(env!("CARGO_BIN_EXE_muster"))
+            .current_dir(sandbox.dir.path())
+            .arg("--db")
+            .arg(sandbox.db())
+            .args(args)
+            .env_remove("MUSTER_DB")
+            .stdout(full)
+            .output()
+            .expect("run muster");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_eq!(output.status.code(), Some(6), "{args:?}: {stderr}");
+        assert!(
+            stderr.starts_with("muster: writing output: ") && stderr.contains("space"),
+            "{args:?}: {stderr}"
+        );
+    }
 }

@@ -1,0 +1,354 @@
+//! One description of an answer's columns, from which its aligned table, its CSV and its
+//! JSON are all made, so that a column cannot be called one thing in CSV and another in
+//! JSON.
+//!
+//! Owns: [`Format`], [`Columns`] (named columns, each a way to get a [`Cell`] from a row,
+//! shown everywhere, only in text, or only in JSON), [`Cell`] (a JSON value and the text a
+//! table and CSV show), the aligned table, and the CSV quoting and formula-neutralising
+//! rule.
+//! Must not: know any particular answer (`render/mod.rs` and `render/sb.rs` describe
+//! those), query the ledger or print.
+//!
+//! CSV rule: fields are quoted as RFC 4180 requires. A free-text cell (a name) that a
+//! spreadsheet would run as a formula (it starts with `=`, `+`, `-`, `@`, a tab or a
+//! carriage return) is prefixed with `'`. Ids and dates are never altered.
+
+use std::fmt::Display;
+
+use serde_json::{json, Value};
+
+use muster::model::Date;
+
+/// How an answer is written: an aligned table for people, CSV or JSON for programs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Format {
+    #[default]
+    Table,
+    Csv,
+    Json,
+}
+
+/// How a cell reads in a table and in CSV.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Text {
+    /// Ids, dates, numbers, fixed words: never altered.
+    Exact(String),
+    /// Text that came from outside (names): neutralised in CSV when a spreadsheet would
+    /// read it as a formula.
+    Free(String),
+    /// An end not reached yet: `open` in a table (a blank would read as missing data),
+    /// blank in CSV (what a loader expects for "none").
+    Open,
+}
+
+/// One cell: the value JSON gets and the text a table and CSV show. The two differ where
+/// people read better than programs parse: `member` against `true`, a short hash.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Cell {
+    json: Value,
+    text: Text,
+}
+
+impl Cell {
+    /// A value whose text is shown exactly as given (ids, numbers, fixed words).
+    pub fn exact(json: impl Into<Value>, text: impl Display) -> Cell {
+        Cell {
+            json: json.into(),
+            text: Text::Exact(text.to_string()),
+        }
+    }
+
+    /// An id (or anything serialised and displayed the same way).
+    pub fn id(id: &(impl serde::Serialize + Display)) -> Cell {
+        Cell::exact(json!(id), id)
+    }
+
+    /// A number, in JSON as a number.
+    pub fn number(number: impl Into<Value> + Display + Copy) -> Cell {
+        Cell::exact(number, number)
+    }
+
+    /// A number that may be absent: JSON `null`, blank text.
+    pub fn optional_number(number: Option<u64>) -> Cell {
+        match number {
+            Some(number) => Cell::number(number),
+            None => Cell::exact(Value::Null, ""),
+        }
+    }
+
+    /// A word from muster's own vocabulary (`join`, `sb`): a JSON string, never altered.
+    pub fn word(word: &str) -> Cell {
+        Cell::exact(word, word)
+    }
+
+    pub fn date(date: Date) -> Cell {
+        Cell::exact(date.to_string(), date)
+    }
+
+    /// A date that may be absent: JSON `null`, blank text.
+    pub fn optional_date(date: Option<Date>) -> Cell {
+        match date {
+            Some(date) => Cell::date(date),
+            None => Cell::exact(Value::Null, ""),
+        }
+    }
+
+    /// The end of a span that may still be open: JSON `null`, `open` in a table, blank in
+    /// CSV.
+    pub fn end(date: Option<Date>) -> Cell {
+        match date {
+            Some(date) => Cell::date(date),
+            None => Cell {
+                json: Value::Null,
+                text: Text::Open,
+            },
+        }
+    }
+
+    /// A name, or none known: JSON `null`, blank text.
+    pub fn name(name: Option<&String>) -> Cell {
+        Cell {
+            json: name.map_or(Value::Null, |name| Value::String(name.clone())),
+            text: Text::Free(name.cloned().unwrap_or_default()),
+        }
+    }
+
+    /// Free text for tables and CSV only.
+    pub fn free_text(text: String) -> Cell {
+        Cell {
+            json: Value::String(text.clone()),
+            text: Text::Free(text),
+        }
+    }
+
+    /// A value only JSON shows.
+    pub fn json(json: Value) -> Cell {
+        Cell {
+            json,
+            text: Text::Exact(String::new()),
+        }
+    }
+}
+
+/// Where a column appears.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Shown {
+    Everywhere,
+    /// Tables and CSV only: a convenience for people (a name beside an id) that JSON's
+    /// documented shape has never had.
+    TextOnly,
+    /// JSON only: a value that has no one-cell text form.
+    JsonOnly,
+}
+
+struct Column<'a, R> {
+    name: &'static str,
+    shown: Shown,
+    cell: Box<dyn Fn(&R) -> Cell + 'a>,
+}
+
+/// An answer's columns, in order. Built once per answer; every format is made from it.
+pub struct Columns<'a, R> {
+    columns: Vec<Column<'a, R>>,
+}
+
+impl<R> Default for Columns<'_, R> {
+    fn default() -> Self {
+        Columns {
+            columns: Vec::new(),
+        }
+    }
+}
+
+impl<'a, R> Columns<'a, R> {
+    pub fn new() -> Columns<'a, R> {
+        Columns::default()
+    }
+
+    fn with(mut self, name: &'static str, shown: Shown, cell: impl Fn(&R) -> Cell + 'a) -> Self {
+        self.columns.push(Column {
+            name,
+            shown,
+            cell: Box::new(cell),
+        });
+        self
+    }
+
+    /// A column every format shows, under the same name.
+    pub fn column(self, name: &'static str, cell: impl Fn(&R) -> Cell + 'a) -> Self {
+        self.with(name, Shown::Everywhere, cell)
+    }
+
+    /// A column only tables and CSV show.
+    pub fn text_only(self, name: &'static str, cell: impl Fn(&R) -> Cell + 'a) -> Self {
+        self.with(name, Shown::TextOnly, cell)
+    }
+
+    /// A column only JSON shows.
+    pub fn json_only(self, name: &'static str, cell: impl Fn(&R) -> Cell + 'a) -> Self {
+        self.with(name, Shown::JsonOnly, cell)
+    }
+
+    /// One row as a JSON object.
+    pub fn json_object(&self, row: &R) -> Value {
+        let object = self
+            .columns
+            .iter()
+            .filter(|column| column.shown != Shown::TextOnly)
+            .map(|column| (column.name.to_string(), (column.cell)(row).json))
+            .collect();
+        Value::Object(object)
+    }
+
+    /// Rows as a JSON array of objects.
+    pub fn json_array(&self, rows: &[R]) -> Value {
+        Value::Array(rows.iter().map(|row| self.json_object(row)).collect())
+    }
+
+    /// Rows as a table of text cells.
+    pub fn table(&self, rows: &[R]) -> Table {
+        let shown: Vec<&Column<R>> = self
+            .columns
+            .iter()
+            .filter(|column| column.shown != Shown::JsonOnly)
+            .collect();
+        Table {
+            columns: shown.iter().map(|column| column.name).collect(),
+            rows: rows
+                .iter()
+                .map(|row| shown.iter().map(|column| (column.cell)(row).text).collect())
+                .collect(),
+        }
+    }
+
+    /// Rows in `format`: an aligned table, CSV, or a JSON array on one line.
+    pub fn render(&self, rows: &[R], format: Format) -> String {
+        match format {
+            Format::Json => self.json_array(rows).to_string() + "\n",
+            Format::Csv => self.table(rows).csv(),
+            Format::Table => self.table(rows).aligned(),
+        }
+    }
+}
+
+/// Rows of text under named columns.
+pub struct Table {
+    columns: Vec<&'static str>,
+    rows: Vec<Vec<Text>>,
+}
+
+impl Table {
+    /// Columns padded to their widest cell, two spaces apart.
+    pub fn aligned(&self) -> String {
+        let text = |cell: &Text| -> String {
+            match cell {
+                Text::Exact(text) | Text::Free(text) => text.clone(),
+                Text::Open => "open".to_string(),
+            }
+        };
+        let rows: Vec<Vec<String>> = self
+            .rows
+            .iter()
+            .map(|row| row.iter().map(text).collect())
+            .collect();
+        let mut widths: Vec<usize> = self.columns.iter().map(|c| c.chars().count()).collect();
+        for row in &rows {
+            for (width, cell) in widths.iter_mut().zip(row) {
+                *width = (*width).max(cell.chars().count());
+            }
+        }
+        let mut out = String::new();
+        let mut line = |cells: &[&str]| {
+            let padded: Vec<String> = cells
+                .iter()
+                .zip(&widths)
+                .map(|(cell, width)| format!("{cell:<width$}"))
+                .collect();
+            out.push_str(padded.join("  ").trim_end());
+            out.push('\n');
+        };
+        line(&self.columns);
+        for row in &rows {
+            line(&row.iter().map(String::as_str).collect::<Vec<_>>());
+        }
+        out
+    }
+
+    /// RFC 4180 CSV with the formula rule for free-text cells.
+    pub fn csv(&self) -> String {
+        let mut writer = csv::Writer::from_writer(Vec::new());
+        // Writing to a Vec cannot fail.
+        let _ = writer.write_record(&self.columns);
+        for row in &self.rows {
+            let cells: Vec<String> = row
+                .iter()
+                .map(|cell| match cell {
+                    Text::Exact(text) => text.clone(),
+                    Text::Free(text) => neutralise_formula(text),
+                    Text::Open => String::new(),
+                })
+                .collect();
+            let _ = writer.write_record(&cells);
+        }
+        String::from_utf8(writer.into_inner().unwrap_or_default()).unwrap_or_default()
+    }
+}
+
+/// Prefixes `'` to text a spreadsheet would evaluate.
+pub fn neutralise_formula(text: &str) -> String {
+    match text.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}"),
+        _ => text.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Row {
+        id: &'static str,
+        name: Option<String>,
+        end: Option<Date>,
+    }
+
+    fn columns() -> Columns<'static, Row> {
+        Columns::new()
+            .column("id", |row: &Row| Cell::id(&row.id))
+            .text_only("name", |row: &Row| Cell::name(row.name.as_ref()))
+            .column("until", |row: &Row| Cell::end(row.end))
+            .json_only("extra", |_: &Row| Cell::json(json!([1])))
+    }
+
+    fn rows() -> Vec<Row> {
+        vec![
+            Row {
+                id: "=1",
+                name: Some("=SUM(A1)".to_string()),
+                end: None,
+            },
+            Row {
+                id: "b",
+                name: None,
+                end: Date::parse("2020-01-02").ok(),
+            },
+        ]
+    }
+
+    #[test]
+    fn every_format_comes_from_the_one_description() {
+        let (columns, rows) = (columns(), rows());
+        assert_eq!(
+            columns.render(&rows, Format::Table),
+            "id  name      until\n=1  =SUM(A1)  open\nb             2020-01-02\n"
+        );
+        assert_eq!(
+            columns.render(&rows, Format::Csv),
+            "id,name,until\n=1,'=SUM(A1),\nb,,2020-01-02\n"
+        );
+        assert_eq!(
+            columns.render(&rows, Format::Json),
+            "[{\"extra\":[1],\"id\":\"=1\",\"until\":null},{\"extra\":[1],\"id\":\"b\",\"until\":\"2020-01-02\"}]\n"
+        );
+    }
+}

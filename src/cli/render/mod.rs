@@ -1,0 +1,416 @@
+//! Turning answers into text: each answer's columns described once (see `columns.rs`),
+//! and the sentences people read where an answer is not a list. The SB import's report,
+//! the longest, is in `sb.rs`.
+//!
+//! Owns: the column list of every tabular answer (the facts of an import, members, groups,
+//! history, changes, corrections, exported spans, the log, the changes of an SB import),
+//! the field list of every one-record answer (an import's summary, a verdict, a forget, a
+//! names import, an SB import's summary; JSON shows these, tables and CSV show a
+//! sentence), and [`NameBook`].
+//! Must not: query the ledger or print; the binary prints what these return.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Value};
+
+use muster::ledger::names::ForgetOutcome;
+use muster::ledger::{CommitSummary, ImportOutcome, SpanRecord, Verdict};
+use muster::log::seal::hex;
+use muster::log::source::Source;
+use muster::model::InclusiveSpan;
+use muster::model::{Date, Fact, GroupId, MemberId};
+use muster::query::audit::{ChangeRecord, Correction};
+
+mod columns;
+mod sb;
+
+pub use columns::Format;
+pub use sb::{sb_change_line, sb_import};
+
+use columns::{Cell, Columns};
+
+/// One JSON object and a newline: how every JSON answer ends.
+pub(crate) fn json_line(value: &Value) -> String {
+    value.to_string() + "\n"
+}
+
+fn source_json(source: &Source) -> Value {
+    json!({
+        "kind": source.kind.as_str(),
+        "files": source.files.iter().map(|f| json!({"name": f.name, "digest": hex(&f.digest)})).collect::<Vec<_>>(),
+    })
+}
+
+/// The facts an import records: CSV lists them; a dry run's table shows them as lines.
+fn fact_columns() -> Columns<'static, Fact> {
+    Columns::new()
+        .column("date", |f: &Fact| Cell::date(f.date))
+        .column("group", |f: &Fact| Cell::id(&f.group))
+        .column("member", |f: &Fact| Cell::id(&f.member))
+        .column("change", |f: &Fact| Cell::word(f.change.as_str()))
+}
+
+/// The totals of an import, as JSON gives them (the table says them in a sentence).
+fn import_summary_fields() -> Columns<'static, ImportOutcome> {
+    Columns::new()
+        .column("commit", |o: &ImportOutcome| {
+            Cell::optional_number(o.commit)
+        })
+        .column("facts", |o: &ImportOutcome| Cell::number(o.facts.len()))
+        .column("joins", |o: &ImportOutcome| Cell::number(o.joins()))
+        .column("leaves", |o: &ImportOutcome| Cell::number(o.leaves()))
+        .column("observed_dates", |o: &ImportOutcome| {
+            Cell::number(o.new_observed_dates)
+        })
+        .column("dry_run", |o: &ImportOutcome| Cell::json(json!(o.dry_run)))
+}
+
+pub fn import(outcome: &ImportOutcome, format: Format) -> String {
+    match format {
+        Format::Json => json_line(&import_summary_fields().json_object(outcome)),
+        Format::Csv => fact_columns().table(&outcome.facts).csv(),
+        Format::Table => {
+            let mut out = String::new();
+            if outcome.dry_run {
+                for fact in &outcome.facts {
+                    out.push_str(&format!(
+                        "{}  {}  {} {}\n",
+                        fact.date,
+                        fact.group,
+                        if fact.change.is_member() { '+' } else { '-' },
+                        fact.member
+                    ));
+                }
+            }
+            out + &import_sentence(outcome)
+        }
+    }
+}
+
+fn import_sentence(outcome: &ImportOutcome) -> String {
+    if outcome.dry_run {
+        format!(
+            "dry run: would record {} facts ({} joins, {} leaves) and {} new observed dates; nothing written\n",
+            outcome.facts.len(),
+            outcome.joins(),
+            outcome.leaves(),
+            outcome.new_observed_dates
+        )
+    } else if let Some(seq) = outcome.commit {
+        format!(
+            "commit {seq}: recorded {} facts ({} joins, {} leaves) and {} new observed dates\n",
+            outcome.facts.len(),
+            outcome.joins(),
+            outcome.leaves(),
+            outcome.new_observed_dates
+        )
+    } else {
+        "nothing to record: the ledger already reflects this input; no commit appended\n"
+            .to_string()
+    }
+}
+
+/// `names` holds the names known for (some of) `members`; ids without a name show blank.
+pub fn members(
+    group: &GroupId,
+    on: Date,
+    members: &[MemberId],
+    names: &BTreeMap<MemberId, String>,
+    format: Format,
+) -> String {
+    let answer = Answer {
+        subject: ("group", group),
+        on,
+        list: ("members", "member"),
+    };
+    answer.render(members, names, format)
+}
+
+/// `names` holds the names known for (some of) `groups`, as [`members`] does for members.
+pub fn groups(
+    member: &MemberId,
+    on: Date,
+    groups: &[GroupId],
+    names: &BTreeMap<GroupId, String>,
+    format: Format,
+) -> String {
+    let answer = Answer {
+        subject: ("member", member),
+        on,
+        list: ("groups", "group"),
+    };
+    answer.render(groups, names, format)
+}
+
+/// The shape `members` and `groups` share: who was asked about, on which date, and the
+/// sorted ids of the answer with their names. JSON is not a list of rows but
+/// `{subject, "on", list, "names"}` (scripts rely on it); table and CSV are an id column
+/// and a name column.
+struct Answer<'a, S> {
+    subject: (&'static str, &'a S),
+    on: Date,
+    /// The JSON key of the list and the table's id column.
+    list: (&'static str, &'static str),
+}
+
+impl<S: serde::Serialize> Answer<'_, S> {
+    fn render<K: Ord + serde::Serialize + std::fmt::Display>(
+        &self,
+        ids: &[K],
+        names: &BTreeMap<K, String>,
+        format: Format,
+    ) -> String {
+        match format {
+            Format::Json => {
+                let mut object = serde_json::Map::new();
+                object.insert(self.subject.0.into(), json!(self.subject.1));
+                object.insert("on".into(), json!(self.on.to_string()));
+                object.insert(self.list.0.into(), json!(ids));
+                object.insert("names".into(), json!(names));
+                json_line(&Value::Object(object))
+            }
+            _ => Columns::new()
+                .column(self.list.1, |id: &K| Cell::id(id))
+                .column("name", |id: &K| Cell::name(names.get(id)))
+                .render(ids, format),
+        }
+    }
+}
+
+/// Names known for the ids an answer mentions; ids without a name show blank (a forgotten
+/// member shows its id only).
+#[derive(Clone, Debug, Default)]
+pub struct NameBook {
+    pub groups: BTreeMap<GroupId, String>,
+    pub members: BTreeMap<MemberId, String>,
+}
+
+impl NameBook {
+    fn group(&self, group: &GroupId) -> Cell {
+        Cell::name(self.groups.get(group))
+    }
+
+    fn member(&self, member: &MemberId) -> Cell {
+        Cell::name(self.members.get(member))
+    }
+}
+
+/// History with provenance: per span, the commit whose fact opened it and the one whose
+/// fact closed it. `until` is the first day out. Names are for people reading tables and
+/// CSV; JSON has never had them.
+fn history_columns(names: &NameBook) -> Columns<'_, SpanRecord> {
+    Columns::new()
+        .column("group", |s: &SpanRecord| Cell::id(&s.span.group))
+        .column("member", |s: &SpanRecord| Cell::id(&s.span.member))
+        .text_only("name", |s: &SpanRecord| names.member(&s.span.member))
+        .column("from", |s: &SpanRecord| Cell::date(s.span.from))
+        .column("until", |s: &SpanRecord| Cell::end(s.span.until))
+        .column("opened_by", |s: &SpanRecord| Cell::number(s.opened_by))
+        .column("closed_by", |s: &SpanRecord| {
+            Cell::optional_number(s.closed_by)
+        })
+}
+
+pub fn history(spans: &[SpanRecord], names: &NameBook, format: Format) -> String {
+    history_columns(names).render(spans, format)
+}
+
+fn timestamp(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
+        .unwrap_or_else(|| ms.to_string())
+}
+
+/// How many hex digits of a commit's hash a table shows: enough to tell commits apart by
+/// eye; JSON gives the whole hash.
+const SHORT_HASH: usize = 16;
+
+/// The commits. A table has no room for the source's file digests: `source` shows its
+/// kind, and `files` the file names (or, for a forget commit, which reads no file, whose
+/// data it erased).
+fn log_columns() -> Columns<'static, CommitSummary> {
+    Columns::new()
+        .column("seq", |c: &CommitSummary| Cell::number(c.seq))
+        .column("recorded_at", |c: &CommitSummary| {
+            Cell::word(&timestamp(c.recorded_at_ms))
+        })
+        .column("source", |c: &CommitSummary| {
+            Cell::exact(source_json(&c.source), c.source.kind.as_str())
+        })
+        .text_only("files", |c: &CommitSummary| {
+            let names = c.source.files.iter().map(|f| f.name.clone());
+            let erased = c.erased.iter().map(|m| format!("erased {m}"));
+            Cell::free_text(names.chain(erased).collect::<Vec<_>>().join(" "))
+        })
+        .column("facts", |c: &CommitSummary| Cell::number(c.facts))
+        .column("observed_dates", |c: &CommitSummary| {
+            Cell::number(c.observed_dates)
+        })
+        .column("hash", |c: &CommitSummary| {
+            Cell::exact(c.hash.as_str(), c.hash.get(..SHORT_HASH).unwrap_or(&c.hash))
+        })
+        .json_only("erased", |c: &CommitSummary| Cell::json(json!(c.erased)))
+}
+
+pub fn log(commits: &[CommitSummary], format: Format) -> String {
+    log_columns().render(commits, format)
+}
+
+/// A sound verdict's fields (JSON); the table says it in a sentence.
+fn sound_fields() -> Columns<'static, (u64, u64)> {
+    Columns::new()
+        .column("sound", |_: &(u64, u64)| Cell::json(json!(true)))
+        .column("commits", |(commits, _): &(u64, u64)| {
+            Cell::number(*commits)
+        })
+        .column("facts", |(_, facts): &(u64, u64)| Cell::number(*facts))
+}
+
+/// A broken verdict's fields (JSON): the first damaged commit, when one is to blame.
+fn broken_fields() -> Columns<'static, (Option<u64>, String)> {
+    type Broken = (Option<u64>, String);
+    Columns::new()
+        .column("sound", |_: &Broken| Cell::json(json!(false)))
+        .column("commit", |(seq, _): &Broken| Cell::optional_number(*seq))
+        .column("reason", |(_, reason): &Broken| Cell::word(reason))
+}
+
+pub fn verdict(verdict: &Verdict, format: Format) -> String {
+    match (verdict, format) {
+        (Verdict::Sound { commits, facts }, Format::Json) => {
+            json_line(&sound_fields().json_object(&(*commits, *facts)))
+        }
+        (Verdict::Broken { seq, reason }, Format::Json) => {
+            json_line(&broken_fields().json_object(&(*seq, reason.clone())))
+        }
+        (Verdict::Sound { commits, facts }, _) => format!(
+            "sound: {commits} commits, {facts} facts; every checksum and the hash chain hold, and the derived state equals a replay of the log\n"
+        ),
+        (Verdict::Broken { seq: Some(seq), reason }, _) => {
+            format!("broken at commit {seq}: {reason}\n")
+        }
+        (Verdict::Broken { seq: None, reason }, _) => format!("broken: {reason}\n"),
+    }
+}
+
+/// Every effective join and leave in a range, with the names of both sides.
+fn change_columns(names: &NameBook) -> Columns<'_, ChangeRecord> {
+    Columns::new()
+        .column("date", |r: &ChangeRecord| Cell::date(r.date))
+        .column("change", |r: &ChangeRecord| Cell::word(r.change.as_str()))
+        .column("group", |r: &ChangeRecord| Cell::id(&r.group))
+        .column("group_name", |r: &ChangeRecord| names.group(&r.group))
+        .column("member", |r: &ChangeRecord| Cell::id(&r.member))
+        .column("name", |r: &ChangeRecord| names.member(&r.member))
+        .column("commit", |r: &ChangeRecord| Cell::number(r.commit))
+}
+
+pub fn changes(records: &[ChangeRecord], names: &NameBook, format: Format) -> String {
+    change_columns(names).render(records, format)
+}
+
+/// What was believed is a boolean in JSON and a word in a table, which reads better
+/// beside `now_member`.
+fn membership(member: bool) -> Cell {
+    Cell::exact(member, if member { "member" } else { "not a member" })
+}
+
+/// Beliefs later commits revised: the dates (`until` exclusive), what was believed and by
+/// which commit's fact (none: no fact, so not a member), as of which commit, what is
+/// believed now and which commit's fact changed it.
+fn correction_columns(names: &NameBook) -> Columns<'_, Correction> {
+    Columns::new()
+        .column("group", |c: &Correction| Cell::id(&c.group))
+        .column("member", |c: &Correction| Cell::id(&c.member))
+        .column("name", |c: &Correction| names.member(&c.member))
+        .column("from", |c: &Correction| Cell::date(c.from))
+        .column("until", |c: &Correction| Cell::date(c.until))
+        .column("was_member", |c: &Correction| membership(c.was_member))
+        .column("believed_by", |c: &Correction| {
+            Cell::optional_number(c.believed_by)
+        })
+        .column("as_of", |c: &Correction| Cell::number(c.as_of))
+        .column("now_member", |c: &Correction| membership(c.now_member))
+        .column("corrected_by", |c: &Correction| {
+            Cell::number(c.corrected_by)
+        })
+}
+
+pub fn corrections(rows: &[Correction], names: &NameBook, format: Format) -> String {
+    correction_columns(names).render(rows, format)
+}
+
+/// Spans with an inclusive last day (`ends_on` blank while open, in a table too), in the
+/// columns the memberships table used, so the CSV loads into SQL as it is.
+fn export_span_columns() -> Columns<'static, InclusiveSpan> {
+    Columns::new()
+        .column("group", |s: &InclusiveSpan| Cell::id(&s.group))
+        .column("member", |s: &InclusiveSpan| Cell::id(&s.member))
+        .column("starts_on", |s: &InclusiveSpan| Cell::date(s.starts_on))
+        .column("ends_on", |s: &InclusiveSpan| {
+            Cell::optional_date(s.ends_on)
+        })
+}
+
+pub fn export_spans(spans: &[InclusiveSpan], format: Format) -> String {
+    export_span_columns().render(spans, format)
+}
+
+/// A forget's fields (JSON); the table says it in a sentence.
+fn forget_fields() -> Columns<'static, ForgetOutcome> {
+    Columns::new()
+        .column("member", |o: &ForgetOutcome| Cell::id(&o.member))
+        .column("commit", |o: &ForgetOutcome| {
+            Cell::optional_number(o.commit)
+        })
+        .column("name_removed", |o: &ForgetOutcome| {
+            Cell::json(json!(o.name_removed))
+        })
+}
+
+pub fn forget(outcome: &ForgetOutcome, format: Format) -> String {
+    if format == Format::Json {
+        return json_line(&forget_fields().json_object(outcome));
+    }
+    match outcome.commit {
+        Some(seq) if outcome.name_removed => format!(
+            "commit {seq}: erased the name of member {}; their facts stay under the id\n",
+            outcome.member
+        ),
+        Some(seq) => format!(
+            "commit {seq}: recorded the erasure of member {} (no name was stored)\n",
+            outcome.member
+        ),
+        None => format!(
+            "nothing to erase: member {} was already forgotten; no commit appended\n",
+            outcome.member
+        ),
+    }
+}
+
+/// What `import names` did: names stored, and names skipped because their member was
+/// forgotten.
+struct NamesImported {
+    stored: usize,
+    skipped_erased: usize,
+}
+
+fn names_imported_fields() -> Columns<'static, NamesImported> {
+    Columns::new()
+        .column("stored", |n: &NamesImported| Cell::number(n.stored))
+        .column("skipped_erased", |n: &NamesImported| {
+            Cell::number(n.skipped_erased)
+        })
+}
+
+pub fn names_imported(stored: usize, skipped_erased: usize, format: Format) -> String {
+    match format {
+        Format::Json => json_line(&names_imported_fields().json_object(&NamesImported {
+            stored,
+            skipped_erased,
+        })),
+        _ => format!(
+            "stored {stored} new or changed names; skipped {skipped_erased} of forgotten members\n"
+        ),
+    }
+}
