@@ -1,4 +1,4 @@
-//! The stable fuzz smoke run: each cargo-fuzz target's body (`muster::fuzzing`) over its
+//! The stable fuzz smoke run: each cargo-fuzz target's body (`muster::testing::fuzz`) over its
 //! seed corpus (`fuzz/corpus/<target>/` plus seeds made here) and pseudo-random mutations
 //! of the seeds, from a fixed seed. A panic fails the test and prints the input in hex,
 //! to be kept as a regression in `regressions.rs`.
@@ -186,7 +186,7 @@ fn fuzz_targets_survive_seeds_and_mutations() {
             "commit_decode",
             smoke(
                 "commit_decode",
-                muster::fuzzing::commit_decode,
+                muster::testing::fuzz::commit_decode,
                 commit,
                 execs,
             ),
@@ -195,20 +195,25 @@ fn fuzz_targets_survive_seeds_and_mutations() {
             "csv_readers",
             smoke(
                 "csv_readers",
-                muster::fuzzing::csv_readers,
+                muster::testing::fuzz::csv_readers,
                 corpus("csv_readers"),
                 execs,
             ),
         ),
         (
             "model",
-            smoke("model", muster::fuzzing::model, corpus("model"), execs),
+            smoke(
+                "model",
+                muster::testing::fuzz::model,
+                corpus("model"),
+                execs,
+            ),
         ),
         (
             "stored_files",
             smoke(
                 "stored_files",
-                muster::fuzzing::stored_files,
+                muster::testing::fuzz::stored_files,
                 stored_file_seeds(),
                 execs,
             ),

@@ -1,5 +1,6 @@
 //! Fuzz target bodies, shared by the cargo-fuzz crate (`fuzz/`, nightly) and the stable
-//! smoke runner (`scripts/fuzz-smoke`), so both exercise exactly the same code.
+//! smoke runner (`tests/it/fuzz_smoke.rs`, `scripts/fuzz-smoke`), so both exercise exactly
+//! the same code.
 //!
 //! Owns: one function per target. Each panics only when it finds a bug (a panic is how a
 //! fuzzer reports one); on any input the code under test itself must not panic.
