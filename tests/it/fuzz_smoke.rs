@@ -110,6 +110,29 @@ fn stored_file_seeds() -> Vec<Vec<u8>> {
     seeds
 }
 
+/// An input for the `model` target that uses every operation once or more (see
+/// `muster::testing::fuzz::model`): statements of each kind, imports, a re-import of an
+/// earlier batch and a reopen, so that mutations start deep in the target.
+fn model_seeds() -> Vec<Vec<u8>> {
+    let operations: [&[u8]; 14] = [
+        &[5, 0b0100, 0b011], // snapshot: g0, day 2, {m0, m1}
+        &[4, 0b1010, 0b110], // snapshot: g0, day 5, {m1, m2}
+        &[1, 0b10_0110],     // fact: g0, m2, day 3, join
+        &[8],                // import
+        &[5, 0b0001, 0b001], // snapshot: g1, day 0, {m0}
+        &[6, 0b0011],        // end: g1, day 1
+        &[0, 0b01_0100],     // fact: g0, m1, day 2, leave
+        &[9],                // import
+        &[4, 0b0000, 0b111], // snapshot, late: g0, day 0, {m0, m1, m2}
+        &[7, 0b0101],        // carry-forward: g1, day 2
+        &[10],               // import
+        &[12, 1],            // re-import the batch before the last
+        &[14],               // reopen
+        &[11],               // import (nothing pending)
+    ];
+    vec![operations.concat()]
+}
+
 fn mutate(rng: &mut Rng, seeds: &[Vec<u8>]) -> Vec<u8> {
     let mut input = seeds[rng.below(seeds.len() as u64) as usize].clone();
     for _ in 0..=rng.below(MAX_MUTATIONS) {
@@ -205,7 +228,7 @@ fn fuzz_targets_survive_seeds_and_mutations() {
             smoke(
                 "model",
                 muster::testing::fuzz::model,
-                corpus("model"),
+                [corpus("model"), model_seeds()].concat(),
                 execs,
             ),
         ),
