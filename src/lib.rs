@@ -26,7 +26,7 @@ pub mod query;
 pub mod storage;
 
 #[doc(hidden)]
-pub mod fuzzing;
+pub mod testing;
 
 pub use error::{Error, ErrorKind, Place, Result};
 pub use ledger::{ImportOutcome, Ledger, OpenOptions, Verdict};

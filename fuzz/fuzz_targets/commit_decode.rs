@@ -1,5 +1,5 @@
-//! cargo-fuzz target `commit_decode`: the body is `muster::fuzzing::commit_decode`, which the stable smoke
-//! runner (`scripts/fuzz-smoke`) also calls.
+//! cargo-fuzz target `commit_decode`: the body is `muster::testing::fuzz::commit_decode`, which the stable
+//! smoke runner (`tests/it/fuzz_smoke.rs`, `scripts/fuzz-smoke`) also calls.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| muster::fuzzing::commit_decode(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| muster::testing::fuzz::commit_decode(data));

@@ -1,5 +1,5 @@
-//! cargo-fuzz target `model`: the body is `muster::fuzzing::model`, which the stable smoke
-//! runner (`scripts/fuzz-smoke`) also calls.
+//! cargo-fuzz target `model`: the body is `muster::testing::fuzz::model`, which the stable
+//! smoke runner (`tests/it/fuzz_smoke.rs`, `scripts/fuzz-smoke`) also calls.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| muster::fuzzing::model(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| muster::testing::fuzz::model(data));

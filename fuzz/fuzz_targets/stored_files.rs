@@ -1,5 +1,5 @@
-//! cargo-fuzz target `stored_files`: the body is `muster::fuzzing::stored_files`, which the stable smoke
-//! runner (`scripts/fuzz-smoke`) also calls.
+//! cargo-fuzz target `stored_files`: the body is `muster::testing::fuzz::stored_files`, which the stable
+//! smoke runner (`tests/it/fuzz_smoke.rs`, `scripts/fuzz-smoke`) also calls.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| muster::fuzzing::stored_files(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| muster::testing::fuzz::stored_files(data));

@@ -1,4 +1,4 @@
-//! The stable fuzz smoke run: each cargo-fuzz target's body (`muster::fuzzing`) over its
+//! The stable fuzz smoke run: each cargo-fuzz target's body (`muster::testing::fuzz`) over its
 //! seed corpus (`fuzz/corpus/<target>/` plus seeds made here) and pseudo-random mutations
 //! of the seeds, from a fixed seed. A panic fails the test and prints the input in hex,
 //! to be kept as a regression in `regressions.rs`.
@@ -112,6 +112,29 @@ fn stored_file_seeds() -> Vec<Vec<u8>> {
     seeds
 }
 
+/// An input for the `model` target that uses every operation once or more (see
+/// `muster::testing::fuzz::model`): statements of each kind, imports, a re-import of an
+/// earlier batch and a reopen, so that mutations start deep in the target.
+fn model_seeds() -> Vec<Vec<u8>> {
+    let operations: [&[u8]; 14] = [
+        &[5, 0b0100, 0b011], // snapshot: g0, day 2, {m0, m1}
+        &[4, 0b1010, 0b110], // snapshot: g0, day 5, {m1, m2}
+        &[1, 0b10_0110],     // fact: g0, m2, day 3, join
+        &[8],                // import
+        &[5, 0b0001, 0b001], // snapshot: g1, day 0, {m0}
+        &[6, 0b0011],        // end: g1, day 1
+        &[0, 0b01_0100],     // fact: g0, m1, day 2, leave
+        &[9],                // import
+        &[4, 0b0000, 0b111], // snapshot, late: g0, day 0, {m0, m1, m2}
+        &[7, 0b0101],        // carry-forward: g1, day 2
+        &[10],               // import
+        &[12, 1],            // re-import the batch before the last
+        &[14],               // reopen
+        &[11],               // import (nothing pending)
+    ];
+    vec![operations.concat()]
+}
+
 fn mutate(rng: &mut Rng, seeds: &[Vec<u8>]) -> Vec<u8> {
     let mut input = seeds[rng.below(seeds.len() as u64) as usize].clone();
     for _ in 0..=rng.below(MAX_MUTATIONS) {
@@ -188,7 +211,7 @@ fn fuzz_targets_survive_seeds_and_mutations() {
             "commit_decode",
             smoke(
                 "commit_decode",
-                muster::fuzzing::commit_decode,
+                muster::testing::fuzz::commit_decode,
                 commit,
                 execs,
             ),
@@ -197,20 +220,25 @@ fn fuzz_targets_survive_seeds_and_mutations() {
             "csv_readers",
             smoke(
                 "csv_readers",
-                muster::fuzzing::csv_readers,
+                muster::testing::fuzz::csv_readers,
                 corpus("csv_readers"),
                 execs,
             ),
         ),
         (
             "model",
-            smoke("model", muster::fuzzing::model, corpus("model"), execs),
+            smoke(
+                "model",
+                muster::testing::fuzz::model,
+                [corpus("model"), model_seeds()].concat(),
+                execs,
+            ),
         ),
         (
             "stored_files",
             smoke(
                 "stored_files",
-                muster::fuzzing::stored_files,
+                muster::testing::fuzz::stored_files,
                 stored_file_seeds(),
                 execs,
             ),

@@ -1,224 +1,47 @@
-//! Property tests: muster against a deliberately naive reference model.
+//! Property tests: muster against the deliberately naive reference model
+//! (`muster::testing::reference`, shared with the fuzz target `model`).
 //!
-//! The model keeps, for every (group, member), one boolean per day of a small date space,
-//! and folds each statement in a plain loop: a statement about (G, D) sets the days from D
-//! up to the next *anchor* (the next observed date of G, or the next recorded explicit
-//! fact of (G, M)). Ids and dates come from small spaces so that collisions happen.
+//! Owns: the strategies (random statements, batches, re-imports, reopens, orders) and the
+//! properties; the small spaces they run in (also used by `portable.rs`).
+//! Must not: model membership itself; what the answers should be comes from the one model.
+//! Ids and dates come from small spaces so that collisions happen.
 
-use std::collections::{BTreeMap, BTreeSet};
-
-use muster::log::source::{Source, SourceKind};
 use muster::storage::memory::MemoryStore;
-use muster::{
-    Batch, Change, Date, Fact, GroupId, Ledger, MemberId, Observation, ObservationKind,
-    OpenOptions, Verdict,
-};
+use muster::testing::reference::{Model, Space};
+use muster::testing::{difference, source};
+use muster::{Batch, Date, GroupId, Ledger, MemberId, OpenOptions, Verdict};
 use proptest::prelude::*;
+
+pub(crate) use muster::testing::reference::Statement;
 
 pub(crate) const GROUPS: usize = 2;
 pub(crate) const MEMBERS: usize = 4;
 pub(crate) const DAYS: usize = 12;
 
+/// The spaces of these tests. Days lie weeks apart, so that answers cross the buckets of
+/// the ledger's span index (64 days each); the model only ever counts them in order.
+const SPACE: Space = Space {
+    groups: GROUPS,
+    members: MEMBERS,
+    days: DAYS,
+    step: 37,
+};
+
 pub(crate) fn group(index: usize) -> GroupId {
-    GroupId::new(&format!("g{index}")).unwrap()
+    SPACE.group(index)
 }
 
 pub(crate) fn member(index: usize) -> MemberId {
-    MemberId::new(&format!("m{index}")).unwrap()
+    SPACE.member(index)
 }
 
-/// Day `index` of the model. Days lie weeks apart, so that answers cross the buckets of
-/// the ledger's span index (64 days each); the model only ever counts them in order.
+/// Day `index` of the model.
 pub(crate) fn day(index: usize) -> Date {
-    Date::from_ymd(2020, 1, 1)
-        .unwrap()
-        .add_days(index as i64 * 37)
-        .unwrap()
-}
-
-fn source() -> Source {
-    Source {
-        kind: SourceKind::Observations,
-        files: vec![],
-        options: Vec::new(),
-    }
-}
-
-/// One statement of a batch, in small-space indexes.
-#[derive(Clone, Debug)]
-pub(crate) enum Statement {
-    Snapshot {
-        group: usize,
-        day: usize,
-        members: BTreeSet<usize>,
-    },
-    End {
-        group: usize,
-        day: usize,
-    },
-    CarryForward {
-        group: usize,
-        day: usize,
-    },
-    Fact {
-        group: usize,
-        member: usize,
-        day: usize,
-        join: bool,
-    },
-}
-
-impl Statement {
-    fn group(&self) -> usize {
-        match self {
-            Statement::Snapshot { group, .. }
-            | Statement::End { group, .. }
-            | Statement::CarryForward { group, .. }
-            | Statement::Fact { group, .. } => *group,
-        }
-    }
-
-    fn day(&self) -> usize {
-        match self {
-            Statement::Snapshot { day, .. }
-            | Statement::End { day, .. }
-            | Statement::CarryForward { day, .. }
-            | Statement::Fact { day, .. } => *day,
-        }
-    }
+    SPACE.day(index)
 }
 
 pub(crate) fn to_batch(statements: &[Statement]) -> Batch {
-    let mut batch = Batch::default();
-    for statement in statements {
-        match statement {
-            Statement::Snapshot {
-                group: g,
-                day: d,
-                members,
-            } => batch.observations.push(Observation::snapshot(
-                day(*d),
-                group(*g),
-                members.iter().map(|m| member(*m)).collect(),
-            )),
-            Statement::End { group: g, day: d } | Statement::CarryForward { group: g, day: d } => {
-                let kind = if matches!(statement, Statement::End { .. }) {
-                    ObservationKind::End
-                } else {
-                    ObservationKind::CarryForward
-                };
-                batch.observations.push(Observation {
-                    date: day(*d),
-                    group: group(*g),
-                    members: BTreeSet::new(),
-                    kind,
-                })
-            }
-            Statement::Fact {
-                group: g,
-                member: m,
-                day: d,
-                join,
-            } => batch.facts.push(Fact {
-                date: day(*d),
-                group: group(*g),
-                member: member(*m),
-                change: if *join { Change::Join } else { Change::Leave },
-            }),
-        }
-    }
-    batch
-}
-
-/// The naive reference: a boolean per (group, member, day).
-#[derive(Clone, Default)]
-struct Model {
-    days: BTreeMap<(usize, usize), [bool; DAYS]>,
-    observed: BTreeMap<usize, BTreeSet<usize>>,
-    anchors: BTreeMap<(usize, usize), BTreeSet<usize>>,
-}
-
-impl Model {
-    fn is_member(&self, g: usize, m: usize, d: usize) -> bool {
-        self.days.get(&(g, m)).is_some_and(|days| days[d])
-    }
-
-    fn members(&self, g: usize, d: usize) -> BTreeSet<usize> {
-        (0..MEMBERS).filter(|&m| self.is_member(g, m, d)).collect()
-    }
-
-    fn next_anchor(&self, g: usize, m: usize, d: usize) -> usize {
-        let observed = self
-            .observed
-            .get(&g)
-            .and_then(|s| s.range(d + 1..).next().copied());
-        let explicit = self
-            .anchors
-            .get(&(g, m))
-            .and_then(|s| s.range(d + 1..).next().copied());
-        observed.into_iter().chain(explicit).min().unwrap_or(DAYS)
-    }
-
-    fn set(&mut self, g: usize, m: usize, d: usize, member: bool) {
-        let until = self.next_anchor(g, m, d);
-        let days = self.days.entry((g, m)).or_insert([false; DAYS]);
-        for slot in &mut days[d..until] {
-            *slot = member;
-        }
-    }
-
-    fn observe(&mut self, g: usize, d: usize, members: &BTreeSet<usize>) {
-        for m in 0..MEMBERS {
-            self.set(g, m, d, members.contains(&m));
-        }
-        self.observed.entry(g).or_default().insert(d);
-    }
-
-    /// Folds a batch the way the ledger documents it: per group, dates in order; on one
-    /// date the observation (snapshots of one date united) first, then explicit facts, the
-    /// last of one (member, date) winning; a fact that changes nothing is no anchor.
-    fn apply(&mut self, statements: &[Statement]) {
-        for g in 0..GROUPS {
-            let mine: Vec<&Statement> = statements.iter().filter(|s| s.group() == g).collect();
-            let dates: BTreeSet<usize> = mine.iter().map(|s| s.day()).collect();
-            for d in dates {
-                let on_day: Vec<&&Statement> = mine.iter().filter(|s| s.day() == d).collect();
-                let snapshots: Vec<&BTreeSet<usize>> = on_day
-                    .iter()
-                    .filter_map(|s| match s {
-                        Statement::Snapshot { members, .. } => Some(members),
-                        _ => None,
-                    })
-                    .collect();
-                let lifecycle = on_day
-                    .iter()
-                    .rfind(|s| matches!(s, Statement::End { .. } | Statement::CarryForward { .. }));
-                if !snapshots.is_empty() {
-                    let union: BTreeSet<usize> = snapshots.into_iter().flatten().copied().collect();
-                    self.observe(g, d, &union);
-                } else if let Some(statement) = lifecycle {
-                    let members = match statement {
-                        Statement::End { .. } => BTreeSet::new(),
-                        _ if d == 0 => BTreeSet::new(),
-                        _ => self.members(g, d - 1),
-                    };
-                    self.observe(g, d, &members);
-                }
-                let mut facts: BTreeMap<usize, bool> = BTreeMap::new();
-                for statement in &on_day {
-                    if let Statement::Fact { member, join, .. } = statement {
-                        facts.insert(*member, *join);
-                    }
-                }
-                for (m, join) in facts {
-                    if self.is_member(g, m, d) != join {
-                        self.set(g, m, d, join);
-                        self.anchors.entry((g, m)).or_default().insert(d);
-                    }
-                }
-            }
-        }
-    }
+    muster::testing::to_batch(&SPACE, statements)
 }
 
 pub(crate) fn statement() -> impl Strategy<Value = Statement> {
@@ -250,49 +73,10 @@ fn operation() -> impl Strategy<Value = Operation> {
 /// Asserts that the ledger answers like the model for every group, member and day, both
 /// ways round (members of a group, groups of a member).
 fn assert_same(ledger: &Ledger, model: &Model) -> Result<(), TestCaseError> {
-    for g in 0..GROUPS {
-        if ledger
-            .find_group(&group(g))
-            .map_err(|e| TestCaseError::fail(e.to_string()))?
-            .is_none()
-        {
-            for d in 0..DAYS {
-                prop_assert!(
-                    model.members(g, d).is_empty(),
-                    "group g{g} unknown but model has members on day {d}"
-                );
-            }
-            continue;
-        }
-        for d in 0..DAYS {
-            let got: BTreeSet<MemberId> = ledger
-                .members(&group(g), day(d), None)
-                .unwrap()
-                .into_iter()
-                .collect();
-            let expected: BTreeSet<MemberId> =
-                model.members(g, d).into_iter().map(member).collect();
-            prop_assert_eq!(got, expected, "members of g{} on day {}", g, d);
-        }
+    match difference(ledger, model) {
+        Some(difference) => Err(TestCaseError::fail(difference)),
+        None => Ok(()),
     }
-    for m in 0..MEMBERS {
-        let Ok(_) = ledger.member_history(&member(m), None) else {
-            continue;
-        };
-        for d in 0..DAYS {
-            let got: BTreeSet<GroupId> = ledger
-                .groups(&member(m), day(d), None)
-                .unwrap()
-                .into_iter()
-                .collect();
-            let expected: BTreeSet<GroupId> = (0..GROUPS)
-                .filter(|&g| model.is_member(g, m, d))
-                .map(group)
-                .collect();
-            prop_assert_eq!(got, expected, "groups of m{} on day {}", m, d);
-        }
-    }
-    Ok(())
 }
 
 fn run_operations(operations: Vec<Operation>, store_is_sled: bool) -> Result<(), TestCaseError> {
@@ -306,7 +90,7 @@ fn run_operations(operations: Vec<Operation>, store_is_sled: bool) -> Result<(),
         }
     };
     let mut ledger = open();
-    let mut model = Model::default();
+    let mut model = Model::new(SPACE);
     let mut history: Vec<Vec<Statement>> = Vec::new();
     for operation in operations {
         let statements = match operation {
@@ -392,7 +176,7 @@ proptest! {
         for statement in &shuffled {
             one_by_one.import(&to_batch(std::slice::from_ref(statement)), source(), false).unwrap();
         }
-        let mut model = Model::default();
+        let mut model = Model::new(SPACE);
         model.apply(&snapshots);
         assert_same(&together, &model)?;
         assert_same(&one_by_one, &model)?;
@@ -408,14 +192,9 @@ proptest! {
         for statement in &ordered {
             facts += ledger.import(&to_batch(std::slice::from_ref(statement)), source(), false).unwrap().facts.len();
         }
-        let mut model = Model::default();
+        let mut model = Model::new(SPACE);
         model.apply(&snapshots);
-        let real_changes: usize = model
-            .days
-            .values()
-            .map(|days| (0..DAYS).filter(|&d| days[d] != (d > 0 && days[d - 1])).count())
-            .sum();
-        prop_assert_eq!(facts, real_changes);
+        prop_assert_eq!(facts, model.changes());
     }
 }
 

@@ -1,21 +1,24 @@
 //! Fuzz target bodies, shared by the cargo-fuzz crate (`fuzz/`, nightly) and the stable
-//! smoke runner (`scripts/fuzz-smoke`), so both exercise exactly the same code.
+//! smoke runner (`tests/it/fuzz_smoke.rs`, `scripts/fuzz-smoke`), so both exercise exactly
+//! the same code.
 //!
 //! Owns: one function per target. Each panics only when it finds a bug (a panic is how a
 //! fuzzer reports one); on any input the code under test itself must not panic.
-//! Must not: be used by the ledger or the CLI; it is not part of muster's interface.
+//! Must not: be used by the ledger or the CLI; keep a reference model of its own (the
+//! `model` target uses the one in [`super::reference`]); it is not part of muster's
+//! interface.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::ledger::{Ledger, Verdict};
 use crate::log::commit::{Commit, COMMIT_VERSION_1, COMMIT_VERSION_2};
 use crate::log::seal::{seal_versioned, Magic};
-use crate::log::source::{Source, SourceKind};
-use crate::model::Batch;
-use crate::model::{Change, Date, Fact, GroupId, MemberId};
+use crate::model::GroupId;
 use crate::storage::memory::MemoryStore;
+
+use super::reference::{Model, Space, Statement};
+use super::{difference, source, to_batch};
 
 /// `commit_decode`: arbitrary bytes never panic the decoder, and whatever decodes
 /// encodes back to the same bytes and decodes to the same commit. When the first byte is
@@ -81,132 +84,111 @@ pub fn csv_readers(data: &[u8]) {
     let _ = std::fs::remove_file(&path);
 }
 
-/// Small spaces, so that operations collide.
-const MODEL_GROUPS: u8 = 2;
-const MODEL_MEMBERS: u8 = 3;
-const MODEL_DAYS: u8 = 8;
+/// The `model` target's spaces: consecutive days, so that "the day before" of a
+/// carry-forward is the previous model day (the property tests use days weeks apart).
+const MODEL_SPACE: Space = Space {
+    groups: 2,
+    members: 3,
+    days: 8,
+    step: 1,
+};
 /// Most operations one input runs (keeps each execution fast).
 const MODEL_MAX_OPERATIONS: usize = 64;
 
-fn model_group(index: u8) -> GroupId {
-    GroupId::new(&format!("g{index}")).expect("a short plain id is valid")
-}
-
-fn model_member(index: u8) -> MemberId {
-    MemberId::new(&format!("m{index}")).expect("a short plain id is valid")
-}
-
-fn model_day(index: u8) -> Date {
-    Date::from_ymd(2020, 1, 1 + u32::from(index)).expect("January has these days")
-}
-
-/// The naive reference for explicit facts: per (group, member), the dates where the
-/// membership changes and to what. A fact that changes nothing is not a change.
-#[derive(Default)]
-struct NaiveFacts {
-    changes: BTreeMap<(u8, u8), BTreeMap<u8, bool>>,
-}
-
-impl NaiveFacts {
-    fn is_member(&self, group: u8, member: u8, day: u8) -> bool {
-        self.changes
-            .get(&(group, member))
-            .and_then(|changes| changes.range(..=day).next_back())
-            .is_some_and(|(_, &member)| member)
-    }
-
-    fn apply(&mut self, group: u8, member: u8, day: u8, join: bool) {
-        if self.is_member(group, member, day) != join {
-            self.changes
-                .entry((group, member))
-                .or_default()
-                .insert(day, join);
+/// The statement an operation byte in `0..8` stands for, with its details read from the
+/// bytes that follow (zero when they run out): a detail byte spells the group (bit 0), the
+/// day (bits 1 to 3) and, for a fact, the member (the rest); a snapshot's members are the
+/// bits of one more byte.
+fn model_statement(operation: u8, bytes: &mut impl Iterator<Item = u8>) -> Statement {
+    let space = MODEL_SPACE;
+    let detail = usize::from(bytes.next().unwrap_or(0));
+    let group = detail % space.groups;
+    let day = (detail / space.groups) % space.days;
+    match operation {
+        0..=3 => Statement::Fact {
+            group,
+            member: (detail / (space.groups * space.days)) % space.members,
+            day,
+            join: operation & 1 == 1,
+        },
+        4 | 5 => {
+            let bits = bytes.next().unwrap_or(0);
+            Statement::Snapshot {
+                group,
+                day,
+                members: (0..space.members).filter(|m| bits >> m & 1 == 1).collect(),
+            }
         }
+        6 => Statement::End { group, day },
+        _ => Statement::CarryForward { group, day },
     }
 }
 
-fn assert_same(ledger: &Ledger, naive: &NaiveFacts) {
-    for group in 0..MODEL_GROUPS {
-        for day in 0..MODEL_DAYS {
-            let expected: Vec<MemberId> = (0..MODEL_MEMBERS)
-                .filter(|&member| naive.is_member(group, member, day))
-                .map(model_member)
-                .collect();
-            let got = match ledger.members(&model_group(group), model_day(day), None) {
-                Ok(members) => members,
-                // A group never mentioned is unknown: that must mean nobody was in it.
-                Err(error) if error.kind() == crate::error::ErrorKind::NotFound => Vec::new(),
-                Err(error) => panic!("members of g{group}: {error}"),
-            };
-            assert_eq!(got, expected, "members of g{group} on day {day}");
-        }
+/// Panics, naming `when`, where the ledger answers differently from the model.
+fn assert_same(ledger: &Ledger, model: &Model, when: &str) {
+    if let Some(difference) = difference(ledger, model) {
+        panic!("{when}: {difference}");
     }
 }
 
-/// `model`: arbitrary operations (facts, imports of the pending facts, re-imports,
-/// reopening) against [`MemoryStore`], compared with a naive reference after each step;
-/// `verify` stays sound and a portable-log copy answers the same.
+/// Imports `statements` into the ledger and folds them into the model; they must then
+/// answer alike, and the same batch again must append nothing.
+fn model_import(ledger: &mut Ledger, model: &mut Model, statements: &[Statement]) {
+    let batch = to_batch(&MODEL_SPACE, statements);
+    let before = ledger.head_seq();
+    let outcome = ledger
+        .import(&batch, source(), false)
+        .expect("a valid batch imports");
+    assert_eq!(
+        outcome.commit.is_some(),
+        ledger.head_seq() == before + 1,
+        "an import's outcome does not match the log"
+    );
+    model.apply(statements);
+    assert_same(ledger, model, "after an import");
+    let again = ledger
+        .import(&batch, source(), false)
+        .expect("a valid batch imports");
+    assert!(
+        again.commit.is_none() && again.nothing_to_record(),
+        "the same batch again appended {again:?}"
+    );
+}
+
+/// `model`: arbitrary statements (snapshots, ends, carry-forwards, explicit facts),
+/// imports of the pending ones, re-imports of earlier batches and reopening, against
+/// [`MemoryStore`], compared with the naive reference model ([`super::reference`]) after
+/// each step; at the end `verify` is sound and a portable-log copy answers the same. The
+/// low four bits of an operation byte pick the operation: 0 to 7 a statement (see
+/// [`model_statement`]), 8 to 11 an import, 12 and 13 a re-import (the next byte counts
+/// batches back), 14 and 15 a reopen.
 pub fn model(data: &[u8]) {
     let store = MemoryStore::default();
     let mut ledger = Ledger::with_store(Box::new(store.clone())).expect("an empty store opens");
-    let mut naive = NaiveFacts::default();
-    let mut pending: BTreeMap<(u8, u8, u8), bool> = BTreeMap::new();
-    let mut last_batch: Option<Batch> = None;
-    let source = || Source {
-        kind: SourceKind::Facts,
-        files: Vec::new(),
-        options: Vec::new(),
-    };
+    let mut model = Model::new(MODEL_SPACE);
+    let mut pending: Vec<Statement> = Vec::new();
+    let mut history: Vec<Vec<Statement>> = Vec::new();
     let mut bytes = data.iter().copied();
     for _ in 0..MODEL_MAX_OPERATIONS {
         let Some(operation) = bytes.next() else { break };
-        match operation % 8 {
-            // A fact joins the pending batch; the last one for a (group, member, day)
-            // wins, as within one import.
-            0..=4 => {
-                let detail = bytes.next().unwrap_or(0);
-                let group = detail % MODEL_GROUPS;
-                let member = (detail / 2) % MODEL_MEMBERS;
-                let day = (detail / 8) % MODEL_DAYS;
-                pending.insert((group, day, member), operation & 1 == 1);
+        match operation % 16 {
+            statement @ 0..=7 => pending.push(model_statement(statement, &mut bytes)),
+            8..=11 => {
+                let statements = std::mem::take(&mut pending);
+                model_import(&mut ledger, &mut model, &statements);
+                history.push(statements);
             }
-            5 => {
-                let facts: Vec<Fact> = pending
-                    .iter()
-                    .map(|(&(group, day, member), &join)| Fact {
-                        date: model_day(day),
-                        group: model_group(group),
-                        member: model_member(member),
-                        change: Change::to(join),
-                    })
-                    .collect();
-                let batch = Batch {
-                    observations: Vec::new(),
-                    facts,
-                };
-                // Per group, dates in order (the map's order is group, day, member).
-                for (&(group, day, member), &join) in &pending {
-                    naive.apply(group, member, day, join);
-                }
-                pending.clear();
-                ledger
-                    .import(&batch, source(), false)
-                    .expect("a valid batch imports");
-                last_batch = Some(batch);
-                assert_same(&ledger, &naive);
-            }
-            6 => {
-                if let Some(batch) = &last_batch {
-                    let outcome = ledger
-                        .import(batch, source(), false)
-                        .expect("a valid batch imports");
-                    assert!(outcome.commit.is_none(), "a re-import appended a commit");
+            12 | 13 => {
+                let back = usize::from(bytes.next().unwrap_or(0));
+                if !history.is_empty() {
+                    let statements = history[history.len() - 1 - back % history.len()].clone();
+                    model_import(&mut ledger, &mut model, &statements);
                 }
             }
             _ => {
                 drop(ledger);
                 ledger = Ledger::with_store(Box::new(store.clone())).expect("the ledger reopens");
-                assert_same(&ledger, &naive);
+                assert_same(&ledger, &model, "after a reopen");
             }
         }
     }
@@ -220,7 +202,7 @@ pub fn model(data: &[u8]) {
         Ledger::with_store(Box::new(MemoryStore::default())).expect("an empty store opens");
     copy.import_log(&mut &exported[..], std::path::Path::new("copy.jsonl"))
         .expect("a ledger's own export imports");
-    assert_same(&copy, &naive);
+    assert_same(&copy, &model, "in a portable-log copy");
 }
 
 /// `stored_files`: arbitrary bytes as muster's own files never panic their readers, and

@@ -1,0 +1,263 @@
+//! The deliberately naive reference model that muster is compared with, by the property
+//! tests (`tests/it/model.rs`, `tests/it/portable.rs`) and the fuzz target `model`.
+//!
+//! Owns: the small id and date spaces ([`Space`]), the statements in small-space indexes
+//! ([`Statement`]), and the model ([`Model`]): for every (group, member), one boolean per
+//! day, with statements folded in a plain loop straight from ARCHITECTURE.md's invariants.
+//! Must not: use muster's machinery (plan, projection, timelines, the log, storage, the
+//! ledger) or be clever: only the vocabulary types `GroupId`, `MemberId` and `Date`, and
+//! std collections. Speed does not matter here; obviousness does.
+//!
+//! The rules, as the model applies them to a statement about group G on day D:
+//! - a statement *sets* M's state on D: the days from D up to, not including, the next
+//!   *anchor* of (G, M) take the new state; an anchor is a later observed date of G or a
+//!   later day on which an explicit fact of (G, M) was recorded (compensation: a late
+//!   statement never overwrites what a later anchor says);
+//! - a snapshot sets every member (listed: in, others: out) and makes D an observed date;
+//!   an end is a snapshot of nobody; a carry-forward is a snapshot of the members on the
+//!   day before (nobody before the first day);
+//! - an explicit fact that changes nothing is not recorded and so is no anchor;
+//! - a batch is folded per group, days in order; on one day the observation first
+//!   (snapshots of the day united; a snapshot outweighs an end or a carry-forward; between
+//!   those two the later wins), then the explicit facts (the last per member wins).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::model::{Date, GroupId, MemberId};
+
+/// The small spaces a model runs in: groups `g0..`, members `m0..`, and `days` dates,
+/// `step` calendar days apart from 2020-01-01. Small, so that statements collide.
+#[derive(Clone, Copy, Debug)]
+pub struct Space {
+    pub groups: usize,
+    pub members: usize,
+    pub days: usize,
+    /// Calendar days between model day `i` and day `i + 1`, at least 1. The model only
+    /// counts days in order; the step matters to the ledger (for example, a step of 37
+    /// crosses the 64-day buckets of its span index; a step of 1 makes "the day before"
+    /// of a carry-forward the previous model day itself).
+    pub step: i64,
+}
+
+impl Space {
+    /// Group `index`.
+    pub fn group(&self, index: usize) -> GroupId {
+        assert!(index < self.groups, "group {index} is outside the space");
+        GroupId::new(&format!("g{index}")).expect("a short plain id is valid")
+    }
+
+    /// Member `index`.
+    pub fn member(&self, index: usize) -> MemberId {
+        assert!(index < self.members, "member {index} is outside the space");
+        MemberId::new(&format!("m{index}")).expect("a short plain id is valid")
+    }
+
+    /// Day `index`.
+    pub fn day(&self, index: usize) -> Date {
+        assert!(index < self.days, "day {index} is outside the space");
+        assert!(self.step >= 1, "days must be in order");
+        Date::from_ymd(2020, 1, 1)
+            .expect("a valid date")
+            .add_days(index as i64 * self.step)
+            .expect("a small space stays within the calendar")
+    }
+}
+
+/// One statement of a batch, in small-space indexes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Statement {
+    /// On `day`, `group` had exactly `members`.
+    Snapshot {
+        group: usize,
+        day: usize,
+        members: BTreeSet<usize>,
+    },
+    /// `group` ended on `day`: nobody from it on.
+    End { group: usize, day: usize },
+    /// Takes back an end: members on `day` are those of the day before.
+    CarryForward { group: usize, day: usize },
+    /// On `day`, `member` joins (`join`) or leaves `group`.
+    Fact {
+        group: usize,
+        member: usize,
+        day: usize,
+        join: bool,
+    },
+}
+
+impl Statement {
+    /// The group the statement is about.
+    pub fn group(&self) -> usize {
+        match self {
+            Statement::Snapshot { group, .. }
+            | Statement::End { group, .. }
+            | Statement::CarryForward { group, .. }
+            | Statement::Fact { group, .. } => *group,
+        }
+    }
+
+    /// The day the statement is about.
+    pub fn day(&self) -> usize {
+        match self {
+            Statement::Snapshot { day, .. }
+            | Statement::End { day, .. }
+            | Statement::CarryForward { day, .. }
+            | Statement::Fact { day, .. } => *day,
+        }
+    }
+}
+
+/// The naive reference: a boolean per (group, member, day).
+#[derive(Clone, Debug)]
+pub struct Model {
+    space: Space,
+    /// Per (group, member): member on each day? Missing: never a member.
+    days: BTreeMap<(usize, usize), Vec<bool>>,
+    /// Per group: its observed days.
+    observed: BTreeMap<usize, BTreeSet<usize>>,
+    /// Per (group, member): the days on which an explicit fact was recorded.
+    explicit: BTreeMap<(usize, usize), BTreeSet<usize>>,
+}
+
+impl Model {
+    /// A model of an empty ledger.
+    pub fn new(space: Space) -> Model {
+        Model {
+            space,
+            days: BTreeMap::new(),
+            observed: BTreeMap::new(),
+            explicit: BTreeMap::new(),
+        }
+    }
+
+    pub fn space(&self) -> Space {
+        self.space
+    }
+
+    /// Whether member `m` is in group `g` on day `d`.
+    pub fn is_member(&self, g: usize, m: usize, d: usize) -> bool {
+        self.days.get(&(g, m)).is_some_and(|days| days[d])
+    }
+
+    /// The members of group `g` on day `d`.
+    pub fn members(&self, g: usize, d: usize) -> BTreeSet<usize> {
+        (0..self.space.members)
+            .filter(|&m| self.is_member(g, m, d))
+            .collect()
+    }
+
+    /// The groups member `m` is in on day `d`.
+    pub fn groups(&self, m: usize, d: usize) -> BTreeSet<usize> {
+        (0..self.space.groups)
+            .filter(|&g| self.is_member(g, m, d))
+            .collect()
+    }
+
+    /// How many times membership changes, counted day by day over every (group, member)
+    /// from "not a member" before the first day: the fewest facts that describe it.
+    pub fn changes(&self) -> usize {
+        let mut count = 0;
+        for days in self.days.values() {
+            let mut before = false;
+            for &now in days {
+                if now != before {
+                    count += 1;
+                }
+                before = now;
+            }
+        }
+        count
+    }
+
+    /// The first anchor of (g, m) after day `d`, or the end of the space.
+    fn next_anchor(&self, g: usize, m: usize, d: usize) -> usize {
+        let mut next = self.space.days;
+        for later in d + 1..self.space.days {
+            let observed = self.observed.get(&g).is_some_and(|s| s.contains(&later));
+            let explicit = self
+                .explicit
+                .get(&(g, m))
+                .is_some_and(|s| s.contains(&later));
+            if observed || explicit {
+                next = later;
+                break;
+            }
+        }
+        next
+    }
+
+    /// Sets member `m`'s state in group `g` from day `d` up to the next anchor.
+    fn set(&mut self, g: usize, m: usize, d: usize, member: bool) {
+        let until = self.next_anchor(g, m, d);
+        let days = self
+            .days
+            .entry((g, m))
+            .or_insert(vec![false; self.space.days]);
+        for slot in &mut days[d..until] {
+            *slot = member;
+        }
+    }
+
+    /// Group `g` had exactly `members` on day `d`.
+    fn observe(&mut self, g: usize, d: usize, members: &BTreeSet<usize>) {
+        for m in 0..self.space.members {
+            self.set(g, m, d, members.contains(&m));
+        }
+        self.observed.entry(g).or_default().insert(d);
+    }
+
+    /// Folds one batch (one import) into the model.
+    pub fn apply(&mut self, statements: &[Statement]) {
+        for g in 0..self.space.groups {
+            for d in 0..self.space.days {
+                let on_day: Vec<&Statement> = statements
+                    .iter()
+                    .filter(|s| s.group() == g && s.day() == d)
+                    .collect();
+                self.apply_day(g, d, &on_day);
+            }
+        }
+    }
+
+    /// Folds the statements of one batch about group `g` on day `d`, in batch order.
+    fn apply_day(&mut self, g: usize, d: usize, on_day: &[&Statement]) {
+        // The observation: snapshots united; else the last end or carry-forward.
+        let mut snapshot: Option<BTreeSet<usize>> = None;
+        let mut lifecycle: Option<&Statement> = None;
+        for statement in on_day {
+            match statement {
+                Statement::Snapshot { members, .. } => {
+                    let union = snapshot.get_or_insert_with(BTreeSet::new);
+                    union.extend(members.iter().copied());
+                }
+                Statement::End { .. } | Statement::CarryForward { .. } => {
+                    lifecycle = Some(statement);
+                }
+                Statement::Fact { .. } => {}
+            }
+        }
+        let observed = match (snapshot, lifecycle) {
+            (Some(members), _) => Some(members),
+            (None, Some(Statement::End { .. })) => Some(BTreeSet::new()),
+            (None, Some(_)) if d == 0 => Some(BTreeSet::new()),
+            (None, Some(_)) => Some(self.members(g, d - 1)),
+            (None, None) => None,
+        };
+        if let Some(members) = observed {
+            self.observe(g, d, &members);
+        }
+        // Then the explicit facts, the last per member winning.
+        let mut facts: BTreeMap<usize, bool> = BTreeMap::new();
+        for statement in on_day {
+            if let Statement::Fact { member, join, .. } = statement {
+                facts.insert(*member, *join);
+            }
+        }
+        for (m, join) in facts {
+            if self.is_member(g, m, d) != join {
+                self.set(g, m, d, join);
+                self.explicit.entry((g, m)).or_default().insert(d);
+            }
+        }
+    }
+}
