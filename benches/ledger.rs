@@ -20,6 +20,7 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use muster::import::sb;
 use muster::{Date, GroupId, Ledger, MemberId, OpenOptions};
 
+use muster::query::membership;
 use support::data::{self, BenchScale};
 use support::synthetic;
 
@@ -46,20 +47,20 @@ fn sb_question(ledger: &Ledger) -> (GroupId, Date, MemberId) {
         .get(state.observed.len() / 2)
         .copied()
         .expect("an observed date");
-    let member = ledger.members(&group, on, None).expect("members")[0].clone();
+    let member = membership::members(ledger, &group, on, None).expect("members")[0].clone();
     (group, on, member)
 }
 
 fn queries(c: &mut Criterion, name: &str, ledger: &Ledger, question: &(GroupId, Date, MemberId)) {
     let (group, on, member) = question;
     c.bench_function(&format!("{name}/members"), |b| {
-        b.iter(|| black_box(ledger.members(group, *on, None)))
+        b.iter(|| black_box(membership::members(ledger, group, *on, None)))
     });
     c.bench_function(&format!("{name}/groups"), |b| {
-        b.iter(|| black_box(ledger.groups(member, *on, None)))
+        b.iter(|| black_box(membership::groups(ledger, member, *on, None)))
     });
     c.bench_function(&format!("{name}/history"), |b| {
-        b.iter(|| black_box(ledger.member_history(member, None)))
+        b.iter(|| black_box(membership::member_history(ledger, member, None)))
     });
 }
 

@@ -23,6 +23,7 @@ use std::time::Instant;
 
 use muster::{Ledger, OpenOptions};
 
+use muster::query::membership;
 use support::data::{self, BenchScale};
 use support::peer::Peer;
 use support::synthetic;
@@ -313,9 +314,8 @@ fn sb_question(data: &data::SbData) -> Result<(String, String, String), String> 
         .get(state.observed.len() / 2)
         .copied()
         .ok_or("the group was never observed")?;
-    let members = ledger
-        .members(group, on, None)
-        .map_err(|e| format!("members: {e}"))?;
+    let members =
+        membership::members(&ledger, group, on, None).map_err(|e| format!("members: {e}"))?;
     let member = members.first().ok_or("the group was empty that day")?;
     let peer_members = Peer::open(&data.peer_full)?.members(group.as_str(), &on.to_string())?;
     let ours: Vec<String> = members.iter().map(ToString::to_string).collect();
@@ -541,9 +541,7 @@ fn in_library_members(
     let date = muster::Date::parse(on).map_err(|e| format!("date {on}: {e:?}"))?;
     let opened = Ledger::open(ledger, OpenOptions::default()).map_err(|e| format!("open: {e}"))?;
     let muster_measured = cycling_median(&ids, |group| {
-        opened
-            .members(group, date, None)
-            .map_err(|e| format!("members: {e}"))
+        membership::members(&opened, group, date, None).map_err(|e| format!("members: {e}"))
     })?;
     let peer = Peer::open(peer_db)?;
     let names: Vec<String> = ids.iter().map(|id| id.to_string()).collect();

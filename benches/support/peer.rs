@@ -18,7 +18,7 @@ use std::path::Path;
 
 use std::collections::BTreeMap;
 
-use muster::import::input::{decode_text, read_text};
+use muster::import::text::{decode_text, read_text};
 use muster::{Change, Fact};
 use rusqlite::{params, Connection, Transaction};
 

@@ -14,6 +14,7 @@ use muster::error::{Error, Result};
 use muster::import::sb::{self, generate};
 use muster::ledger::{Ledger, OpenOptions, Verdict};
 use muster::model::{Date, GroupId};
+use muster::query::membership;
 
 /// The seed of the demo's school year: fixed, so every run tells the same story.
 pub const DEMO_SEED: u64 = 2015;
@@ -132,7 +133,7 @@ pub fn run_in(dir: &Path) -> Result<String> {
         return Ok(out);
     };
     let group_name = name_of_group(&ledger, group)?;
-    let members = ledger.members(group, *date, None)?;
+    let members = membership::members(&ledger, group, *date, None)?;
     let names = ledger.member_names(&members)?;
     let _ = writeln!(
         out,
@@ -149,7 +150,7 @@ pub fn run_in(dir: &Path) -> Result<String> {
     // A pupil pupil.csv names, so the answers read well.
     if let Some(pupil) = members.iter().find(|member| names.contains_key(*member)) {
         let pupil_name = names.get(pupil).cloned().unwrap_or_default();
-        let groups = ledger.groups(pupil, *date, None)?;
+        let groups = membership::groups(&ledger, pupil, *date, None)?;
         let _ = writeln!(
             out,
             "\n5. Which activities was {pupil_name} ({pupil}) in on {date}?  (muster groups {pupil} --on {date})"
@@ -161,7 +162,7 @@ pub fn run_in(dir: &Path) -> Result<String> {
             out,
             "\n6. {pupil_name}'s whole history  (muster history --member {pupil})"
         );
-        for record in ledger.member_history(pupil, None)? {
+        for record in membership::member_history(&ledger, pupil, None)? {
             let span = &record.span;
             let until = span.until.map_or("still a member".to_string(), |until| {
                 format!("until {}", last_day(until))

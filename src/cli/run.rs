@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use muster::import::portable::PortableLog;
 use muster::import::sb::{self, generate};
-use muster::import::{input, names, spans};
+use muster::import::{names, spans, statements};
 use muster::log::source::{Source, SourceFile, SourceKind};
 use muster::query::{audit, chart};
 use muster::{
@@ -28,6 +28,7 @@ use crate::cli::args::{
 use crate::cli::output::Output;
 use crate::cli::progress_bar::Bar;
 use crate::cli::render::{self, NameBook};
+use muster::query::membership;
 
 /// How a command ended when it did not fail.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -192,11 +193,11 @@ fn import(cli: &Cli, command: &ImportCommand, out: &mut Output<impl Write>) -> R
             cli,
             args,
             SourceKind::Observations,
-            input::read_observations,
+            statements::read_observations,
             out,
         ),
         ImportCommand::Facts(args) => {
-            import_file(cli, args, SourceKind::Facts, input::read_facts, out)
+            import_file(cli, args, SourceKind::Facts, statements::read_facts, out)
         }
         ImportCommand::Spans(args) => {
             let outcome = import_spans(cli, &args.file, args.dry_run)?;
@@ -289,7 +290,7 @@ fn members(
 ) -> Run {
     let (g, on) = (group(g)?, date(on)?);
     let ledger = open_to_ask(cli, as_of_text)?;
-    let members = ledger.members(&g, on, as_of(&ledger, as_of_text)?)?;
+    let members = membership::members(&ledger, &g, on, as_of(&ledger, as_of_text)?)?;
     let names = ledger.member_names(&members)?;
     out.print(&render::members(&g, on, &members, &names, format));
     Ok(Status::Done)
@@ -305,7 +306,7 @@ fn groups(
 ) -> Run {
     let (m, on) = (member(m)?, date(on)?);
     let ledger = open_to_ask(cli, as_of_text)?;
-    let groups = ledger.groups(&m, on, as_of(&ledger, as_of_text)?)?;
+    let groups = membership::groups(&ledger, &m, on, as_of(&ledger, as_of_text)?)?;
     let names = ledger.group_names(&groups)?;
     out.print(&render::groups(&m, on, &groups, &names, format));
     Ok(Status::Done)
@@ -334,8 +335,8 @@ fn history(
         return Ok(Status::Done);
     }
     let spans = match &scope {
-        Scope::Member(m) => ledger.member_history(m, as_of)?,
-        Scope::Group(g) => ledger.group_history(g, as_of)?,
+        Scope::Member(m) => membership::member_history(&ledger, m, as_of)?,
+        Scope::Group(g) => membership::group_history(&ledger, g, as_of)?,
         Scope::All => Vec::new(),
     };
     let book = name_book(&ledger, [], spans.iter().map(|s| &s.span.member))?;

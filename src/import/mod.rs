@@ -5,8 +5,10 @@
 //! names, SchoolBase exports). Every refusal names file, line and column.
 //! Must not: open or consult the ledger, or decide what to record (that is `plan`).
 
-pub mod input;
 pub mod names;
 pub mod portable;
 pub mod sb;
 pub mod spans;
+pub mod statements;
+pub mod table;
+pub mod text;

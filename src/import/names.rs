@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::error::{Error, Place, Result};
-use crate::import::input::read_table;
+use crate::import::table::read_table;
 use crate::log::source::SourceFile;
 use crate::model::{GroupId, MemberId};
 

@@ -36,7 +36,7 @@ impl PortableLog {
 
     /// Reads a file, refusing a directory or a missing file as bad input.
     pub fn read_file(path: &Path) -> Result<PortableLog> {
-        crate::import::input::file_to_read(path)?;
+        crate::import::text::file_to_read(path)?;
         let file = std::fs::File::open(path).map_err(|e| Error::io(path, &e))?;
         PortableLog::read(&mut std::io::BufReader::new(file), path)
     }

@@ -10,7 +10,7 @@
 use std::path::Path;
 
 use crate::error::Result;
-use crate::import::input::read_table;
+use crate::import::table::read_table;
 use crate::log::source::SourceFile;
 use crate::model::InclusiveSpan;
 

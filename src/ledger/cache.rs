@@ -79,7 +79,7 @@ pub(crate) const MAX_SPAN_BUCKETS: i64 = 4096;
 /// bucket lists the spans that overlap it, in member order. Answering "who was in G on
 /// D" reads one bucket (a few hundred bytes), with no tree to walk and nothing to
 /// allocate but the answer.
-pub(crate) struct GroupSpans {
+pub struct GroupSpans {
     members: Vec<MemberId>,
     /// The first day of bucket 0, and the days each bucket covers.
     first_day: i32,
@@ -156,7 +156,7 @@ impl GroupSpans {
 
     /// Members on `date`, sorted (a bucket lists spans in member order; one member's spans
     /// never overlap, so none is named twice).
-    pub(crate) fn members_on(&self, date: Date) -> Vec<MemberId> {
+    pub fn members_on(&self, date: Date) -> Vec<MemberId> {
         let offset = date.days_from_ce() - self.first_day;
         let bucket = match offset {
             offset if offset < 0 => return Vec::new(),

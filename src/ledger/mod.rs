@@ -42,7 +42,7 @@ use crate::storage::names::NameBook;
 use crate::storage::sled::SledStore;
 use crate::storage::store::{SideFile, Space, Store};
 
-mod cache;
+pub mod cache;
 pub mod names;
 mod read;
 mod rebuild;
@@ -50,7 +50,7 @@ pub mod replay;
 pub mod sb;
 mod verify;
 
-pub use read::{CommitSummary, SpanRecord};
+pub use read::CommitSummary;
 pub use verify::Verdict;
 
 /// How long opening waits for another process to release the ledger.

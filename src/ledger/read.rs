@@ -1,7 +1,7 @@
 //! Reading the ledger as it stands: states (through the caches), members and groups on a
 //! date, spans with their provenance, the commits.
 //!
-//! Owns: [`SpanRecord`], [`CommitSummary`], and the ledger's read methods.
+//! Owns: [`CommitSummary`] and the ledger's read methods (states, the span index, commits).
 //! Must not: write anything; answers that combine these (changes, corrections, span
 //! export) are in `query`.
 
@@ -14,16 +14,8 @@ use crate::ledger::Ledger;
 use crate::log::commit::{Commit, Hash};
 use crate::log::seal::hex;
 use crate::log::source::Source;
-use crate::model::{Date, GroupId, MemberId, Span};
+use crate::model::{GroupId, MemberId};
 use crate::projection::{GroupState, MemberState};
-
-/// One span with its provenance.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SpanRecord {
-    pub span: Span,
-    pub opened_by: u64,
-    pub closed_by: Option<u64>,
-}
 
 /// A commit as `muster log` lists it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -68,7 +60,8 @@ impl Ledger {
         }
     }
 
-    pub(super) fn group_state(&self, group: &GroupId) -> Result<Arc<GroupState>> {
+    /// The derived state of `group`; an unknown group is a `NotFound` error.
+    pub fn group_state(&self, group: &GroupId) -> Result<Arc<GroupState>> {
         self.group(group)?.ok_or_else(|| {
             Error::new(
                 ErrorKind::NotFound,
@@ -77,7 +70,8 @@ impl Ledger {
         })
     }
 
-    pub(super) fn member_state(&self, member: &MemberId) -> Result<Arc<MemberState>> {
+    /// The derived state of `member`; an unknown member is a `NotFound` error.
+    pub fn member_state(&self, member: &MemberId) -> Result<Arc<MemberState>> {
         self.member(member)?.ok_or_else(|| {
             Error::new(
                 ErrorKind::NotFound,
@@ -86,47 +80,12 @@ impl Ledger {
         })
     }
 
-    /// Members of `group` on `on`, sorted, as the ledger stood after commit `as_of`
-    /// (now when `None`).
-    pub fn members(&self, group: &GroupId, on: Date, as_of: Option<u64>) -> Result<Vec<MemberId>> {
-        if as_of.is_some_and(|as_of| as_of < self.head_seq()) {
-            return Ok(self.group_state(group)?.members_on(on, as_of));
-        }
-        let spans = self.spans.get_or_load(group, || {
+    /// The span index of `group` as the ledger stands now (built on first use, dropped
+    /// when the group changes), or `None` for an unknown group.
+    pub fn group_spans(&self, group: &GroupId) -> Result<Option<Arc<GroupSpans>>> {
+        self.spans.get_or_load(group, || {
             Ok(self.group(group)?.map(|state| GroupSpans::of(&state)))
-        })?;
-        match spans {
-            Some(spans) => Ok(spans.members_on(on)),
-            None => Err(Error::new(
-                ErrorKind::NotFound,
-                format!("no group {group} in the ledger"),
-            )),
-        }
-    }
-
-    /// Groups `member` was in on `on`, sorted.
-    pub fn groups(&self, member: &MemberId, on: Date, as_of: Option<u64>) -> Result<Vec<GroupId>> {
-        Ok(self.member_state(member)?.groups_on(on, as_of))
-    }
-
-    /// Every span of every member of `group`, sorted by member then start.
-    pub fn group_history(&self, group: &GroupId, as_of: Option<u64>) -> Result<Vec<SpanRecord>> {
-        let state = self.group_state(group)?;
-        Ok(state
-            .members
-            .iter()
-            .flat_map(|(member, timeline)| spans(group, member, timeline.intervals(as_of)))
-            .collect())
-    }
-
-    /// Every span of `member` in every group, sorted by group then start.
-    pub fn member_history(&self, member: &MemberId, as_of: Option<u64>) -> Result<Vec<SpanRecord>> {
-        let state = self.member_state(member)?;
-        Ok(state
-            .groups
-            .iter()
-            .flat_map(|(group, timeline)| spans(group, member, timeline.intervals(as_of)))
-            .collect())
+        })
     }
 
     /// Every commit, decoded and checked, in order.
@@ -151,24 +110,4 @@ impl Ledger {
             })
             .collect()
     }
-}
-
-fn spans(
-    group: &GroupId,
-    member: &MemberId,
-    intervals: Vec<crate::projection::timeline::Interval>,
-) -> Vec<SpanRecord> {
-    intervals
-        .into_iter()
-        .map(|interval| SpanRecord {
-            span: Span {
-                group: group.clone(),
-                member: member.clone(),
-                from: interval.from,
-                until: interval.until,
-            },
-            opened_by: interval.opened_by,
-            closed_by: interval.closed_by,
-        })
-        .collect()
 }

@@ -8,6 +8,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::ledger::Ledger;
 use crate::model::Date;
 use crate::query::audit::Scope;
+use crate::query::membership;
 
 /// One row: a label and its bars, each `from` inclusive to `until` exclusive (`None`:
 /// still open), in the order the history lists them.
@@ -42,11 +43,11 @@ pub fn chart(
     let (title, spans) = match scope {
         Scope::Group(g) => (
             ledger.group_name(g)?.unwrap_or_else(|| g.to_string()),
-            ledger.group_history(g, as_of)?,
+            membership::group_history(ledger, g, as_of)?,
         ),
         Scope::Member(m) => (
             ledger.member_name(m)?.unwrap_or_else(|| m.to_string()),
-            ledger.member_history(m, as_of)?,
+            membership::member_history(ledger, m, as_of)?,
         ),
         Scope::All => {
             return Err(Error::new(

@@ -6,4 +6,5 @@
 
 pub mod audit;
 pub mod chart;
+pub mod membership;
 pub mod spans;

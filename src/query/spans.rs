@@ -7,6 +7,7 @@
 use crate::error::Result;
 use crate::ledger::Ledger;
 use crate::model::{Date, GroupId, InclusiveSpan};
+use crate::query::membership;
 
 /// Every span of `group` (all groups when `None`) as the ledger stood after `as_of`, with
 /// an inclusive last day, sorted by group, member, start.
@@ -21,7 +22,7 @@ pub fn export_spans(
     };
     let mut out = Vec::new();
     for group in &groups {
-        for record in ledger.group_history(group, as_of)? {
+        for record in membership::group_history(ledger, group, as_of)? {
             out.push(InclusiveSpan {
                 group: record.span.group,
                 member: record.span.member,

@@ -71,8 +71,8 @@ pub fn csv_readers(data: &[u8]) {
         return; // the machine's problem, not the reader's
     }
     for result in [
-        crate::import::input::read_observations(&path).map(|_| ()),
-        crate::import::input::read_facts(&path).map(|_| ()),
+        crate::import::statements::read_observations(&path).map(|_| ()),
+        crate::import::statements::read_facts(&path).map(|_| ()),
     ] {
         if let Err(error) = result {
             assert!(

@@ -18,6 +18,7 @@ use crate::ledger::Ledger;
 use crate::log::source::{Source, SourceKind};
 use crate::model::Batch;
 use crate::model::{Change, Fact, GroupId, MemberId, Observation, ObservationKind};
+use crate::query::membership;
 use reference::{Model, Space, Statement};
 
 /// The source the model's batches are imported as.
@@ -79,12 +80,12 @@ pub fn difference(ledger: &Ledger, model: &Model) -> Option<String> {
     let space = model.space();
     for g in 0..space.groups {
         for d in 0..space.days {
-            let got: BTreeSet<MemberId> = match ledger.members(&space.group(g), space.day(d), None)
-            {
-                Ok(members) => members.into_iter().collect(),
-                Err(error) if error.kind() == ErrorKind::NotFound => BTreeSet::new(),
-                Err(error) => return Some(format!("members of g{g} on day {d}: {error}")),
-            };
+            let got: BTreeSet<MemberId> =
+                match membership::members(ledger, &space.group(g), space.day(d), None) {
+                    Ok(members) => members.into_iter().collect(),
+                    Err(error) if error.kind() == ErrorKind::NotFound => BTreeSet::new(),
+                    Err(error) => return Some(format!("members of g{g} on day {d}: {error}")),
+                };
             let expected: BTreeSet<MemberId> = model
                 .members(g, d)
                 .into_iter()
@@ -99,11 +100,12 @@ pub fn difference(ledger: &Ledger, model: &Model) -> Option<String> {
     }
     for m in 0..space.members {
         for d in 0..space.days {
-            let got: BTreeSet<GroupId> = match ledger.groups(&space.member(m), space.day(d), None) {
-                Ok(groups) => groups.into_iter().collect(),
-                Err(error) if error.kind() == ErrorKind::NotFound => BTreeSet::new(),
-                Err(error) => return Some(format!("groups of m{m} on day {d}: {error}")),
-            };
+            let got: BTreeSet<GroupId> =
+                match membership::groups(ledger, &space.member(m), space.day(d), None) {
+                    Ok(groups) => groups.into_iter().collect(),
+                    Err(error) if error.kind() == ErrorKind::NotFound => BTreeSet::new(),
+                    Err(error) => return Some(format!("groups of m{m} on day {d}: {error}")),
+                };
             let expected: BTreeSet<GroupId> = model
                 .groups(m, d)
                 .into_iter()

@@ -13,6 +13,7 @@ mod peer;
 use std::collections::BTreeSet;
 
 use muster::import::sb::{self, generate};
+use muster::query::membership;
 use muster::{Date, Ledger, OpenOptions};
 
 /// Small enough to run in a second; big enough for churn, a half-term and stopped groups.
@@ -86,8 +87,7 @@ fn the_peer_answers_members_as_muster_does() {
                     .filter_map(|pair| pair[1].previous().filter(|day| *day > pair[0])),
             );
             for on in dates {
-                let ours: Vec<String> = ledger
-                    .members(&group, on, None)
+                let ours: Vec<String> = membership::members(&ledger, &group, on, None)
                     .expect("members")
                     .iter()
                     .map(ToString::to_string)
@@ -125,7 +125,7 @@ fn the_peer_history_has_a_span_per_muster_span() {
         .iter()
         .find_map(|(_, members)| members.first())
         .expect("a pupil who attended");
-    let ours = ledger.member_history(member, None).expect("history");
+    let ours = membership::member_history(&ledger, member, None).expect("history");
     let theirs = peer.history(member.as_str()).expect("peer history");
     assert!(!ours.is_empty(), "{member} has no spans");
     // Starts agree; ends may differ where muster ended a stopped activity.

@@ -134,7 +134,7 @@ fn a_query_during_an_import_waits_and_sees_the_state_after_it() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let (batch, source_file) = muster::import::input::read_observations(&file).unwrap();
+    let (batch, source_file) = muster::import::statements::read_observations(&file).unwrap();
     let source = muster::log::source::Source {
         kind: muster::log::source::SourceKind::Observations,
         files: vec![source_file],

@@ -11,6 +11,7 @@ use muster::{ErrorKind, Ledger, Verdict};
 use proptest::prelude::*;
 
 use crate::model::{day, group, member, statement, to_batch, Statement, DAYS, GROUPS, MEMBERS};
+use muster::query::membership;
 
 fn source() -> Source {
     Source {
@@ -47,15 +48,27 @@ fn replay(
 fn answers(ledger: &Ledger) -> Vec<String> {
     let mut out = Vec::new();
     for g in 0..GROUPS {
-        out.push(format!("{:?}", ledger.group_history(&group(g), None)));
+        out.push(format!(
+            "{:?}",
+            membership::group_history(ledger, &group(g), None)
+        ));
         for d in 0..DAYS {
-            out.push(format!("{:?}", ledger.members(&group(g), day(d), None)));
+            out.push(format!(
+                "{:?}",
+                membership::members(ledger, &group(g), day(d), None)
+            ));
         }
     }
     for m in 0..MEMBERS {
-        out.push(format!("{:?}", ledger.member_history(&member(m), None)));
+        out.push(format!(
+            "{:?}",
+            membership::member_history(ledger, &member(m), None)
+        ));
         for d in 0..DAYS {
-            out.push(format!("{:?}", ledger.groups(&member(m), day(d), None)));
+            out.push(format!(
+                "{:?}",
+                membership::groups(ledger, &member(m), day(d), None)
+            ));
         }
     }
     out

@@ -11,6 +11,7 @@ use muster::{Date, GroupId, Ledger, MemberId};
 use proptest::prelude::*;
 
 use crate::support::Sandbox;
+use muster::query::membership;
 
 /// The real `rtrwgroups.csv` header, as in docs/sb.md.
 const OCCURRENCE_HEADER: &str = "RTRWGroupsIdent,RTRotaWeekIdent,GroupIdent,GroupDay,GroupStart,GroupEnd,SCTIdent,RoomIdent,GroupRota,GroupSlotTime,StaffIdent,StaffIdent2,GroupName,DateIdent,RTGroupChecked,RTProtectedGroupClash,UserIdent3,UserIdent4";
@@ -763,7 +764,7 @@ fn memberships(
         while on <= last {
             all.insert(
                 (group.clone(), on),
-                ledger.members(&group, on, None).unwrap(),
+                membership::members(ledger, &group, on, None).unwrap(),
             );
             on = on.add_days(1).unwrap();
         }

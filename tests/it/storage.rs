@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 
 use muster::log::source::{Source, SourceKind};
+use muster::query::membership;
 use muster::storage::derived;
 use muster::storage::memory::MemoryStore;
 use muster::storage::store::{SideFile, Space, Store};
@@ -203,13 +204,13 @@ fn a_crash_after_the_commit_but_before_its_derived_state_is_repaired_on_open() {
         &mut ledger,
         vec![snapshot(8, "g", &["a"]), snapshot(8, "h", &["b"])],
     );
-    let expected = ledger
-        .members(
-            &GroupId::new("g").unwrap(),
-            Date::from_ymd(2021, 3, 9).unwrap(),
-            None,
-        )
-        .unwrap();
+    let expected = membership::members(
+        &ledger,
+        &GroupId::new("g").unwrap(),
+        Date::from_ymd(2021, 3, 9).unwrap(),
+        None,
+    )
+    .unwrap();
     drop(ledger);
     // Put the derived state back as it was after commit 1, as if the process died right
     // after commit 2's flush and anchor, before its derived state was written.
@@ -219,13 +220,13 @@ fn a_crash_after_the_commit_but_before_its_derived_state_is_repaired_on_open() {
         ledger.verify().unwrap(),
         Verdict::Sound { commits: 2, .. }
     ));
-    let got = ledger
-        .members(
-            &GroupId::new("g").unwrap(),
-            Date::from_ymd(2021, 3, 9).unwrap(),
-            None,
-        )
-        .unwrap();
+    let got = membership::members(
+        &ledger,
+        &GroupId::new("g").unwrap(),
+        Date::from_ymd(2021, 3, 9).unwrap(),
+        None,
+    )
+    .unwrap();
     assert_eq!(got, expected);
 }
 
@@ -405,12 +406,12 @@ fn queries_read_musters_own_files_only_while_they_are_up_to_date() {
             .expect("up to date");
         assert_eq!(quick.head_seq(), 2);
         assert_eq!(
-            quick.members(&group, on, None).unwrap(),
-            ledger.members(&group, on, None).unwrap()
+            membership::members(&quick, &group, on, None).unwrap(),
+            membership::members(&ledger, &group, on, None).unwrap()
         );
         assert_eq!(
-            quick.members(&group, on, Some(1)).unwrap(),
-            ledger.members(&group, on, Some(1)).unwrap()
+            membership::members(&quick, &group, on, Some(1)).unwrap(),
+            membership::members(&ledger, &group, on, Some(1)).unwrap()
         );
         assert!(quick.verify().is_err(), "the log is out of its reach");
     }
@@ -422,7 +423,7 @@ fn queries_read_musters_own_files_only_while_they_are_up_to_date() {
         .unwrap()
         .expect("caught up by the full open");
     assert_eq!(
-        quick.members(&group, on, None).unwrap(),
+        membership::members(&quick, &group, on, None).unwrap(),
         vec![MemberId::new("a").unwrap()]
     );
 }

@@ -13,8 +13,9 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
+use membership::SpanRecord;
 use muster::ledger::names::ForgetOutcome;
-use muster::ledger::{CommitSummary, ImportOutcome, SpanRecord, Verdict};
+use muster::ledger::{CommitSummary, ImportOutcome, Verdict};
 use muster::log::seal::hex;
 use muster::log::source::Source;
 use muster::model::InclusiveSpan;
@@ -28,6 +29,7 @@ pub use columns::Format;
 pub use sb::{sb_change_line, sb_import};
 
 use columns::{Cell, Columns};
+use muster::query::membership;
 
 /// One JSON object and a newline: how every JSON answer ends.
 pub(crate) fn json_line(value: &Value) -> String {

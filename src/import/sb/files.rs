@@ -9,8 +9,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Place, Result};
-use crate::import::input::{decode, Stream};
 use crate::import::sb::{OPTIONAL_FILES, REQUIRED_FILES};
+use crate::import::table::Stream;
+use crate::import::text::decode;
 use crate::log::source::SourceFile;
 
 /// An export's files as bytes, by file name, and the directory they came from (for error

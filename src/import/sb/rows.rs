@@ -12,11 +12,11 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use rustc_hash::FxHashMap;
 
 use crate::error::Result;
-use crate::import::input::Row;
 use crate::import::sb::{
     join, Export, ExportFiles, Warnings, DAYS_FILE, MAX_GROUP_DAY, OCCURRENCE_FILE,
     OCCURRENCE_PUPIL_FILE, PUPIL_FILE, ROTA_WEEK_FILE, STAFF_COLUMNS, STAFF_FILE,
 };
+use crate::import::table::Row;
 use crate::model::{Date, GroupId, MemberId};
 
 /// An integer ident; blank is `None`.

@@ -2,8 +2,8 @@
 //! numbering.
 
 use super::*;
-use crate::import::input::decode;
 use crate::import::sb::{generate, parse, Options};
+use crate::import::text::decode;
 
 #[test]
 fn sb_dates_are_read_leniently_and_impossible_ones_refused() {

@@ -1,85 +1,15 @@
-//! Reading input files: text decoding, CSV with columns found by header name, and the
-//! generic observation and fact files.
+//! CSV tables with columns found by header name: whole ([`Table`]) or one row at a time
+//! for large files ([`Stream`]), with 1-based line and column places for every error.
 //!
-//! Owns: [`read_text`] (size limit, BOM, UTF-8 or Windows-1252), [`Table`] (a CSV file
-//! with named columns and 1-based line/column places for errors), [`Stream`] (the same,
-//! one row at a time, for large files), and the readers for `import observations` and
-//! `import facts`.
-//! Must not: touch the ledger. Every error names the file, line and column.
+//! Owns: [`Table`], [`Stream`], [`Row`] and its typed fields (dates, ids), [`read_table`].
+//! Must not: decide what a row means (the readers do).
 
-use std::borrow::Cow;
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::error::{Error, ErrorKind, Place, Result};
+use crate::import::text::read_text;
 use crate::log::source::SourceFile;
-use crate::model::Batch;
-use crate::model::{
-    Change, Date, Fact, GroupId, MemberId, Observation, MAX_FIELD_BYTES, MAX_INPUT_BYTES,
-    MAX_INPUT_ROWS,
-};
-
-/// A file's bytes decoded to text, and the source record that names it in a commit.
-pub struct Text {
-    pub text: String,
-    pub source: SourceFile,
-}
-
-/// The metadata of an input file; a missing file or a directory is bad input, named.
-pub fn file_to_read(path: &Path) -> Result<std::fs::Metadata> {
-    let place = Place::file(path);
-    let metadata = std::fs::metadata(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => Error::input(place.clone(), "no such file"),
-        _ => Error::io(path, &e),
-    })?;
-    if metadata.is_dir() {
-        return Err(Error::input(place, "is a directory, not a file"));
-    }
-    Ok(metadata)
-}
-
-/// Reads a whole file: refuses directories and files over [`MAX_INPUT_BYTES`]; strips a
-/// UTF-8 byte-order mark; reads UTF-8, and falls back to Windows-1252 for files that are
-/// not valid UTF-8 (the encodings SB exports are seen in).
-pub fn read_text(path: &Path) -> Result<Text> {
-    let place = Place::file(path);
-    let metadata = file_to_read(path)?;
-    if metadata.len() > MAX_INPUT_BYTES {
-        return Err(Error::new(
-            ErrorKind::Limit,
-            format!("is larger than the limit of {MAX_INPUT_BYTES} bytes"),
-        )
-        .at(place));
-    }
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, &e))?;
-    let name = path
-        .file_name()
-        .map(|name| name.to_string_lossy().into_owned())
-        .unwrap_or_else(|| path.display().to_string());
-    let source = SourceFile::new(&name, &bytes);
-    Ok(Text {
-        text: decode_text(&bytes),
-        source,
-    })
-}
-
-/// UTF-8 (with or without a BOM), else Windows-1252.
-pub fn decode_text(bytes: &[u8]) -> String {
-    decode(bytes).into_owned()
-}
-
-/// As [`decode_text`], borrowing the bytes when they are UTF-8 (no copy of a large file).
-pub fn decode(bytes: &[u8]) -> Cow<'_, str> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    match std::str::from_utf8(bytes) {
-        Ok(text) => Cow::Borrowed(text),
-        Err(_) => {
-            encoding_rs::WINDOWS_1252
-                .decode_without_bom_handling(bytes)
-                .0
-        }
-    }
-}
+use crate::model::{Date, GroupId, MemberId, MAX_FIELD_BYTES, MAX_INPUT_ROWS};
 
 /// A CSV file's name and header row: what a row needs to name its place.
 struct Header {
@@ -375,63 +305,10 @@ pub fn read_table(path: &Path) -> Result<(Table, SourceFile)> {
     Ok((table, text.source))
 }
 
-/// Reads an observations file: header `date,group,member`; each (date, group) is one
-/// observation of the group's whole membership; a row with a blank member observes the
-/// group (possibly empty) without naming anyone.
-pub fn read_observations(path: &Path) -> Result<(Batch, SourceFile)> {
-    let (table, source) = read_table(path)?;
-    let [date_column, group_column, member_column] = table.columns(["date", "group", "member"])?;
-    let mut observations: BTreeMap<(Date, GroupId), Observation> = BTreeMap::new();
-    for row in table.rows() {
-        let date = row.date(date_column)?;
-        let group = row.group(group_column)?;
-        let observation = observations
-            .entry((date, group.clone()))
-            .or_insert_with(|| Observation::snapshot(date, group, Default::default()));
-        if !row.text(member_column).is_empty() {
-            observation.members.insert(row.member(member_column)?);
-        }
-    }
-    let batch = Batch {
-        observations: observations.into_values().collect(),
-        facts: Vec::new(),
-    };
-    Ok((batch, source))
-}
-
-/// Reads a facts file: header `date,group,member,change`, change `join` or `leave`.
-pub fn read_facts(path: &Path) -> Result<(Batch, SourceFile)> {
-    let (table, source) = read_table(path)?;
-    let [date_column, group_column, member_column, change_column] =
-        table.columns(["date", "group", "member", "change"])?;
-    let mut facts = Vec::new();
-    for row in table.rows() {
-        let change_text = row.text(change_column);
-        let change = Change::parse(&change_text.to_ascii_lowercase()).ok_or_else(|| {
-            row.error(
-                change_column,
-                format!("{change_text:?} is not a change: write join or leave"),
-            )
-        })?;
-        facts.push(Fact {
-            date: row.date(date_column)?,
-            group: row.group(group_column)?,
-            member: row.member(member_column)?,
-            change,
-        });
-    }
-    Ok((
-        Batch {
-            observations: Vec::new(),
-            facts,
-        },
-        source,
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::MAX_FIELD_BYTES;
 
     /// A row check as a reader of either kind would make: a number in `column`.
     fn check(row: &Row<'_>, column: usize) -> Result<()> {
