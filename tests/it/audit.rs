@@ -1,5 +1,5 @@
 //! Audit commands (as-of, changes, corrections, spans, names, forget, chart), run as a
-//! user would, on small hand-made files and on the congress data beside the repository.
+//! user would, on small hand-made files and on the congress data kept in `tests/data/congress`.
 
 use std::path::PathBuf;
 
@@ -547,9 +547,9 @@ fn chart_writes_an_svg_with_a_bar_per_span_and_labels() {
     assert_eq!(tags, closed, "{svg}");
 }
 
-/// The congress data beside the repository (`../shared/data/congress`).
+/// The congress data kept in the repository (`tests/data/congress`, public domain, CC0).
 fn congress() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/congress")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/congress")
 }
 
 fn congress_ledger() -> Sandbox {
