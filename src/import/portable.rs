@@ -10,9 +10,10 @@ use std::io::BufRead;
 use std::path::Path;
 
 use crate::error::{Error, ErrorKind, Place, Result};
-use crate::log::commit::{Commit, Hash, GENESIS_HASH};
+use crate::log::commit::{Commit, GENESIS_HASH};
+use crate::log::hash::hex;
+use crate::log::hash::Hash;
 use crate::log::portable::parse_line;
-use crate::log::seal::hex;
 use crate::model::MAX_PORTABLE_LINE_BYTES;
 
 /// A portable log read and checked on its own (each line's shape and hash, and the chain

@@ -2,7 +2,7 @@
 //! spans cut into buckets of days, so that repeated questions decode each state once and
 //! `members` on a date reads one bucket.
 //!
-//! Owns: [`StateCache`] and [`GroupSpans`], with their bounds.
+//! Owns: `StateCache` and [`GroupSpans`], with their bounds.
 //! Must not: be the truth: everything here is dropped and rebuilt from the derived state.
 
 use std::collections::HashMap;

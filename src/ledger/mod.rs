@@ -1,9 +1,12 @@
-//! The ledger: the one entry point for importing and asking.
+//! The ledger: the facade every import and query goes through.
 //!
-//! Owns: opening (single writer, catching the derived state up with the log), the import
-//! transaction (plan, check, append, flush, apply), queries, `verify` and `rebuild`.
-//! Must not: parse files or format output (that is `input` and `render`), or write
-//! anything but through [`Store`].
+//! Owns: [`Ledger`]: opening (single writer, catching the derived state up with the log),
+//! the import transaction (plan, check, append, flush, apply) and `Ledger::append`, the
+//! one way a commit enters the log. It delegates the rest: `cache` (decoded states and
+//! the span index), `read` (states and commits), `names`, `sb`, `replay`, `verify`,
+//! `rebuild`.
+//! Must not: parse files (that is `import`), decide facts (that is `plan`), compute answers
+//! (that is `query`), format output, or write anything but through [`Store`].
 //!
 //! **Invariant (append-only log):** commit N is written once, under key N, after commit
 //! N-1, and never changed. Its `previous_hash` is commit N-1's hash.
@@ -20,7 +23,8 @@ use std::time::{Duration, Instant};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ledger::cache::GroupSpans;
 use crate::ledger::cache::StateCache;
-use crate::log::commit::{Commit, Hash, GENESIS_HASH};
+use crate::log::commit::{Commit, GENESIS_HASH};
+use crate::log::hash::Hash;
 use crate::log::head::decode_at;
 use crate::log::head::decode_head;
 use crate::log::head::encode_head;

@@ -16,12 +16,11 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
+use crate::log::hash::Hash;
 use crate::log::seal::{seal_versioned, unseal_versioned, Magic};
 use crate::log::source::Source;
 use crate::model::{
     Change, Date, GroupId, MemberId, MAX_COMMITS, MAX_FACTS_PER_COMMIT, MAX_ID_BYTES,
-};
-use crate::model::{
     MAX_SOURCE_FILES, MAX_SOURCE_NAME_BYTES, MAX_SOURCE_OPTIONS, MAX_SOURCE_OPTION_BYTES,
 };
 
@@ -37,9 +36,6 @@ pub const COMMIT_VERSION: u16 = COMMIT_VERSION_2;
 /// Every commit body version this muster reads (see docs/format.md for how a later
 /// version upgrades).
 pub const COMMIT_VERSIONS: [u16; 2] = [COMMIT_VERSION_1, COMMIT_VERSION_2];
-
-/// A 32-byte SHA-256 hash.
-pub type Hash = [u8; 32];
 
 /// The hash the first commit names as its predecessor.
 pub const GENESIS_HASH: Hash = [0; 32];

@@ -1,11 +1,12 @@
 //! Head records and log keys: a commit's number and hash, sealed, as the `heads` index
 //! and the anchor file keep them; the big-endian key a commit is stored under.
 //!
-//! Owns: [`Head`], its codec, and the commit-number key codec.
+//! Owns: `Head`, its codec, and the commit-number key codec.
 //! Must not: touch disk.
 
 use crate::error::{Error, Result};
-use crate::log::commit::{Commit, Hash};
+use crate::log::commit::Commit;
+use crate::log::hash::Hash;
 use crate::log::seal::{seal, unseal, Magic};
 
 /// The newest commit: its number and hash.

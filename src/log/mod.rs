@@ -6,6 +6,7 @@
 //! Must not: touch disk, or know about derived state.
 
 pub mod commit;
+pub mod hash;
 pub mod head;
 pub mod portable;
 pub mod seal;

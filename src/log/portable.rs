@@ -1,7 +1,7 @@
 //! The portable log: commits as JSON lines, for backups and for catching one ledger up
 //! with another.
 //!
-//! Owns: the JSON-lines shape of a commit (`docs/portable-log.md`): [`line`] writes one,
+//! Owns: the JSON-lines shape of a commit (`docs/portable-log.md`): [`line()`] writes one,
 //! [`parse_line`] reads one back with the hash it claims.
 //! Must not: read files or touch a ledger (`import::portable` reads and checks a whole
 //! file, `ledger::replay` appends it), or make new commits: a replayed commit keeps its
@@ -14,10 +14,9 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::log::commit::{
-    Commit, GroupRecord, Hash, MemberFact, COMMIT_VERSIONS, COMMIT_VERSION_1,
-};
-use crate::log::seal::hex;
+use crate::log::commit::{Commit, GroupRecord, MemberFact, COMMIT_VERSIONS, COMMIT_VERSION_1};
+use crate::log::hash::hex;
+use crate::log::hash::Hash;
 use crate::log::source::{Source, SourceFile, SourceKind};
 use crate::model::{Change, Date, GroupId, MemberId};
 

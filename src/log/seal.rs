@@ -1,8 +1,8 @@
 //! The sealed envelope every stored value is wrapped in: magic, format version, body
 //! length, body, CRC-32 of all before it.
 //!
-//! Owns: [`Magic`] (the four bytes that say what a value is), [`seal`] and [`unseal`] and
-//! their versioned forms, and [`hex`] for hashes in text.
+//! Owns: [`Magic`] (the four bytes that say what a value is), `seal` and `unseal` and
+//! their versioned forms, and `hex` for hashes in text.
 //! Must not: know what a body means; each value's own module encodes its body.
 
 use crate::error::{Error, Result};
@@ -125,9 +125,4 @@ pub(crate) fn seal(magic: Magic, body: &[u8]) -> Result<Vec<u8>> {
 /// ever had one version (everything but a commit).
 pub(crate) fn unseal(magic: Magic, bytes: &[u8]) -> Result<&[u8]> {
     unseal_versioned(magic, &[VALUE_VERSION], bytes).map(|(_, body)| body)
-}
-
-/// Lower-case hex, for hashes in output.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::log::commit::Hash;
+use crate::log::hash::Hash;
 use crate::model::MAX_SOURCE_NAME_BYTES;
 
 /// What an import read: its kind, the files with their SHA-256 digests, and the options

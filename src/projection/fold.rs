@@ -12,7 +12,8 @@ use std::collections::BTreeMap;
 use rustc_hash::FxHashMap;
 
 use crate::error::{Error, Result};
-use crate::log::commit::{Commit, Hash};
+use crate::log::commit::Commit;
+use crate::log::hash::Hash;
 use crate::model::{Change, Date, GroupId, MemberId, MAX_COMMITS};
 use crate::projection::state::{GroupState, MemberState};
 use crate::projection::timeline::{Entry, Timeline};
@@ -22,7 +23,8 @@ use crate::projection::Projection;
 /// in order with [`Projection::apply`] (`verify` compares the two), without growing
 /// timelines entry by entry. Ids are interned as they come; facts are kept flat (16 bytes
 /// each), then sorted once by group and once by member, on two threads. A rebuild writes
-/// the derived-state file straight from the sorted facts ([`Fold::write`]); `verify`
+/// the derived-state file straight from the sorted facts ([`Fold::sort`], then
+/// `storage::derived::write_fold`); `verify`
 /// builds states in memory from them ([`Fold::finish`]).
 #[derive(Default)]
 pub struct Fold {

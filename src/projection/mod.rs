@@ -21,7 +21,8 @@ pub mod timeline;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::error::{Error, Result};
-use crate::log::commit::{Commit, Hash};
+use crate::log::commit::Commit;
+use crate::log::hash::Hash;
 use crate::model::{GroupId, MemberId};
 use crate::projection::timeline::Entry;
 

@@ -1,11 +1,10 @@
 //! Asking the ledger about itself: what it believed at an earlier moment, what changed in a
-//! date range, which beliefs later commits revised, and erasing a member's personal data.
+//! date range, which beliefs later commits revised.
 //!
-//! Owns: [`AsOf`] (a commit number or a UTC instant) and its resolution to a commit;
-//! [`Ledger::changes`], [`Ledger::corrections`], [`Ledger::forget`].
-//! Must not: change what the derived state means (that is `timeline`, `plan` and
-//! `projection`), or format output (that is `render`). The only write here is `forget`,
-//! which appends a commit that the derived state ignores and removes a name.
+//! Owns: [`AsOf`] (a commit number or a UTC instant) and [`resolve_as_of`]; [`changes`],
+//! [`corrections`], and [`Scope`] (which timelines they read).
+//! Must not: write anything, change what the derived state means (that is `projection`
+//! and `plan`), or format output (that is the binary's `cli/render`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -88,7 +87,7 @@ pub struct ChangeRecord {
     pub commit: u64,
 }
 
-/// A belief a later commit revised; see [`Ledger::corrections`]. Dates `from` (inclusive)
+/// A belief a later commit revised; see [`corrections`]. Dates `from` (inclusive)
 /// to `until` (exclusive).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Correction {

@@ -2,7 +2,7 @@
 //! offset, replacing one whole and durably by rename, and [`FilesOnly`], the store a query
 //! opens to read them without the engine or the lock.
 //!
-//! Owns: [`LedgerFile`], [`replace_ledger_file`], [`FilesOnly`].
+//! Owns: [`LedgerFile`], `replace_ledger_file`, [`FilesOnly`].
 //! Must not: interpret the bytes (that is `derived`, `names`, `anchor`).
 
 use std::path::Path;

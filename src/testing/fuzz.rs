@@ -160,7 +160,7 @@ fn model_import(ledger: &mut Ledger, model: &mut Model, statements: &[Statement]
 /// [`MemoryStore`], compared with the naive reference model ([`super::reference`]) after
 /// each step; at the end `verify` is sound and a portable-log copy answers the same. The
 /// low four bits of an operation byte pick the operation: 0 to 7 a statement (see
-/// [`model_statement`]), 8 to 11 an import, 12 and 13 a re-import (the next byte counts
+/// `model_statement`), 8 to 11 an import, 12 and 13 a re-import (the next byte counts
 /// batches back), 14 and 15 a reopen.
 pub fn model(data: &[u8]) {
     let store = MemoryStore::default();

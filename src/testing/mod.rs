@@ -1,7 +1,7 @@
 //! Test support shared by the integration tests (`tests/it/`) and the cargo-fuzz crate
 //! (`fuzz/`), so that both check muster against the same things.
 //!
-//! Owns: the one naive reference model ([`reference`]), the fuzz target bodies ([`fuzz`]),
+//! Owns: the one naive reference model ([`reference`](mod@reference)), the fuzz target bodies ([`fuzz`]),
 //! and the glue between them and a ledger: a model's statements as a [`Batch`]
 //! ([`to_batch`]) and the comparison of a ledger's answers with the model's
 //! ([`difference`]).

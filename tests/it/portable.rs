@@ -220,7 +220,7 @@ fn mixed_versions() -> Ledger {
 }
 
 /// Each commit with its hash, as stored.
-fn stored(ledger: &Ledger) -> Vec<(muster::log::commit::Commit, muster::log::commit::Hash)> {
+fn stored(ledger: &Ledger) -> Vec<(muster::log::commit::Commit, muster::log::hash::Hash)> {
     (1..=ledger.head_seq())
         .map(|seq| ledger.commit_at(seq).unwrap())
         .collect()

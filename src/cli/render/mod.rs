@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use membership::SpanRecord;
 use muster::ledger::names::ForgetOutcome;
 use muster::ledger::{CommitSummary, ImportOutcome, Verdict};
-use muster::log::seal::hex;
+use muster::log::hash::hex;
 use muster::log::source::Source;
 use muster::model::InclusiveSpan;
 use muster::model::{Date, Fact, GroupId, MemberId};

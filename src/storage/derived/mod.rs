@@ -16,7 +16,8 @@ use std::ops::Range;
 use std::sync::{Arc, Mutex};
 
 use crate::error::{Error, Result};
-use crate::log::commit::{Commit, Hash};
+use crate::log::commit::Commit;
+use crate::log::hash::Hash;
 use crate::log::seal::{unseal, Magic};
 use crate::model::MAX_DIRECTORY_ENTRIES;
 use crate::model::{GroupId, MemberId, MAX_ID_BYTES};

@@ -8,7 +8,7 @@
 use std::io::SeekFrom;
 
 use crate::error::{Error, Result};
-use crate::log::commit::Hash;
+use crate::log::hash::Hash;
 use crate::log::seal::{seal, Magic};
 use crate::model::MAX_DIRECTORY_ENTRIES;
 use crate::projection::fold::{FlatFact, Side as FoldSide, SortedFold};
