@@ -25,6 +25,9 @@ pub enum ErrorKind {
     Limit,
     /// The storage engine failed in a way that is not plain I/O.
     Storage,
+    /// A command that needs an existing ledger was given a path that holds none (a typo
+    /// in `--db`): nothing was created there.
+    NoLedger,
 }
 
 /// Where in an input file an error was found. Lines and columns are 1-based.

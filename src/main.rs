@@ -18,7 +18,9 @@ use cli::run::Status;
 
 /// Exit codes: 0 success; 2 bad input or usage; 3 unknown group or member; 4 damage found
 /// (including a broken `verify`); 5 ledger in use; 6 I/O or storage failure (including
-/// output that could not be written).
+/// output that could not be written); 7 no ledger at the path (a command that needs one);
+/// 8 recorded, but not finished (the commit is durable, a later step failed; the next
+/// open finishes it).
 fn exit_code(kind: ErrorKind) -> u8 {
     match kind {
         ErrorKind::Input | ErrorKind::Limit => 2,
@@ -26,6 +28,7 @@ fn exit_code(kind: ErrorKind) -> u8 {
         ErrorKind::Corrupt => 4,
         ErrorKind::Locked => 5,
         ErrorKind::Io | ErrorKind::Storage => 6,
+        ErrorKind::NoLedger => 7,
     }
 }
 

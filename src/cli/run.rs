@@ -161,14 +161,18 @@ fn name_book<'a>(
     Ok(book)
 }
 
+/// How imports open the ledger: creating it when there is none.
 fn open_options(cli: &Cli) -> OpenOptions {
     OpenOptions {
         lock_wait: Duration::from_secs(cli.wait),
+        create: true,
     }
 }
 
+/// Opens the ledger for a command that is not an import: a path with no ledger is
+/// refused ("no ledger at PATH"), and nothing is created there.
 fn open(cli: &Cli) -> Result<Ledger, Error> {
-    Ledger::open(&cli.db, open_options(cli))
+    Ledger::open(&cli.db, open_options(cli).existing())
 }
 
 /// Opens the ledger to answer a query: from muster's own files alone when they are up to
@@ -206,7 +210,10 @@ fn import(cli: &Cli, command: &ImportCommand, out: &mut Output<impl Write>) -> R
         }
         ImportCommand::Names { file, output } => {
             let (names, _) = names::read_names(file)?;
-            let (stored, skipped) = open(cli)?.import_names(names)?;
+            let (stored, skipped) =
+                Ledger::importing(&cli.db, open_options(cli), false, |ledger| {
+                    ledger.import_names(names)
+                })?;
             out.print(&render::names_imported(stored, skipped, output.format));
             Ok(Status::Done)
         }
@@ -214,7 +221,9 @@ fn import(cli: &Cli, command: &ImportCommand, out: &mut Output<impl Write>) -> R
         ImportCommand::Log { file, format: _ } => {
             // Read and check the whole file before the ledger is opened, as for CSV.
             let log = PortableLog::read_file(file)?;
-            let outcome = open(cli)?.replay(&log)?;
+            let outcome = Ledger::importing(&cli.db, open_options(cli), false, |ledger| {
+                ledger.replay(&log)
+            })?;
             out.print(&format!(
                 "read {} commits: {} already present, {} appended\n",
                 outcome.read,
@@ -236,13 +245,14 @@ fn import_file(
     out: &mut Output<impl Write>,
 ) -> Run {
     let (batch, file) = read(&args.file)?;
-    let mut ledger = open(cli)?;
     let source = Source {
         kind,
         files: vec![file],
         options: Vec::new(),
     };
-    let outcome = ledger.import(&batch, source, args.dry_run)?;
+    let outcome = Ledger::importing(&cli.db, open_options(cli), args.dry_run, |ledger| {
+        ledger.import(&batch, source, args.dry_run)
+    })?;
     out.print(&render::import(&outcome, args.output.format));
     Ok(Status::Done)
 }
@@ -256,7 +266,9 @@ fn import_spans(cli: &Cli, file: &Path, dry_run: bool) -> Result<ImportOutcome, 
         files: vec![file],
         options: Vec::new(),
     };
-    open(cli)?.import_spans(&merged, source, dry_run)
+    Ledger::importing(&cli.db, open_options(cli), dry_run, |ledger| {
+        ledger.import_spans(&merged, source, dry_run)
+    })
 }
 
 fn import_sb_command(cli: &Cli, args: &SbArgs, out: &mut Output<impl Write>) -> Run {

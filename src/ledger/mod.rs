@@ -100,12 +100,26 @@ impl ImportOutcome {
 pub struct OpenOptions {
     /// How long to wait for another process to release the ledger.
     pub lock_wait: Duration,
+    /// Whether to create the ledger when there is none at the path (imports do); without
+    /// it, a missing ledger is an [`ErrorKind::NoLedger`] error and nothing is created.
+    pub create: bool,
 }
 
 impl Default for OpenOptions {
     fn default() -> OpenOptions {
         OpenOptions {
             lock_wait: DEFAULT_LOCK_WAIT,
+            create: true,
+        }
+    }
+}
+
+impl OpenOptions {
+    /// The same options, opening only a ledger that exists.
+    pub fn existing(self) -> OpenOptions {
+        OpenOptions {
+            create: false,
+            ..self
         }
     }
 }
@@ -140,12 +154,13 @@ fn stored_commits(store: &dyn Store) -> impl Iterator<Item = Result<(Commit, Has
 }
 
 impl Ledger {
-    /// Opens (creating if needed) the ledger directory at `path`, waiting up to
-    /// `options.lock_wait` for another process to release it.
+    /// Opens the ledger directory at `path` (creating it when there is none, if
+    /// `options.create` says so), waiting up to `options.lock_wait` for another process to
+    /// release it.
     pub fn open(path: &Path, options: OpenOptions) -> Result<Ledger> {
         let started = Instant::now();
         let store = loop {
-            match SledStore::open(path) {
+            match SledStore::open(path, options.create) {
                 Err(error)
                     if error.kind() == ErrorKind::Locked
                         && started.elapsed() < options.lock_wait =>
@@ -156,6 +171,51 @@ impl Ledger {
             }
         };
         Ledger::with_store(Box::new(store))
+    }
+
+    /// For a dry run: the ledger at `path` when there is one, else an empty ledger held in
+    /// memory, so that planning against "nothing yet" creates nothing on disk.
+    pub fn open_or_empty(path: &Path, options: OpenOptions) -> Result<Ledger> {
+        match Ledger::open(path, options.existing()) {
+            Err(error) if error.kind() == ErrorKind::NoLedger => {
+                Ledger::with_store(Box::new(crate::storage::memory::MemoryStore::default()))
+            }
+            other => other,
+        }
+    }
+
+    /// Runs an import's `work` on the ledger at `path`: on a dry run the ledger that exists
+    /// (or an empty one in memory: nothing is created), otherwise the ledger, created when
+    /// there is none. When `work` is refused, a ledger created for it is removed again, so
+    /// that a refused import creates nothing.
+    pub fn importing<T>(
+        path: &Path,
+        options: OpenOptions,
+        dry_run: bool,
+        work: impl FnOnce(&mut Ledger) -> Result<T>,
+    ) -> Result<T> {
+        let mut ledger = match dry_run {
+            true => Ledger::open_or_empty(path, options)?,
+            false => Ledger::open(path, options)?,
+        };
+        match work(&mut ledger) {
+            Ok(done) => Ok(done),
+            Err(error) => {
+                // The refusal is what the user must see; a ledger that could not be
+                // removed is an empty one, which the next import uses.
+                let _ = ledger.discard_if_new();
+                Err(error)
+            }
+        }
+    }
+
+    /// Ends a command that was refused: a ledger this process created for it, and that
+    /// holds no commit, is removed, so that a refused import leaves nothing behind.
+    pub fn discard_if_new(self) -> Result<()> {
+        if self.head.is_some() || !self.store.created() {
+            return Ok(());
+        }
+        self.store.remove_created()
     }
 
     /// Opens a ledger over any store: reads and checks the newest commit, then brings the

@@ -175,9 +175,10 @@ pub fn import_dir(
     progress.start("reading the export", 0);
     let export = sb::parse_with_sources(&files, sb_options, known)?;
     progress.finish();
-    let mut ledger = Ledger::open(path, options)?;
-    progress.start("planning and committing", 0);
-    let report = import(&mut ledger, &export, dry_run)?;
-    progress.finish();
-    Ok(report)
+    Ledger::importing(path, options, dry_run, |ledger| {
+        progress.start("planning and committing", 0);
+        let report = import(ledger, &export, dry_run)?;
+        progress.finish();
+        Ok(report)
+    })
 }

@@ -1,4 +1,5 @@
-//! An in-memory store for tests and fuzzing: the same [`Store`] contract, nothing on disk.
+//! An in-memory store for tests, fuzzing and dry runs against a ledger that does not exist
+//! yet: the same [`Store`] contract, nothing on disk.
 //!
 //! Owns: [`MemoryStore`].
 //! Must not: be used by a ledger on disk.

@@ -20,6 +20,8 @@ pub struct SledStore {
     db: sled::Db,
     trees: Vec<sled::Tree>,
     directory: std::path::PathBuf,
+    /// Whether [`SledStore::open`] made the ledger (it did not exist before).
+    created: bool,
     /// muster's own exclusive lock on the ledger, held as long as the store lives.
     _lock: std::fs::File,
 }
@@ -36,20 +38,18 @@ fn sled_error(error: sled::Error) -> Error {
 }
 
 impl SledStore {
-    /// Opens (creating if needed) the ledger directory at `path`. A ledger held by another
-    /// process is an [`ErrorKind::Locked`] error.
-    pub fn open(path: &Path) -> Result<SledStore> {
-        if path.exists() && !path.is_dir() {
-            return Err(Error::new(
-                ErrorKind::Input,
-                format!(
-                    "{} is a file, not a ledger directory",
-                    ledger_path_text(path)
-                ),
-            ));
-        }
-        if !path.exists() {
-            create_atomically(path)?;
+    /// Opens the ledger directory at `path`; with `create`, makes a new one when `path`
+    /// does not exist or is an empty directory. A ledger held by another process is an
+    /// [`ErrorKind::Locked`] error; no ledger at `path` (without `create`) is
+    /// [`ErrorKind::NoLedger`]; a directory of other files is refused, never written into.
+    pub fn open(path: &Path, create: bool) -> Result<SledStore> {
+        let mut created = false;
+        match ledger_at(path)? {
+            LedgerAt::Ledger => {}
+            LedgerAt::Nothing if create => {
+                created = create_atomically(path)?;
+            }
+            LedgerAt::Nothing => return Err(no_ledger(path)),
         }
         let lock = lock(path)?;
         remove_unfinished_snapshots(path)?;
@@ -83,6 +83,7 @@ impl SledStore {
             db,
             trees,
             directory: path.to_path_buf(),
+            created,
             _lock: lock,
         })
     }
@@ -94,6 +95,70 @@ impl SledStore {
             .position(|s| *s == space)
             .expect("every Space is in Space::ALL")]
     }
+}
+
+/// What a ledger path holds.
+enum LedgerAt {
+    /// A ledger: sled's `conf` and `db` (every ledger, since muster creates them together
+    /// and renames them into place).
+    Ledger,
+    /// Nothing: no such path, or an empty directory (a new ledger may be made there).
+    Nothing,
+}
+
+/// The files sled keeps in every database directory; a directory with both is a ledger.
+const SLED_FILES: [&str; 2] = ["conf", "db"];
+
+/// Looks at `path` without changing it. A file, or a directory that holds other files
+/// but no ledger (an SB export directory given as `--db`), is refused: writing a ledger
+/// into it would mix muster's files with someone else's.
+fn ledger_at(path: &Path) -> Result<LedgerAt> {
+    let metadata = match std::fs::metadata(path) {
+        Ok(metadata) => metadata,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(LedgerAt::Nothing),
+        Err(error) => return Err(Error::io(path, &error)),
+    };
+    if !metadata.is_dir() {
+        return Err(Error::new(
+            ErrorKind::Input,
+            format!(
+                "{} is a file, not a ledger directory",
+                ledger_path_text(path)
+            ),
+        ));
+    }
+    if SLED_FILES.iter().all(|name| path.join(name).is_file()) {
+        return Ok(LedgerAt::Ledger);
+    }
+    let mut entries = std::fs::read_dir(path).map_err(|error| Error::io(path, &error))?;
+    match entries.next() {
+        None => Ok(LedgerAt::Nothing),
+        Some(entry) => {
+            let example = entry
+                .map(|entry| entry.file_name().to_string_lossy().into_owned())
+                .unwrap_or_default();
+            Err(Error::new(
+                ErrorKind::Input,
+                format!(
+                    "{} is not a muster ledger: it is a directory of other files (such as \
+                     {example:?}); give the path of a ledger, or a new path for an import to \
+                     create one",
+                    ledger_path_text(path)
+                ),
+            ))
+        }
+    }
+}
+
+/// The refusal of a command that needs a ledger where there is none.
+fn no_ledger(path: &Path) -> Error {
+    Error::new(
+        ErrorKind::NoLedger,
+        format!(
+            "no ledger at {} (imports create one)",
+            ledger_path_text(path)
+        ),
+    )
 }
 
 /// Takes muster's exclusive lock on the ledger at `path` (a [`LOCK_FILE`] inside it), or
@@ -142,7 +207,9 @@ fn remove_unfinished_snapshots(path: &Path) -> Result<()> {
 /// is made in a fresh sibling directory, opened (which writes `conf` and `db`), flushed
 /// and closed there, and then renamed into place. A kill leaves at most a stray
 /// `.<name>.creating-*` directory beside it, which nothing opens.
-fn create_atomically(path: &Path) -> Result<()> {
+///
+/// Returns whether this process made the ledger (false when another made it first).
+fn create_atomically(path: &Path) -> Result<bool> {
     let parent = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
         _ => std::path::PathBuf::from("."),
@@ -156,7 +223,7 @@ fn create_atomically(path: &Path) -> Result<()> {
         .map_or(0, |elapsed| elapsed.subsec_nanos());
     remove_abandoned_staging(&parent, &name);
     let staging = parent.join(format!(".{name}.creating-{}-{nanos}", std::process::id()));
-    {
+    let made = (|| {
         let db = sled::Config::new()
             .path(&staging)
             .open()
@@ -165,19 +232,30 @@ fn create_atomically(path: &Path) -> Result<()> {
             db.open_tree(space.tree_name()).map_err(sled_error)?;
         }
         db.flush().map_err(sled_error)?;
+        Ok(())
+    })();
+    if let Err(error) = made {
+        // A failed creation (a full disk) leaves nothing behind.
+        let _ = std::fs::remove_dir_all(&staging);
+        return Err(error);
     }
+    // `rename` also replaces an empty directory at `path`.
     match std::fs::rename(&staging, path) {
         Ok(()) => {}
         // Another process created the ledger first: use theirs.
-        Err(_) if path.is_dir() => {
+        Err(_) if matches!(ledger_at(path), Ok(LedgerAt::Ledger)) => {
             let _ = std::fs::remove_dir_all(&staging);
-            return Ok(());
+            return Ok(false);
         }
-        Err(error) => return Err(Error::io(path, &error)),
+        Err(error) => {
+            let _ = std::fs::remove_dir_all(&staging);
+            return Err(Error::io(path, &error));
+        }
     }
     std::fs::File::open(&parent)
         .and_then(|directory| directory.sync_all())
-        .map_err(|error| Error::io(&parent, &error))
+        .map_err(|error| Error::io(&parent, &error))?;
+    Ok(true)
 }
 
 /// Removes staging directories of `name` left by processes that no longer run (killed
@@ -305,5 +383,19 @@ impl Store for SledStore {
     ) -> Result<()> {
         let path = self.directory.join(file.file_name());
         replace_ledger_file(&self.directory, &path, durable, write)
+    }
+
+    fn created(&self) -> bool {
+        self.created
+    }
+
+    fn remove_created(self: Box<Self>) -> Result<()> {
+        if !self.created {
+            return Ok(());
+        }
+        let directory = self.directory.clone();
+        // Close sled (and release the lock) before removing its files.
+        drop(self);
+        std::fs::remove_dir_all(&directory).map_err(|error| Error::io(&directory, &error))
     }
 }

@@ -84,6 +84,15 @@ pub trait Store: Send + Sync {
         durable: bool,
         write: &mut dyn FnMut(&mut dyn FileWriter) -> Result<()>,
     ) -> Result<()>;
+    /// Whether opening this store created it (a new ledger directory).
+    fn created(&self) -> bool {
+        false
+    }
+    /// Closes a store this process created and removes what it made, so that a command
+    /// refused after creating a ledger leaves nothing behind. Does nothing otherwise.
+    fn remove_created(self: Box<Self>) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// muster's own files beside the storage engine's.
