@@ -32,6 +32,10 @@ fn exit_code(kind: ErrorKind) -> u8 {
     }
 }
 
+/// The exit code of a command whose commit is recorded (durable) while a later step
+/// failed; the next open finishes it.
+const RECORDED_BUT_UNFINISHED: u8 = 8;
+
 /// A message on stderr; a closed stderr loses it rather than panicking.
 fn complain(message: std::fmt::Arguments) {
     let _ = writeln!(std::io::stderr(), "muster: {message}");
@@ -62,5 +66,9 @@ fn main() -> ExitCode {
     match status {
         Status::Done => ExitCode::SUCCESS,
         Status::Damaged => ExitCode::from(exit_code(ErrorKind::Corrupt)),
+        Status::Unfinished(unfinished) => {
+            complain(format_args!("{unfinished}"));
+            ExitCode::from(RECORDED_BUT_UNFINISHED)
+        }
     }
 }

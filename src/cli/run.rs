@@ -14,6 +14,7 @@ use std::time::Duration;
 use muster::import::portable::PortableLog;
 use muster::import::sb::{self, generate};
 use muster::import::{names, spans, statements};
+use muster::ledger::Unfinished;
 use muster::log::source::{Source, SourceFile, SourceKind};
 use muster::query::{audit, chart};
 use muster::{
@@ -31,11 +32,22 @@ use crate::cli::render::{self, NameBook};
 use muster::query::membership;
 
 /// How a command ended when it did not fail.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Status {
     Done,
     /// `verify` found damage: an answer, printed, but not a success.
     Damaged,
+    /// A commit is recorded, but a step after it failed (see [`Unfinished`]): neither a
+    /// success nor a failure, and never reported as either.
+    Unfinished(Unfinished),
+}
+
+/// The status of a command whose commit may be recorded but unfinished.
+fn recorded(unfinished: Option<&Unfinished>) -> Status {
+    match unfinished {
+        Some(unfinished) => Status::Unfinished(unfinished.clone()),
+        None => Status::Done,
+    }
 }
 
 type Run = Result<Status, Error>;
@@ -206,7 +218,7 @@ fn import(cli: &Cli, command: &ImportCommand, out: &mut Output<impl Write>) -> R
         ImportCommand::Spans(args) => {
             let outcome = import_spans(cli, &args.file, args.dry_run)?;
             out.print(&render::import(&outcome, args.output.format));
-            Ok(Status::Done)
+            Ok(recorded(outcome.unfinished.as_ref()))
         }
         ImportCommand::Names { file, output } => {
             let (names, _) = names::read_names(file)?;
@@ -230,7 +242,7 @@ fn import(cli: &Cli, command: &ImportCommand, out: &mut Output<impl Write>) -> R
                 outcome.skipped,
                 outcome.appended.len()
             ));
-            Ok(Status::Done)
+            Ok(recorded(outcome.unfinished.as_ref()))
         }
     }
 }
@@ -254,7 +266,7 @@ fn import_file(
         ledger.import(&batch, source, args.dry_run)
     })?;
     out.print(&render::import(&outcome, args.output.format));
-    Ok(Status::Done)
+    Ok(recorded(outcome.unfinished.as_ref()))
 }
 
 /// `import spans`: the spans file read whole, then planned against the ledger's timelines
@@ -289,7 +301,7 @@ fn import_sb_command(cli: &Cli, args: &SbArgs, out: &mut Output<impl Write>) -> 
         &progress,
     )?;
     out.print(&render::sb_import(&report, args.output.format));
-    Ok(Status::Done)
+    Ok(recorded(report.outcome.unfinished.as_ref()))
 }
 
 fn members(
@@ -420,9 +432,10 @@ fn export_log(
 
 fn forget(cli: &Cli, m: &str, format: Format, out: &mut Output<impl Write>) -> Run {
     let m = member(m)?;
-    let outcome = open(cli)?.forget(&m)?;
+    let mut ledger = open(cli)?;
+    let outcome = ledger.forget(&m)?;
     out.print(&render::forget(&outcome, format));
-    Ok(Status::Done)
+    Ok(recorded(ledger.unfinished()))
 }
 
 fn draw_chart(

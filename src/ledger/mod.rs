@@ -75,6 +75,33 @@ pub struct ImportOutcome {
     /// When the same input (see [`Source::fingerprint`]) was recorded before: that commit.
     /// Nothing was read or planned.
     pub already_recorded: Option<u64>,
+    /// The commit is recorded (durable), but a step after it failed: what, and that the
+    /// next open finishes it. `None` when everything was done.
+    pub unfinished: Option<Unfinished>,
+}
+
+/// A commit that is recorded — written and flushed, so the import has happened — but
+/// whose later steps (the head anchor, the derived state) could not all be done. Not an
+/// error: reporting the import as failed would be untrue (a re-run records nothing). The
+/// next full open of the ledger finishes what is missing from the log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unfinished {
+    /// The commit that is recorded.
+    pub commit: u64,
+    /// Each step that failed, with why ("writing the derived state: No space left …").
+    pub steps: Vec<String>,
+}
+
+impl std::fmt::Display for Unfinished {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "commit {} is recorded, but not finished: {}; the next command that opens the \
+             ledger finishes it (once the cause is fixed, e.g. space freed)",
+            self.commit,
+            self.steps.join("; ")
+        )
+    }
 }
 
 impl ImportOutcome {
@@ -140,6 +167,10 @@ pub struct Ledger {
     /// Per group, its spans as the ledger stands now, flat: what `members` on a date
     /// reads. Built from the group's state on first use; dropped when the state changes.
     spans: StateCache<GroupId, GroupSpans>,
+    /// Set when a commit was recorded but its later steps were not all done: the states
+    /// held here no longer follow the log, so nothing more is appended until the ledger is
+    /// opened again (which finishes the steps).
+    unfinished: Option<Unfinished>,
 }
 
 /// Every stored commit, decoded and checked, in order.
@@ -245,7 +276,13 @@ impl Ledger {
             groups: StateCache::new(),
             members: StateCache::new(),
             spans: StateCache::new(),
+            unfinished: None,
         };
+        // A commit recorded while its anchor could not be written (a full disk): the log
+        // was checked against the older anchor above; move the anchor on now.
+        if let Some(head) = ledger.head.filter(|head| anchor != Some(*head)) {
+            write_anchor(ledger.store(), head)?;
+        }
         ledger.move_legacy_names()?;
         ledger.catch_up()?;
         Ok(ledger)
@@ -277,6 +314,7 @@ impl Ledger {
             groups: StateCache::new(),
             members: StateCache::new(),
             spans: StateCache::new(),
+            unfinished: None,
         }))
     }
 
@@ -391,6 +429,7 @@ impl Ledger {
         source: Source,
         dry_run: bool,
     ) -> Result<ImportOutcome> {
+        self.refuse_if_unfinished()?;
         let seq = self.head_seq() + 1;
         let mut working: BTreeMap<GroupId, Arc<GroupState>> = BTreeMap::new();
         for group in batch.groups() {
@@ -427,6 +466,7 @@ impl Ledger {
             new_observed_dates,
             dry_run,
             already_recorded: None,
+            unfinished: None,
         };
         if records.is_empty() || dry_run {
             return Ok(outcome);
@@ -464,17 +504,24 @@ impl Ledger {
                 )));
             }
         }
-        self.append(&commit, &mut base)?;
+        outcome.unfinished = self.append(&commit, &mut base)?;
         outcome.commit = Some(seq);
         Ok(outcome)
     }
 
     /// The one way a commit enters the log. `base` holds the derived state the commit
     /// touches, with the commit already applied. In order: the commit must continue the
-    /// chain; it is encoded and read back (checked right before writing); written and
-    /// flushed (durable: from here the import has happened); the anchor is moved on; then
-    /// the derived state is written and flushed.
-    pub(crate) fn append(&mut self, commit: &Commit, base: &mut Projection) -> Result<()> {
+    /// chain; it is encoded and read back (checked right before writing); the device must
+    /// have room for it and what follows it; it is written and flushed (durable: from here
+    /// the import has happened); the anchor is moved on; then the derived state is
+    /// written. A failure before the flush is an error and nothing is recorded; a failure
+    /// after it is [`Unfinished`], returned as a value, because the commit stands.
+    pub(crate) fn append(
+        &mut self,
+        commit: &Commit,
+        base: &mut Projection,
+    ) -> Result<Option<Unfinished>> {
+        self.refuse_if_unfinished()?;
         let seq = self.head_seq() + 1;
         if seq > MAX_COMMITS {
             return Err(Error::new(
@@ -499,21 +546,77 @@ impl Ledger {
                 "commit {seq} does not survive encoding"
             )));
         }
+        // Room for what this commit writes: the commit in the engine's log (which may
+        // copy it while it reorganises), and the derived-state file written whole beside
+        // the old one. Checked before anything is written, so that a full disk refuses
+        // the import instead of failing half-way through it.
+        let derived_bytes = match self.store().open_file(SideFile::Derived)? {
+            Some(file) => file.length(),
+            None => 0,
+        };
+        let needed = (bytes.len() as u64)
+            .saturating_mul(2)
+            .saturating_add(derived_bytes);
+        self.store().check_space(needed)?;
         let head = Head { seq, hash };
         self.store()
             .append_log(&seq_key(seq), &bytes, &encode_head(head)?)?;
-        self.store().flush()?;
+        self.store().flush().map_err(|error| {
+            Error::new(
+                error.kind(),
+                format!(
+                    "{}: commit {seq} may or may not be recorded (`muster log` shows which \
+                     once the cause is fixed)",
+                    error.detail()
+                ),
+            )
+        })?;
+        // Durable: the import has happened, whatever fails from here on.
         self.head = Some(head);
-        write_anchor(self.store(), head)?;
-        self.write_derived(base)?;
-        for (group, state) in std::mem::take(&mut base.groups) {
-            self.spans.remove(&group);
-            self.groups.put(group, Arc::new(state));
+        let mut steps = Vec::new();
+        if let Err(error) = write_anchor(self.store(), head) {
+            steps.push(format!("writing the head anchor: {error}"));
         }
-        for (member, state) in std::mem::take(&mut base.members) {
-            self.members.put(member, Arc::new(state));
+        match self.write_derived(base) {
+            Ok(()) => {
+                for (group, state) in std::mem::take(&mut base.groups) {
+                    self.spans.remove(&group);
+                    self.groups.put(group, Arc::new(state));
+                }
+                for (member, state) in std::mem::take(&mut base.members) {
+                    self.members.put(member, Arc::new(state));
+                }
+            }
+            Err(error) => steps.push(format!("writing the derived state: {error}")),
         }
-        Ok(())
+        if steps.is_empty() {
+            return Ok(None);
+        }
+        // The cached states no longer follow the log: drop them.
+        self.groups.clear();
+        self.members.clear();
+        self.spans.clear();
+        let unfinished = Unfinished { commit: seq, steps };
+        self.unfinished = Some(unfinished.clone());
+        Ok(Some(unfinished))
+    }
+
+    /// After an [`Unfinished`] commit the states this ledger holds lag the log: planning
+    /// against them would be wrong, so nothing more is planned or appended until the
+    /// ledger is opened again.
+    fn refuse_if_unfinished(&self) -> Result<()> {
+        match &self.unfinished {
+            Some(unfinished) => Err(Error::new(
+                ErrorKind::Storage,
+                format!("{unfinished}; nothing more is imported until then"),
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// Set when a commit was recorded but not finished (see [`Unfinished`]).
+    pub fn unfinished(&self) -> Option<&Unfinished> {
+        self.unfinished.as_ref()
     }
 
     /// The newest commit's hash ([`GENESIS_HASH`] for an empty ledger).
@@ -569,7 +672,7 @@ impl Ledger {
     /// Appends a commit made elsewhere (a replayed backup), verbatim: same number, time
     /// and hashes. It must continue this ledger's chain. Same discipline as [`Self::import`]:
     /// the commit is checked, written and flushed, then the derived state.
-    pub fn append_replayed(&mut self, commit: &Commit) -> Result<()> {
+    pub fn append_replayed(&mut self, commit: &Commit) -> Result<Option<Unfinished>> {
         // `append` refuses a commit that does not continue the chain before writing.
         let mut base = Projection::default();
         self.apply_stored(&mut base, commit)?;

@@ -94,7 +94,9 @@ impl Ledger {
         commit.canonicalize();
         // The commit changes no derived value; appending it only moves the derived
         // state's marker on, so that opening does not replay it.
-        self.append(&commit, &mut crate::projection::Projection::default())?;
+        // A recorded commit whose later steps failed is still recorded: the erasure goes
+        // on, and the caller reads `Ledger::unfinished`.
+        let _unfinished = self.append(&commit, &mut crate::projection::Projection::default())?;
         let name_removed = name.is_some();
         if name_removed {
             let mut names = self.name_book()?.to_stored()?;

@@ -23,6 +23,9 @@ pub struct ReplayOutcome {
     pub skipped: usize,
     /// Sequence numbers appended, in order.
     pub appended: Vec<u64>,
+    /// The last commit appended is recorded but not finished; the commits after it were
+    /// not appended (the same import again appends them, once the cause is fixed).
+    pub unfinished: Option<crate::ledger::Unfinished>,
 }
 
 impl Ledger {
@@ -67,6 +70,7 @@ impl Ledger {
             read: commits.len(),
             skipped: 0,
             appended: Vec::new(),
+            unfinished: None,
         };
         // Decide for every line before writing: present, new, or refused.
         let mut head = self.head_seq();
@@ -116,8 +120,12 @@ impl Ledger {
         // Every new commit must also apply cleanly to the derived state.
         self.check_replay(commits[new_from..].iter().map(|(_, commit, _)| commit))?;
         for (_, commit, _) in &commits[new_from..] {
-            self.append_replayed(commit)?;
+            let unfinished = self.append_replayed(commit)?;
             outcome.appended.push(commit.seq);
+            if unfinished.is_some() {
+                outcome.unfinished = unfinished;
+                break;
+            }
         }
         Ok(outcome)
     }

@@ -56,6 +56,7 @@ impl Report {
                 new_observed_dates: 0,
                 dry_run,
                 already_recorded: Some(seq),
+                unfinished: None,
             },
             changes: Vec::new(),
             ended: 0,
@@ -103,12 +104,16 @@ pub fn import(ledger: &mut Ledger, export: &Export, dry_run: bool) -> Result<Rep
         count(ObservationKind::End),
         count(ObservationKind::CarryForward),
     );
-    let outcome = ledger.import(&batch, source, dry_run)?;
+    // Names before the commit: once the commit is recorded, a re-run of the same export
+    // records nothing (and is recognised by its digests), so names that failed after it
+    // would never be stored. Names are display data: stored without the commit (when it
+    // then fails) they only name ids the ledger does not use yet.
     let names_updated = if dry_run {
         0
     } else {
         ledger.set_names(&export.group_names, &export.member_names)?
     };
+    let outcome = ledger.import(&batch, source, dry_run)?;
     let mut group_names: BTreeMap<GroupId, Option<String>> = BTreeMap::new();
     let mut member_names: BTreeMap<MemberId, Option<String>> = BTreeMap::new();
     let mut changes = Vec::with_capacity(outcome.facts.len());

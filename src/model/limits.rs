@@ -51,6 +51,20 @@ pub const MAX_SOURCE_OPTIONS: usize = 16;
 /// Longest option kept in a commit, in bytes.
 pub const MAX_SOURCE_OPTION_BYTES: usize = 256;
 
+// ---- The device ------------------------------------------------------------------------
+
+/// Free space an import leaves on the ledger's device beyond what it writes, in bytes:
+/// room for the storage engine's own bookkeeping (sled writes segments of 512 KiB and
+/// snapshots), so that a commit is refused for want of space before it starts, rather
+/// than failing inside the engine.
+pub const FREE_SPACE_MARGIN_BYTES: u64 = 32 << 20;
+/// Longest wait, in seconds, for the storage engine to write or flush a commit. On a full
+/// disk sled 0.34.7 can wait for ever for a write that will never succeed (while the
+/// ledger is locked); past this the command fails, saying the commit's fate is unknown.
+pub const STORAGE_WAIT_SECONDS: u64 = 20;
+/// sled's segment size: the margin holds several.
+const SLED_SEGMENT_BYTES: u64 = 512 << 10;
+
 // ---- Derived state ---------------------------------------------------------------------
 
 /// Most entries one directory of the derived-state file may hold (every group, or every
@@ -62,6 +76,10 @@ pub const MAX_DIRECTORY_ENTRIES: usize = 100_000_000;
 /// Bytes of one version-2 fact: member index (`u32`), date (`i32`), change (`u8`).
 const V2_FACT_BYTES: usize = 9;
 
+// The margin holds the engine's segments being rewritten, many times over.
+const _: () = assert!(FREE_SPACE_MARGIN_BYTES >= 16 * SLED_SEGMENT_BYTES);
+// A wait on the engine is bounded, and shorter than a minute ("fails within seconds").
+const _: () = assert!(STORAGE_WAIT_SECONDS > 0 && STORAGE_WAIT_SECONDS < 60);
 // An id and a name are each read from one input field.
 const _: () = assert!(MAX_ID_BYTES <= MAX_FIELD_BYTES);
 const _: () = assert!(MAX_NAME_BYTES <= MAX_FIELD_BYTES);

@@ -7,8 +7,10 @@
 //! Must not: interpret values.
 
 use std::path::Path;
+use std::time::Duration;
 
 use crate::error::{ledger_path_text, Error, ErrorKind, Result};
+use crate::model::limits::{FREE_SPACE_MARGIN_BYTES, STORAGE_WAIT_SECONDS};
 use crate::storage::files::{open_file_in, read_anchor_in, replace_ledger_file};
 use crate::storage::store::{
     FileWriter, KeyValue, ReadAt, SideFile, Space, Store, ANCHOR_FILE, LEGACY_DERIVED_TREES,
@@ -94,6 +96,38 @@ impl SledStore {
             .iter()
             .position(|s| *s == space)
             .expect("every Space is in Space::ALL")]
+    }
+}
+
+/// Runs `work` (a write to sled) on a thread of its own and waits for it at most
+/// [`STORAGE_WAIT_SECONDS`]: on a full disk sled 0.34.7 can wait for ever for a write
+/// that will not succeed, and the command must end, with the lock released, rather than
+/// hang. A thread that does not finish is left behind; the process ends without it.
+fn bounded<T: Send + 'static>(
+    what: &str,
+    work: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("muster-storage".to_string())
+        .spawn(move || {
+            // The receiver is gone only when the wait below gave up.
+            let _ = sender.send(work());
+        })
+        .map_err(|error| Error::new(ErrorKind::Io, format!("{what}: {error}")))?;
+    match receiver.recv_timeout(Duration::from_secs(STORAGE_WAIT_SECONDS)) {
+        Ok(result) => result,
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Err(Error::new(
+            ErrorKind::Io,
+            format!(
+                "{what}: the storage engine did not finish within {STORAGE_WAIT_SECONDS} s \
+                 (is the disk full?)"
+            ),
+        )),
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => Err(Error::new(
+            ErrorKind::Storage,
+            format!("{what}: the storage engine stopped without an answer"),
+        )),
     }
 }
 
@@ -330,24 +364,52 @@ impl Store for SledStore {
     }
 
     fn flush(&self) -> Result<()> {
-        self.db.flush().map_err(sled_error)?;
-        Ok(())
+        let db = self.db.clone();
+        bounded("flushing the log", move || {
+            db.flush().map_err(sled_error)?;
+            Ok(())
+        })
     }
 
     fn append_log(&self, key: &[u8], commit: &[u8], head: &[u8]) -> Result<()> {
         use sled::transaction::{TransactionError, Transactional};
-        (self.tree(Space::Log), self.tree(Space::Heads))
-            .transaction(|(log, heads)| {
-                log.insert(key, commit)?;
-                heads.insert(key, head)?;
-                Ok::<(), sled::transaction::ConflictableTransactionError<()>>(())
-            })
-            .map_err(|error| match error {
-                TransactionError::Storage(error) => sled_error(error),
-                TransactionError::Abort(()) => {
-                    Error::new(ErrorKind::Storage, "the storage engine aborted a commit")
-                }
-            })
+        let trees = (
+            self.tree(Space::Log).clone(),
+            self.tree(Space::Heads).clone(),
+        );
+        let (key, commit, head) = (key.to_vec(), commit.to_vec(), head.to_vec());
+        bounded("writing a commit", move || {
+            (&trees.0, &trees.1)
+                .transaction(|(log, heads)| {
+                    log.insert(key.as_slice(), commit.as_slice())?;
+                    heads.insert(key.as_slice(), head.as_slice())?;
+                    Ok::<(), sled::transaction::ConflictableTransactionError<()>>(())
+                })
+                .map_err(|error| match error {
+                    TransactionError::Storage(error) => sled_error(error),
+                    TransactionError::Abort(()) => {
+                        Error::new(ErrorKind::Storage, "the storage engine aborted a commit")
+                    }
+                })
+        })
+    }
+
+    fn check_space(&self, bytes: u64) -> Result<()> {
+        let free = fs2::available_space(&self.directory)
+            .map_err(|error| Error::io(&self.directory, &error))?;
+        let needed = bytes.saturating_add(FREE_SPACE_MARGIN_BYTES);
+        if free < needed {
+            return Err(Error::new(
+                ErrorKind::Io,
+                format!(
+                    "not enough free space for the ledger {}: {free} bytes free, this commit \
+                     needs about {bytes} and muster keeps {FREE_SPACE_MARGIN_BYTES} more free; \
+                     nothing was recorded: free some space and run the command again",
+                    ledger_path_text(&self.directory)
+                ),
+            ));
+        }
+        Ok(())
     }
 
     fn read_anchor(&self) -> Result<Option<Vec<u8>>> {

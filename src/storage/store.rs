@@ -84,6 +84,15 @@ pub trait Store: Send + Sync {
         durable: bool,
         write: &mut dyn FnMut(&mut dyn FileWriter) -> Result<()>,
     ) -> Result<()>;
+    /// Refuses, before anything is written, when the device holding the store lacks room
+    /// for `bytes` more plus [`FREE_SPACE_MARGIN_BYTES`] (a full disk must refuse an
+    /// import, not break it half-way).
+    ///
+    /// [`FREE_SPACE_MARGIN_BYTES`]: crate::model::limits::FREE_SPACE_MARGIN_BYTES
+    fn check_space(&self, bytes: u64) -> Result<()> {
+        let _ = bytes;
+        Ok(())
+    }
     /// Whether opening this store created it (a new ledger directory).
     fn created(&self) -> bool {
         false

@@ -7,6 +7,14 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use muster::log::source::{Source, SourceKind};
+use muster::storage::memory::MemoryStore;
+use muster::storage::store::{FileWriter, KeyValue, ReadAt, SideFile, Space, Store};
+use muster::{Ledger, Verdict};
 
 use crate::support::{run_in, Run, Sandbox, LATE_WEEK, WEEK_ONE};
 
@@ -246,4 +254,254 @@ fn a_refused_import_creates_nothing() {
         &["import", "observations", late.to_str().unwrap()],
     )
     .ok();
+}
+
+/// A [`MemoryStore`] whose derived-state writes fail while `fail_derived` is set: a step
+/// after the commit that cannot be done (as on a full disk).
+#[derive(Clone, Default)]
+struct DerivedFails {
+    inner: MemoryStore,
+    fail_derived: Arc<AtomicBool>,
+}
+
+impl Store for DerivedFails {
+    fn get(&self, space: Space, key: &[u8]) -> muster::Result<Option<Vec<u8>>> {
+        self.inner.get(space, key)
+    }
+    fn put(&self, space: Space, key: &[u8], value: &[u8]) -> muster::Result<()> {
+        self.inner.put(space, key, value)
+    }
+    fn remove(&self, space: Space, key: &[u8]) -> muster::Result<()> {
+        self.inner.remove(space, key)
+    }
+    fn last(&self, space: Space) -> muster::Result<Option<KeyValue>> {
+        self.inner.last(space)
+    }
+    fn scan_from<'a>(
+        &'a self,
+        space: Space,
+        from: &[u8],
+    ) -> Box<dyn Iterator<Item = muster::Result<KeyValue>> + 'a> {
+        self.inner.scan_from(space, from)
+    }
+    fn clear(&self, space: Space) -> muster::Result<()> {
+        self.inner.clear(space)
+    }
+    fn flush(&self) -> muster::Result<()> {
+        self.inner.flush()
+    }
+    fn append_log(&self, key: &[u8], commit: &[u8], head: &[u8]) -> muster::Result<()> {
+        self.inner.append_log(key, commit, head)
+    }
+    fn read_anchor(&self) -> muster::Result<Option<Vec<u8>>> {
+        self.inner.read_anchor()
+    }
+    fn write_anchor(&self, bytes: &[u8]) -> muster::Result<()> {
+        self.inner.write_anchor(bytes)
+    }
+    fn open_file(&self, file: SideFile) -> muster::Result<Option<Box<dyn ReadAt>>> {
+        self.inner.open_file(file)
+    }
+    fn replace_file(
+        &self,
+        file: SideFile,
+        durable: bool,
+        write: &mut dyn FnMut(&mut dyn FileWriter) -> muster::Result<()>,
+    ) -> muster::Result<()> {
+        if file == SideFile::Derived && self.fail_derived.load(Ordering::SeqCst) {
+            return Err(muster::Error::new(
+                muster::ErrorKind::Io,
+                "muster.derived.new: No space left on device (injected)",
+            ));
+        }
+        self.inner.replace_file(file, durable, write)
+    }
+}
+
+fn batch(csv: &str, sandbox: &Sandbox, name: &str) -> (muster::Batch, Source) {
+    let path = sandbox.write(name, csv);
+    let (batch, file) = muster::import::statements::read_observations(&path).unwrap();
+    let source = Source {
+        kind: SourceKind::Observations,
+        files: vec![file],
+        options: Vec::new(),
+    };
+    (batch, source)
+}
+
+#[test]
+fn a_commit_whose_derived_state_cannot_be_written_is_recorded_and_unfinished() {
+    let sandbox = Sandbox::new();
+    let store = DerivedFails::default();
+    let mut ledger = Ledger::with_store(Box::new(store.clone())).unwrap();
+    let (week, week_source) = batch(WEEK_ONE, &sandbox, "week.csv");
+    let first = ledger.import(&week, week_source, false).unwrap();
+    assert_eq!((first.commit, first.unfinished), (Some(1), None));
+
+    store.fail_derived.store(true, Ordering::SeqCst);
+    let (late, late_source) = batch(LATE_WEEK, &sandbox, "late.csv");
+    let outcome = ledger.import(&late, late_source.clone(), false).unwrap();
+    assert_eq!(outcome.commit, Some(2), "the commit is recorded");
+    let unfinished = outcome.unfinished.expect("reported as unfinished");
+    assert_eq!(unfinished.commit, 2);
+    assert!(
+        unfinished.steps[0].starts_with("writing the derived state: ")
+            && unfinished.steps[0].contains("No space left on device"),
+        "{unfinished}"
+    );
+    assert!(unfinished
+        .to_string()
+        .contains("the next command that opens"));
+    // Nothing more is appended through this ledger: its states no longer follow the log.
+    let refused = ledger.import(
+        &week,
+        Source {
+            kind: SourceKind::Facts,
+            ..late_source.clone()
+        },
+        false,
+    );
+    assert!(refused.is_err());
+    drop(ledger);
+
+    // The next open finishes it: the derived state is caught up, the import is not
+    // repeated, and the answers are those of both commits.
+    store.fail_derived.store(false, Ordering::SeqCst);
+    let mut reopened = Ledger::with_store(Box::new(store.clone())).unwrap();
+    assert!(matches!(
+        reopened.verify().unwrap(),
+        Verdict::Sound { commits: 2, .. }
+    ));
+    let again = reopened.import(&late, late_source, false).unwrap();
+    assert!(again.nothing_to_record(), "{again:?}");
+    let group = muster::GroupId::new("34340").unwrap();
+    let on = muster::Date::parse("2015-11-23").unwrap();
+    let members = muster::query::membership::members(&reopened, &group, on, None).unwrap();
+    let members: Vec<String> = members.iter().map(|m| m.to_string()).collect();
+    assert_eq!(members, ["1001", "1004"]);
+}
+
+#[test]
+fn through_the_binary_a_recorded_but_unfinished_import_exits_8_and_the_next_open_finishes_it() {
+    let sandbox = Sandbox::new();
+    let week = sandbox.write("week.csv", WEEK_ONE);
+    let late = sandbox.write("late.csv", LATE_WEEK);
+    sandbox
+        .muster(&["import", "observations", week.to_str().unwrap()])
+        .ok();
+    // A directory where the next derived-state file would be written: a failure after
+    // the commit, as a full disk gives.
+    let blocker = sandbox.db().join("muster.derived.new");
+    std::fs::create_dir(&blocker).unwrap();
+    let run = sandbox.muster(&["import", "observations", late.to_str().unwrap()]);
+    assert_code(
+        &run,
+        8,
+        &[
+            "commit 2 is recorded, but not finished: writing the derived state",
+            "the next command that opens the ledger finishes it",
+        ],
+    );
+    assert!(run.stdout.contains("commit 2: recorded"), "{}", run.stdout);
+    std::fs::remove_dir(&blocker).unwrap();
+    let verdict = sandbox.muster(&["verify"]).ok();
+    assert!(
+        verdict.stdout.contains("sound: 2 commits"),
+        "{}",
+        verdict.stdout
+    );
+    let again = sandbox
+        .muster(&["import", "observations", late.to_str().unwrap()])
+        .ok();
+    assert!(
+        again.stdout.contains("nothing to record"),
+        "{}",
+        again.stdout
+    );
+
+    // The same for the head anchor.
+    let blocker = sandbox.db().join("muster.head.new");
+    std::fs::create_dir(&blocker).unwrap();
+    let third = sandbox.write("third.csv", "date,group,member\n2015-12-07,chess,1002\n");
+    let run = sandbox.muster(&["import", "observations", third.to_str().unwrap()]);
+    assert_code(
+        &run,
+        8,
+        &["commit 3 is recorded, but not finished: writing the head anchor"],
+    );
+    std::fs::remove_dir(&blocker).unwrap();
+    let verdict = sandbox.muster(&["verify"]).ok();
+    assert!(
+        verdict.stdout.contains("sound: 3 commits"),
+        "{}",
+        verdict.stdout
+    );
+    // The anchor names commit 3 again, so a query reads muster's own files (a log that
+    // later lost commit 3 would be caught).
+    let members = sandbox
+        .muster(&["members", "chess", "--on", "2015-12-07"])
+        .ok();
+    assert!(members.stdout.contains("1002"), "{}", members.stdout);
+}
+
+#[test]
+fn a_closed_output_pipe_after_the_commit_keeps_the_true_status() {
+    let sandbox = Sandbox::new();
+    let export = sandbox.path("export");
+    sandbox
+        .muster(&[
+            "gen",
+            "sb",
+            export.to_str().unwrap(),
+            "--seed",
+            "5",
+            "--pupils",
+            "120",
+            "--activities",
+            "12",
+            "--weeks",
+            "3",
+        ])
+        .ok();
+    // The reader takes nothing and goes away before muster writes its report (a pipe
+    // closed at once); the import is recorded all the same and the status says so.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_muster"))
+        .arg("--db")
+        .arg(sandbox.db())
+        .args(["import", "sb", export.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "stderr: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let log = sandbox.muster(&["log", "--format", "json"]).ok().json();
+    assert_eq!(log.as_array().unwrap().len(), 1, "the import was recorded");
+
+    // Unfinished and piped: still exit 8, the message on stderr.
+    let blocker = sandbox.db().join("muster.derived.new");
+    std::fs::create_dir(&blocker).unwrap();
+    let facts = sandbox.write(
+        "facts.csv",
+        "date,group,member,change\n2030-01-06,late-group,late-member,join\n",
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_muster"))
+        .arg("--db")
+        .arg(sandbox.db())
+        .args(["import", "facts", facts.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(8), "stderr: {stderr}");
+    assert!(
+        stderr.contains("commit 2 is recorded, but not finished"),
+        "{stderr}"
+    );
 }
