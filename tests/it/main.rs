@@ -7,6 +7,7 @@ mod cli;
 mod concurrency;
 mod corruption;
 mod crash;
+mod disk_full;
 mod fuzz_smoke;
 mod model;
 mod outcomes;
