@@ -61,9 +61,28 @@ fn as_of_takes_a_commit_or_a_utc_time_on_every_query() {
     let log = json_of(&sandbox, &["log", "--format", "json"]);
     let second_at = log[1]["recorded_at"].as_str().unwrap().to_string();
     let first_at = log[0]["recorded_at"].as_str().unwrap().to_string();
-    // Before the first commit: every answer is empty.
+    // A time before the first commit: the ledger knew nothing yet, which an empty answer
+    // would misreport as "nobody"; commit 0 asks for exactly that empty state.
     let before = "2000-01-01T00:00:00Z";
-    assert!(member_list(&sandbox, "34340", "2015-11-23", &["--as-of", before]).is_empty());
+    for args in [
+        &["members", "34340", "--on", "2015-11-23", "--as-of", before][..],
+        &[
+            "history", "--group", "34340", "--as-of", before, "--format", "json",
+        ],
+    ] {
+        check(
+            &sandbox,
+            Case {
+                args,
+                code: 2,
+                stdout_has: &[],
+                stderr_has: &[
+                    "--as-of 2000-01-01T00:00:00Z: no commit was recorded by then",
+                    &format!("the first was recorded at {}", &first_at[..19]),
+                ],
+            },
+        );
+    }
     assert!(member_list(&sandbox, "34340", "2015-11-23", &["--as-of", "0"]).is_empty());
     // At the first commit's own instant: that commit counts (recorded_at <= T).
     assert_eq!(
@@ -86,7 +105,7 @@ fn as_of_takes_a_commit_or_a_utc_time_on_every_query() {
     let history = json_of(
         &sandbox,
         &[
-            "history", "--group", "34340", "--as-of", before, "--format", "json",
+            "history", "--group", "34340", "--as-of", "0", "--format", "json",
         ],
     );
     assert_eq!(history, json!([]));

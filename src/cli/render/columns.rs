@@ -121,6 +121,11 @@ impl Cell {
         }
     }
 
+    /// `true` or `false`, the same in every format.
+    pub fn boolean(value: bool) -> Cell {
+        Cell::exact(value, value)
+    }
+
     /// A value only JSON shows.
     pub fn json(json: Value) -> Cell {
         Cell {
@@ -218,6 +223,17 @@ impl<'a, R> Columns<'a, R> {
                 .iter()
                 .map(|row| shown.iter().map(|column| (column.cell)(row).text).collect())
                 .collect(),
+        }
+    }
+
+    /// A one-record answer (an import's totals, a verdict): JSON one object on one line,
+    /// CSV a header row and one row under the same names; a table says it in `sentence`,
+    /// which reads better than a one-row grid.
+    pub fn record(&self, row: &R, format: Format, sentence: impl FnOnce() -> String) -> String {
+        match format {
+            Format::Json => self.json_object(row).to_string() + "\n",
+            Format::Csv => self.table(std::slice::from_ref(row)).csv(),
+            Format::Table => sentence(),
         }
     }
 

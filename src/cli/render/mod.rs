@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 
 use membership::SpanRecord;
 use muster::ledger::names::ForgetOutcome;
+use muster::ledger::replay::ReplayOutcome;
 use muster::ledger::{CommitSummary, ImportOutcome, Verdict};
 use muster::log::hash::hex;
 use muster::log::source::Source;
@@ -261,7 +262,7 @@ pub fn log(commits: &[CommitSummary], format: Format) -> String {
 /// A sound verdict's fields (JSON); the table says it in a sentence.
 fn sound_fields() -> Columns<'static, (u64, u64)> {
     Columns::new()
-        .column("sound", |_: &(u64, u64)| Cell::json(json!(true)))
+        .column("sound", |_: &(u64, u64)| Cell::boolean(true))
         .column("commits", |(commits, _): &(u64, u64)| {
             Cell::number(*commits)
         })
@@ -272,26 +273,24 @@ fn sound_fields() -> Columns<'static, (u64, u64)> {
 fn broken_fields() -> Columns<'static, (Option<u64>, String)> {
     type Broken = (Option<u64>, String);
     Columns::new()
-        .column("sound", |_: &Broken| Cell::json(json!(false)))
+        .column("sound", |_: &Broken| Cell::boolean(false))
         .column("commit", |(seq, _): &Broken| Cell::optional_number(*seq))
         .column("reason", |(_, reason): &Broken| Cell::word(reason))
 }
 
+/// A verdict: JSON and CSV give its fields (which differ between sound and broken), a
+/// table says it in a sentence.
 pub fn verdict(verdict: &Verdict, format: Format) -> String {
-    match (verdict, format) {
-        (Verdict::Sound { commits, facts }, Format::Json) => {
-            json_line(&sound_fields().json_object(&(*commits, *facts)))
-        }
-        (Verdict::Broken { seq, reason }, Format::Json) => {
-            json_line(&broken_fields().json_object(&(*seq, reason.clone())))
-        }
-        (Verdict::Sound { commits, facts }, _) => format!(
+    match verdict {
+        Verdict::Sound { commits, facts } => sound_fields().record(&(*commits, *facts), format, || format!(
             "sound: {commits} commits, {facts} facts; every checksum and the hash chain hold, and the derived state equals a replay of the log\n"
-        ),
-        (Verdict::Broken { seq: Some(seq), reason }, _) => {
-            format!("broken at commit {seq}: {reason}\n")
+        )),
+        Verdict::Broken { seq, reason } => {
+            broken_fields().record(&(*seq, reason.clone()), format, || match seq {
+                Some(seq) => format!("broken at commit {seq}: {reason}\n"),
+                None => format!("broken: {reason}\n"),
+            })
         }
-        (Verdict::Broken { seq: None, reason }, _) => format!("broken: {reason}\n"),
     }
 }
 
@@ -366,14 +365,16 @@ fn forget_fields() -> Columns<'static, ForgetOutcome> {
             Cell::optional_number(o.commit)
         })
         .column("name_removed", |o: &ForgetOutcome| {
-            Cell::json(json!(o.name_removed))
+            Cell::boolean(o.name_removed)
         })
 }
 
+/// A forget: its fields (JSON, CSV) or a sentence (table).
 pub fn forget(outcome: &ForgetOutcome, format: Format) -> String {
-    if format == Format::Json {
-        return json_line(&forget_fields().json_object(outcome));
-    }
+    forget_fields().record(outcome, format, || forget_sentence(outcome))
+}
+
+fn forget_sentence(outcome: &ForgetOutcome) -> String {
     match outcome.commit {
         Some(seq) if outcome.name_removed => format!(
             "commit {seq}: erased the name of member {}; their facts stay under the id\n",
@@ -405,14 +406,41 @@ fn names_imported_fields() -> Columns<'static, NamesImported> {
         })
 }
 
+/// A names import: its fields (JSON, CSV) or a sentence (table).
 pub fn names_imported(stored: usize, skipped_erased: usize, format: Format) -> String {
-    match format {
-        Format::Json => json_line(&names_imported_fields().json_object(&NamesImported {
-            stored,
-            skipped_erased,
-        })),
-        _ => format!(
+    let imported = NamesImported {
+        stored,
+        skipped_erased,
+    };
+    names_imported_fields().record(&imported, format, || {
+        format!(
             "stored {stored} new or changed names; skipped {skipped_erased} of forgotten members\n"
-        ),
-    }
+        )
+    })
+}
+
+/// What `import log` did: commits read, those already present, those appended (JSON a
+/// list of numbers, CSV the numbers separated by spaces).
+fn replayed_fields() -> Columns<'static, ReplayOutcome> {
+    Columns::new()
+        .column("read", |o: &ReplayOutcome| Cell::number(o.read))
+        .column("already_present", |o: &ReplayOutcome| {
+            Cell::number(o.skipped)
+        })
+        .column("appended", |o: &ReplayOutcome| {
+            let numbers: Vec<String> = o.appended.iter().map(u64::to_string).collect();
+            Cell::exact(json!(o.appended), numbers.join(" "))
+        })
+}
+
+/// An `import log`: its fields (JSON, CSV) or a sentence (table).
+pub fn replayed(outcome: &ReplayOutcome, format: Format) -> String {
+    replayed_fields().record(outcome, format, || {
+        format!(
+            "read {} commits: {} already present, {} appended\n",
+            outcome.read,
+            outcome.skipped,
+            outcome.appended.len()
+        )
+    })
 }
