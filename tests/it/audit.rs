@@ -236,7 +236,11 @@ fn changes_are_effective_transitions_with_their_commit() {
                     "--member",
                     "1001",
                 ],
-                &["2015-11-16  join    34340", "2015-12-01  leave   chess"],
+                // People read a leave's last day; the fact is dated the first day out (2015-12-01).
+                &[
+                    "join    2015-11-16              34340",
+                    "leave               2015-11-30  chess",
+                ],
             ),
             ok(
                 &[
@@ -620,8 +624,8 @@ fn congress_spans_give_the_well_known_counts_and_party_histories() {
                     "S001191",
                 ],
                 &[
-                    "2022-12-09  join    senate:Independent  ",
-                    "2022-12-09  leave   senate:Democrat",
+                    "join    2022-12-09              senate:Independent  ",
+                    "leave               2022-12-08  senate:Democrat",
                     "Kyrsten Sinema",
                 ],
             ),

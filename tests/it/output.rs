@@ -343,3 +343,109 @@ fn an_sb_export_cannot_be_a_stream() {
         assert!(!sandbox.db().exists());
     }
 }
+
+/// The day before `date` (`YYYY-MM-DD`).
+fn day_before(date: &str) -> String {
+    let date = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").expect("a date");
+    date.pred_opt().expect("a day before").to_string()
+}
+
+/// The aligned table's rows as cells split on runs of two or more spaces, by header name.
+fn table_rows(text: &str) -> Vec<std::collections::BTreeMap<String, String>> {
+    let mut lines = text.lines();
+    let header = lines.next().expect("a header");
+    // Column starts, from the header (every column name is one word).
+    let starts: Vec<usize> = header
+        .char_indices()
+        .filter(|&(i, c)| c != ' ' && (i == 0 || header.as_bytes()[i - 1] == b' '))
+        .map(|(i, _)| i)
+        .collect();
+    let names: Vec<&str> = header.split_whitespace().collect();
+    lines
+        .map(|line| {
+            names
+                .iter()
+                .enumerate()
+                .map(|(index, name)| {
+                    let end = starts.get(index + 1).copied().unwrap_or(line.len());
+                    let cell = line.get(starts[index]..end.min(line.len())).unwrap_or("");
+                    (name.to_string(), cell.trim().to_string())
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// People read a last day; machines keep their documented exclusive `until` (and a leave's
+/// `date`, the first day out), under names that say which.
+#[test]
+fn tables_show_the_last_day_and_machine_formats_keep_until() {
+    let sandbox = two_commits();
+    let asked: &[&[&str]] = &[
+        &["history", "--group", "34340"],
+        &["history", "--member", "1002"],
+        &["history", "--group", "34340", "--corrections"],
+    ];
+    for args in asked {
+        let json = sandbox
+            .muster(&[args, &["--format", "json"][..]].concat())
+            .ok()
+            .json();
+        let json = json.as_array().expect("a list");
+        assert!(!json.is_empty(), "{args:?}");
+        let csv = sandbox
+            .muster(&[args, &["--format", "csv"][..]].concat())
+            .ok()
+            .stdout;
+        let header = csv.lines().next().unwrap_or_default();
+        assert!(header.contains(",from,until,"), "{args:?}: {header}");
+        assert!(!header.contains("last_day"), "{args:?}: {header}");
+        let table = sandbox.muster(args).ok().stdout;
+        assert!(
+            !table.lines().next().unwrap_or_default().contains("until"),
+            "{table}"
+        );
+        let rows = table_rows(&table);
+        assert_eq!(rows.len(), json.len(), "{args:?}: {table}");
+        let mut closed = 0;
+        for (row, span) in rows.iter().zip(json) {
+            assert_eq!(row["from"], span["from"].as_str().unwrap(), "{table}");
+            match span["until"].as_str() {
+                Some(until) => {
+                    closed += 1;
+                    assert_eq!(row["last_day"], day_before(until), "{args:?}: {table}");
+                }
+                None => assert_eq!(row["last_day"], "open", "{table}"),
+            }
+        }
+        assert!(closed > 0, "{args:?}: some span has an end to show");
+    }
+
+    let range = ["changes", "--from", "2015-01-01", "--to", "2016-01-01"];
+    let json = sandbox
+        .muster(&[&range[..], &["--format", "json"]].concat())
+        .ok()
+        .json();
+    let csv = sandbox
+        .muster(&[&range[..], &["--format", "csv"]].concat())
+        .ok()
+        .stdout;
+    assert!(csv.starts_with("date,change,"), "{csv}");
+    let table = sandbox.muster(&range).ok().stdout;
+    let rows = table_rows(&table);
+    let json = json.as_array().expect("a list");
+    assert_eq!(rows.len(), json.len());
+    let mut leaves = 0;
+    for (row, change) in rows.iter().zip(json) {
+        let date = change["date"].as_str().unwrap();
+        if change["change"] == "leave" {
+            leaves += 1;
+            assert_eq!(row["last_day"], day_before(date), "{table}");
+            assert_eq!(row["first_day"], "", "{table}");
+        } else {
+            assert_eq!(row["first_day"], date, "{table}");
+            assert_eq!(row["last_day"], "", "{table}");
+        }
+    }
+    assert!(leaves > 0, "{table}");
+}

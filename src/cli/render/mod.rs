@@ -199,15 +199,17 @@ impl NameBook {
 }
 
 /// History with provenance: per span, the commit whose fact opened it and the one whose
-/// fact closed it. `until` is the first day out. Names are for people reading tables and
-/// CSV; JSON has never had them.
+/// fact closed it. CSV and JSON give `until`, the first day out (their documented
+/// contract); the table, for people, gives `last_day` instead. Names are for people
+/// reading tables and CSV; JSON has never had them.
 fn history_columns(names: &NameBook) -> Columns<'_, SpanRecord> {
     Columns::new()
         .column("group", |s: &SpanRecord| Cell::id(&s.span.group))
         .column("member", |s: &SpanRecord| Cell::id(&s.span.member))
         .text_only("name", |s: &SpanRecord| names.member(&s.span.member))
         .column("from", |s: &SpanRecord| Cell::date(s.span.from))
-        .column("until", |s: &SpanRecord| Cell::end(s.span.until))
+        .machine_only("until", |s: &SpanRecord| Cell::end(s.span.until))
+        .table_only("last_day", |s: &SpanRecord| Cell::last_day(s.span.until))
         .column("opened_by", |s: &SpanRecord| Cell::number(s.opened_by))
         .column("closed_by", |s: &SpanRecord| {
             Cell::optional_number(s.closed_by)
@@ -294,11 +296,28 @@ pub fn verdict(verdict: &Verdict, format: Format) -> String {
     }
 }
 
-/// Every effective join and leave in a range, with the names of both sides.
+/// Every effective join and leave in a range, with the names of both sides. CSV and JSON
+/// give the fact's `date` (for a leave, the first day out); the table, for people, gives a
+/// join's `first_day` and a leave's `last_day` (the day before), each in its own column.
 fn change_columns(names: &NameBook) -> Columns<'_, ChangeRecord> {
+    let is_join = |r: &ChangeRecord| r.change.is_member();
     Columns::new()
-        .column("date", |r: &ChangeRecord| Cell::date(r.date))
+        .machine_only("date", |r: &ChangeRecord| Cell::date(r.date))
         .column("change", |r: &ChangeRecord| Cell::word(r.change.as_str()))
+        .table_only("first_day", move |r: &ChangeRecord| {
+            if is_join(r) {
+                Cell::date(r.date)
+            } else {
+                Cell::optional_date(None)
+            }
+        })
+        .table_only("last_day", move |r: &ChangeRecord| {
+            if is_join(r) {
+                Cell::optional_date(None)
+            } else {
+                Cell::optional_date(r.date.previous())
+            }
+        })
         .column("group", |r: &ChangeRecord| Cell::id(&r.group))
         .column("group_name", |r: &ChangeRecord| names.group(&r.group))
         .column("member", |r: &ChangeRecord| Cell::id(&r.member))
@@ -316,16 +335,18 @@ fn membership(member: bool) -> Cell {
     Cell::exact(member, if member { "member" } else { "not a member" })
 }
 
-/// Beliefs later commits revised: the dates (`until` exclusive), what was believed and by
-/// which commit's fact (none: no fact, so not a member), as of which commit, what is
-/// believed now and which commit's fact changed it.
+/// Beliefs later commits revised: the dates (`until` exclusive in CSV and JSON; in the
+/// table, for people, the `last_day`), what was believed and by which commit's fact (none:
+/// no fact, so not a member), as of which commit, what is believed now and which commit's
+/// fact changed it.
 fn correction_columns(names: &NameBook) -> Columns<'_, Correction> {
     Columns::new()
         .column("group", |c: &Correction| Cell::id(&c.group))
         .column("member", |c: &Correction| Cell::id(&c.member))
         .column("name", |c: &Correction| names.member(&c.member))
         .column("from", |c: &Correction| Cell::date(c.from))
-        .column("until", |c: &Correction| Cell::date(c.until))
+        .machine_only("until", |c: &Correction| Cell::date(c.until))
+        .table_only("last_day", |c: &Correction| Cell::last_day(Some(c.until)))
         .column("was_member", |c: &Correction| membership(c.was_member))
         .column("believed_by", |c: &Correction| {
             Cell::optional_number(c.believed_by)
