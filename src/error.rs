@@ -30,6 +30,27 @@ pub enum ErrorKind {
     NoLedger,
 }
 
+/// The file argument that means standard input (and, for an output file, standard
+/// output), as in most command-line tools. A file really called `-` is `./-`.
+pub const STANDARD_STREAM_ARGUMENT: &str = "-";
+
+/// How errors and commits name standard input: a name no file argument produces.
+pub const STANDARD_INPUT_NAME: &str = "<stdin>";
+
+/// Whether `path` is the argument [`STANDARD_STREAM_ARGUMENT`].
+pub fn is_standard_stream(path: &Path) -> bool {
+    path.as_os_str() == STANDARD_STREAM_ARGUMENT
+}
+
+/// How a message names an input path: `<stdin>` for `-`, otherwise the path as given.
+pub fn input_name(path: &Path) -> String {
+    if is_standard_stream(path) {
+        STANDARD_INPUT_NAME.to_string()
+    } else {
+        path.display().to_string()
+    }
+}
+
 /// Where in an input file an error was found. Lines and columns are 1-based.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Place {
@@ -39,9 +60,10 @@ pub struct Place {
 }
 
 impl Place {
+    /// The file at `path`; `-` is standard input, named `<stdin>`.
     pub fn file(path: &Path) -> Place {
         Place {
-            file: path.display().to_string(),
+            file: input_name(path),
             line: None,
             column: None,
         }

@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 
 use muster::import::sb::generate;
 
@@ -114,7 +114,7 @@ pub enum Command {
         to: Option<String>,
         #[arg(long)]
         as_of: Option<String>,
-        /// The SVG file to write.
+        /// The SVG file to write (`-`: standard output).
         #[arg(short = 'o', long)]
         output: PathBuf,
     },
@@ -184,8 +184,8 @@ pub enum ImportCommand {
     /// A portable log from `muster export log`: appends the commits this ledger lacks.
     Log {
         file: PathBuf,
-        #[arg(long, value_enum, default_value_t = LogFormatArg::Json)]
-        format: LogFormatArg,
+        #[command(flatten)]
+        output: OutputFormat,
     },
 }
 
@@ -218,15 +218,8 @@ pub enum ExportCommand {
         /// Only the commits after this one (for catching up a copy that ends there).
         #[arg(long)]
         since: Option<u64>,
-        /// Write to this file instead of standard output.
+        /// Write to this file instead of standard output (`-`: standard output).
         #[arg(short = 'o', long)]
         output: Option<PathBuf>,
     },
-}
-
-/// The portable log's formats (JSON lines is the only one today).
-#[derive(Clone, Copy, ValueEnum, Default)]
-pub enum LogFormatArg {
-    #[default]
-    Json,
 }

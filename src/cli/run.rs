@@ -11,6 +11,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use muster::error::is_standard_stream;
 use muster::import::portable::PortableLog;
 use muster::import::sb::{self, generate};
 use muster::import::{names, spans, statements};
@@ -118,6 +119,13 @@ pub fn run(cli: &Cli, out: &mut Output<impl Write>) -> Run {
                 activities: *activities,
                 weeks: *weeks,
             };
+            if is_standard_stream(dir) {
+                return Err(Error::new(
+                    ErrorKind::Input,
+                    "an SB export is a directory of CSV files and cannot be written to \
+                     standard output ('-'); give a directory",
+                ));
+            }
             generate::generate(*seed, scale).files().write_dir(dir)?;
             out.print(&format!("wrote an SB export to {}\n", dir.display()));
             Ok(Status::Done)
@@ -129,8 +137,23 @@ pub fn run(cli: &Cli, out: &mut Output<impl Write>) -> Run {
     }
 }
 
+/// The word an argument may give instead of a date: the current date where muster runs.
+const TODAY: &str = "today";
+
+/// A date argument: `YYYY-MM-DD`, or `today` (the local calendar date, as a person at the
+/// machine means it). Input files never accept `today`: their dates are facts.
 fn date(text: &str) -> Result<Date, Error> {
-    Date::parse(text).map_err(|e| Error::new(ErrorKind::Input, format!("date {text:?}: {e}")))
+    named_date("date", text)
+}
+
+/// [`date`], its error naming the argument as `what`.
+fn named_date(what: &str, text: &str) -> Result<Date, Error> {
+    let parsed = if text.trim().eq_ignore_ascii_case(TODAY) {
+        Date::new(chrono::Local::now().date_naive())
+    } else {
+        Date::parse(text)
+    };
+    parsed.map_err(|e| Error::new(ErrorKind::Input, format!("{what} {text:?}: {e}")))
 }
 
 fn group(text: &str) -> Result<GroupId, Error> {
@@ -230,18 +253,13 @@ fn import(cli: &Cli, command: &ImportCommand, out: &mut Output<impl Write>) -> R
             Ok(Status::Done)
         }
         ImportCommand::Sb(args) => import_sb_command(cli, args, out),
-        ImportCommand::Log { file, format: _ } => {
+        ImportCommand::Log { file, output } => {
             // Read and check the whole file before the ledger is opened, as for CSV.
             let log = PortableLog::read_file(file)?;
             let outcome = Ledger::importing(&cli.db, open_options(cli), false, |ledger| {
                 ledger.replay(&log)
             })?;
-            out.print(&format!(
-                "read {} commits: {} already present, {} appended\n",
-                outcome.read,
-                outcome.skipped,
-                outcome.appended.len()
-            ));
+            out.print(&render::replayed(&outcome, output.format));
             Ok(recorded(outcome.unfinished.as_ref()))
         }
     }
@@ -285,10 +303,7 @@ fn import_spans(cli: &Cli, file: &Path, dry_run: bool) -> Result<ImportOutcome, 
 
 fn import_sb_command(cli: &Cli, args: &SbArgs, out: &mut Output<impl Write>) -> Run {
     let start = match &args.start {
-        Some(text) => Some(
-            Date::parse(text)
-                .map_err(|e| Error::new(ErrorKind::Input, format!("--start {text:?}: {e}")))?,
-        ),
+        Some(text) => Some(named_date("--start", text)?),
         None => None,
     };
     let progress = Bar::new(args.output.format != Format::Json);
@@ -404,7 +419,9 @@ fn export_spans(
     Ok(Status::Done)
 }
 
-/// `export log`: streamed line by line to the file or to standard output.
+/// `export log`: streamed line by line to standard output (no `-o`, or `-o -`) or to a
+/// file. A file is written aside and renamed into place when the whole log is in it, so a
+/// refused or failed export never leaves a partial backup that looks like a whole one.
 fn export_log(
     cli: &Cli,
     since: Option<u64>,
@@ -412,7 +429,7 @@ fn export_log(
     out: &mut Output<impl Write>,
 ) -> Run {
     let ledger = open(cli)?;
-    match path {
+    match path.as_deref().filter(|path| !is_standard_stream(path)) {
         None => match ledger.export_log(since, out) {
             // The output failed, and the library said so in its own words: `main`
             // reports the failure itself (or, for a closed pipe, nothing).
@@ -421,13 +438,35 @@ fn export_log(
                 result?;
             }
         },
-        Some(path) => {
-            let file = std::fs::File::create(path).map_err(|e| Error::io(path, &e))?;
-            let mut writer = std::io::BufWriter::new(file);
-            ledger.export_log(since, &mut writer)?;
-        }
+        Some(path) => write_whole(path, |writer| ledger.export_log(since, writer).map(|_| ()))?,
     }
     Ok(Status::Done)
+}
+
+/// Writes a file through `write` into a sibling `.partial` file, renamed over `path` only
+/// when `write` succeeded; on failure the partial file is removed and `path` untouched.
+fn write_whole(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> Result<(), Error>,
+) -> Result<(), Error> {
+    let mut partial = path.as_os_str().to_owned();
+    partial.push(".partial");
+    let partial = PathBuf::from(partial);
+    let written = (|| {
+        let file = std::fs::File::create(&partial).map_err(|e| Error::io(&partial, &e))?;
+        let mut writer = std::io::BufWriter::new(file);
+        write(&mut writer)?;
+        let file = writer
+            .into_inner()
+            .map_err(|e| Error::io(&partial, e.error()))?;
+        file.sync_all().map_err(|e| Error::io(&partial, &e))?;
+        std::fs::rename(&partial, path).map_err(|e| Error::io(path, &e))
+    })();
+    if written.is_err() {
+        // Best effort: the error that matters is the one returned.
+        let _ = std::fs::remove_file(&partial);
+    }
+    written
 }
 
 fn forget(cli: &Cli, m: &str, format: Format, out: &mut Output<impl Write>) -> Run {
@@ -452,7 +491,13 @@ fn draw_chart(
     );
     let ledger = open(cli)?;
     let chart = chart::chart(&ledger, &scope, from, to, as_of(&ledger, as_of_text)?)?;
-    std::fs::write(path, crate::cli::chart::svg(&chart)).map_err(|e| Error::io(path, &e))?;
+    let svg = crate::cli::chart::svg(&chart);
+    if is_standard_stream(path) {
+        // Standard output carries the SVG alone, so that it can be piped on.
+        out.print(&svg);
+        return Ok(Status::Done);
+    }
+    std::fs::write(path, svg).map_err(|e| Error::io(path, &e))?;
     out.print(&format!(
         "wrote {} rows to {}\n",
         chart.rows.len(),

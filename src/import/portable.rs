@@ -35,8 +35,12 @@ impl PortableLog {
         })
     }
 
-    /// Reads a file, refusing a directory or a missing file as bad input.
+    /// Reads a file, refusing a directory or a missing file as bad input; `-` reads
+    /// standard input (each line still through the line limit).
     pub fn read_file(path: &Path) -> Result<PortableLog> {
+        if crate::error::is_standard_stream(path) {
+            return PortableLog::read(&mut std::io::stdin().lock(), path);
+        }
         crate::import::text::file_to_read(path)?;
         let file = std::fs::File::open(path).map_err(|e| Error::io(path, &e))?;
         PortableLog::read(&mut std::io::BufReader::new(file), path)

@@ -75,7 +75,7 @@ impl<'a> Reader<'a> {
         }
         Ok(Reader {
             header: Header {
-                path: path.display().to_string(),
+                path: crate::error::input_name(path),
                 headers,
             },
             place,

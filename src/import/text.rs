@@ -2,13 +2,14 @@
 //!
 //! Owns: [`file_to_read`] (a missing file or a directory is bad input, named),
 //! [`read_text`] (the size limit, a BOM, UTF-8 else Windows-1252, the source record with
-//! the bytes' digest), [`decode`].
+//! the bytes' digest; `-` is standard input), [`decode`].
 //! Must not: interpret the text (that is `table` and the readers).
 
 use std::borrow::Cow;
+use std::io::Read as _;
 use std::path::Path;
 
-use crate::error::{Error, ErrorKind, Place, Result};
+use crate::error::{is_standard_stream, Error, ErrorKind, Place, Result, STANDARD_INPUT_NAME};
 use crate::log::source::SourceFile;
 use crate::model::MAX_INPUT_BYTES;
 
@@ -33,27 +34,50 @@ pub fn file_to_read(path: &Path) -> Result<std::fs::Metadata> {
 
 /// Reads a whole file: refuses directories and files over [`MAX_INPUT_BYTES`]; strips a
 /// UTF-8 byte-order mark; reads UTF-8, and falls back to Windows-1252 for files that are
-/// not valid UTF-8 (the encodings SB exports are seen in).
+/// not valid UTF-8 (the encodings SB exports are seen in). `-` reads standard input,
+/// through the same limit, named `<stdin>` in errors and in the commit's source.
 pub fn read_text(path: &Path) -> Result<Text> {
     let place = Place::file(path);
-    let metadata = file_to_read(path)?;
-    if metadata.len() > MAX_INPUT_BYTES {
-        return Err(Error::new(
+    let too_large = || {
+        Error::new(
             ErrorKind::Limit,
             format!("is larger than the limit of {MAX_INPUT_BYTES} bytes"),
         )
-        .at(place));
-    }
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, &e))?;
-    let name = path
-        .file_name()
-        .map(|name| name.to_string_lossy().into_owned())
-        .unwrap_or_else(|| path.display().to_string());
+        .at(place.clone())
+    };
+    let (bytes, name) = if is_standard_stream(path) {
+        let bytes = read_limited(&mut std::io::stdin().lock(), MAX_INPUT_BYTES)
+            .map_err(|e| Error::new(ErrorKind::Io, format!("{STANDARD_INPUT_NAME}: {e}")))?
+            .ok_or_else(too_large)?;
+        (bytes, STANDARD_INPUT_NAME.to_string())
+    } else {
+        let metadata = file_to_read(path)?;
+        if metadata.len() > MAX_INPUT_BYTES {
+            return Err(too_large());
+        }
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, &e))?;
+        let name = path
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_else(|| path.display().to_string());
+        (bytes, name)
+    };
     let source = SourceFile::new(&name, &bytes);
     Ok(Text {
         text: decode_text(&bytes),
         source,
     })
+}
+
+/// Reads a stream whole, or `None` when it holds more than `limit` bytes: a stream has no
+/// length to ask for first, and one byte past the limit is enough to know, without holding
+/// more of it.
+fn read_limited(reader: &mut impl std::io::Read, limit: u64) -> std::io::Result<Option<Vec<u8>>> {
+    let mut bytes = Vec::new();
+    reader
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)?;
+    Ok((bytes.len() as u64 <= limit).then_some(bytes))
 }
 
 /// UTF-8 (with or without a BOM), else Windows-1252.
@@ -71,5 +95,19 @@ pub fn decode(bytes: &[u8]) -> Cow<'_, str> {
                 .decode_without_bom_handling(bytes)
                 .0
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stream_is_read_through_the_limit() {
+        let read = |bytes: &[u8], limit| read_limited(&mut &bytes[..], limit).unwrap();
+        assert_eq!(read(b"abcd", 4), Some(b"abcd".to_vec()));
+        assert_eq!(read(b"abcde", 4), None);
+        assert_eq!(read(b"", 0), Some(Vec::new()));
+        assert_eq!(read(b"a", 0), None);
     }
 }

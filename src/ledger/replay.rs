@@ -30,9 +30,20 @@ pub struct ReplayOutcome {
 
 impl Ledger {
     /// Writes the commits after `since` (all when `None`) as JSON lines, oldest first.
-    /// Returns how many were written.
+    /// Returns how many were written. A `since` past the end of the log is bad input, as
+    /// an `--as-of` past it is: a copy cannot end at a commit this ledger never made.
+    /// `since` equal to the head writes nothing (the copy is up to date).
     pub fn export_log(&self, since: Option<u64>, writer: &mut dyn Write) -> Result<usize> {
         let after = since.unwrap_or(0);
+        if after > self.head_seq() {
+            return Err(Error::new(
+                ErrorKind::Input,
+                format!(
+                    "--since {after}: there is no such commit (the log ends at {})",
+                    self.head_seq()
+                ),
+            ));
+        }
         let mut written = 0;
         for item in self.commits() {
             let (commit, hash) = item?;

@@ -128,7 +128,7 @@ fn unknown_member(member: &MemberId) -> Error {
 /// exist (0 means "before the first commit": every answer empty). An instant T means
 /// the log as it stood at T: the longest run of commits from the first whose
 /// `recorded_at` are all <= T (a later commit with a clock set back does not reach
-/// past one recorded after T). Before the first commit: 0.
+/// past one recorded after T). A time before the first commit is an error that says so.
 pub fn resolve_as_of(ledger: &Ledger, as_of: Option<AsOf>) -> Result<Option<u64>> {
     match as_of {
         None => Ok(None),
@@ -143,12 +143,32 @@ pub fn resolve_as_of(ledger: &Ledger, as_of: Option<AsOf>) -> Result<Option<u64>
         Some(AsOf::Time(time)) => {
             let limit = time.timestamp_millis();
             let mut last = 0;
+            let mut first_recorded_at = None;
             for item in ledger.commits() {
                 let (commit, _) = item?;
+                first_recorded_at.get_or_insert(commit.recorded_at_ms);
                 if commit.recorded_at_ms > limit {
                     break;
                 }
                 last = commit.seq;
+            }
+            if last == 0 {
+                // An empty answer would read as "nobody was a member"; the truth is that
+                // the ledger knew nothing yet.
+                let first = match first_recorded_at.and_then(DateTime::from_timestamp_millis) {
+                    Some(first) => format!(
+                        "the first was recorded at {}",
+                        first.format("%Y-%m-%dT%H:%M:%SZ")
+                    ),
+                    None => "the log is empty".to_string(),
+                };
+                return Err(Error::new(
+                    ErrorKind::Input,
+                    format!(
+                        "--as-of {}: no commit was recorded by then ({first})",
+                        AsOf::Time(time)
+                    ),
+                ));
             }
             Ok(Some(last))
         }

@@ -61,9 +61,28 @@ fn as_of_takes_a_commit_or_a_utc_time_on_every_query() {
     let log = json_of(&sandbox, &["log", "--format", "json"]);
     let second_at = log[1]["recorded_at"].as_str().unwrap().to_string();
     let first_at = log[0]["recorded_at"].as_str().unwrap().to_string();
-    // Before the first commit: every answer is empty.
+    // A time before the first commit: the ledger knew nothing yet, which an empty answer
+    // would misreport as "nobody"; commit 0 asks for exactly that empty state.
     let before = "2000-01-01T00:00:00Z";
-    assert!(member_list(&sandbox, "34340", "2015-11-23", &["--as-of", before]).is_empty());
+    for args in [
+        &["members", "34340", "--on", "2015-11-23", "--as-of", before][..],
+        &[
+            "history", "--group", "34340", "--as-of", before, "--format", "json",
+        ],
+    ] {
+        check(
+            &sandbox,
+            Case {
+                args,
+                code: 2,
+                stdout_has: &[],
+                stderr_has: &[
+                    "--as-of 2000-01-01T00:00:00Z: no commit was recorded by then",
+                    &format!("the first was recorded at {}", &first_at[..19]),
+                ],
+            },
+        );
+    }
     assert!(member_list(&sandbox, "34340", "2015-11-23", &["--as-of", "0"]).is_empty());
     // At the first commit's own instant: that commit counts (recorded_at <= T).
     assert_eq!(
@@ -86,7 +105,7 @@ fn as_of_takes_a_commit_or_a_utc_time_on_every_query() {
     let history = json_of(
         &sandbox,
         &[
-            "history", "--group", "34340", "--as-of", before, "--format", "json",
+            "history", "--group", "34340", "--as-of", "0", "--format", "json",
         ],
     );
     assert_eq!(history, json!([]));
@@ -217,7 +236,11 @@ fn changes_are_effective_transitions_with_their_commit() {
                     "--member",
                     "1001",
                 ],
-                &["2015-11-16  join    34340", "2015-12-01  leave   chess"],
+                // People read a leave's last day; the fact is dated the first day out (2015-12-01).
+                &[
+                    "join    2015-11-16              34340",
+                    "leave               2015-11-30  chess",
+                ],
             ),
             ok(
                 &[
@@ -601,8 +624,8 @@ fn congress_spans_give_the_well_known_counts_and_party_histories() {
                     "S001191",
                 ],
                 &[
-                    "2022-12-09  join    senate:Independent  ",
-                    "2022-12-09  leave   senate:Democrat",
+                    "join    2022-12-09              senate:Independent  ",
+                    "leave               2022-12-08  senate:Democrat",
                     "Kyrsten Sinema",
                 ],
             ),

@@ -11,6 +11,7 @@ mod disk_full;
 mod fuzz_smoke;
 mod model;
 mod outcomes;
+mod output;
 mod portable;
 mod sb;
 mod storage;

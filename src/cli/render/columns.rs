@@ -3,7 +3,8 @@
 //! JSON.
 //!
 //! Owns: [`Format`], [`Columns`] (named columns, each a way to get a [`Cell`] from a row,
-//! shown everywhere, only in text, or only in JSON), [`Cell`] (a JSON value and the text a
+//! shown everywhere, only in text, only in JSON, only in the aligned table, or only in CSV
+//! and JSON), [`Cell`] (a JSON value and the text a
 //! table and CSV show), the aligned table, and the CSV quoting and formula-neutralising
 //! rule.
 //! Must not: know any particular answer (`render/mod.rs` and `render/sb.rs` describe
@@ -105,6 +106,16 @@ impl Cell {
         }
     }
 
+    /// The last day of a span whose exclusive end is `until` (the day before it), or
+    /// `open` in a table while it has none: what people read.
+    pub fn last_day(until: Option<Date>) -> Cell {
+        match until.and_then(Date::previous) {
+            Some(last) => Cell::date(last),
+            None if until.is_some() => Cell::exact(Value::Null, ""),
+            None => Cell::end(None),
+        }
+    }
+
     /// A name, or none known: JSON `null`, blank text.
     pub fn name(name: Option<&String>) -> Cell {
         Cell {
@@ -119,6 +130,11 @@ impl Cell {
             json: Value::String(text.clone()),
             text: Text::Free(text),
         }
+    }
+
+    /// `true` or `false`, the same in every format.
+    pub fn boolean(value: bool) -> Cell {
+        Cell::exact(value, value)
     }
 
     /// A value only JSON shows.
@@ -139,6 +155,11 @@ enum Shown {
     TextOnly,
     /// JSON only: a value that has no one-cell text form.
     JsonOnly,
+    /// The aligned table only: a form for people (a last day) where CSV and JSON keep
+    /// their documented contract (an exclusive `until`) in a column of their own.
+    TableOnly,
+    /// CSV and JSON only: the machine form a [`Shown::TableOnly`] column stands in for.
+    MachineOnly,
 }
 
 struct Column<'a, R> {
@@ -189,12 +210,28 @@ impl<'a, R> Columns<'a, R> {
         self.with(name, Shown::JsonOnly, cell)
     }
 
+    /// A column only the aligned table shows (what people read in place of a machine
+    /// column, such as a last day for an exclusive end).
+    pub fn table_only(self, name: &'static str, cell: impl Fn(&R) -> Cell + 'a) -> Self {
+        self.with(name, Shown::TableOnly, cell)
+    }
+
+    /// A column only CSV and JSON show.
+    pub fn machine_only(self, name: &'static str, cell: impl Fn(&R) -> Cell + 'a) -> Self {
+        self.with(name, Shown::MachineOnly, cell)
+    }
+
     /// One row as a JSON object.
     pub fn json_object(&self, row: &R) -> Value {
         let object = self
             .columns
             .iter()
-            .filter(|column| column.shown != Shown::TextOnly)
+            .filter(|column| {
+                matches!(
+                    column.shown,
+                    Shown::Everywhere | Shown::JsonOnly | Shown::MachineOnly
+                )
+            })
             .map(|column| (column.name.to_string(), (column.cell)(row).json))
             .collect();
         Value::Object(object)
@@ -205,12 +242,18 @@ impl<'a, R> Columns<'a, R> {
         Value::Array(rows.iter().map(|row| self.json_object(row)).collect())
     }
 
-    /// Rows as a table of text cells.
-    pub fn table(&self, rows: &[R]) -> Table {
+    /// Rows as a table of text cells: for CSV (`for_people` false) or for the aligned
+    /// table (`for_people` true).
+    fn text_table(&self, rows: &[R], for_people: bool) -> Table {
         let shown: Vec<&Column<R>> = self
             .columns
             .iter()
-            .filter(|column| column.shown != Shown::JsonOnly)
+            .filter(|column| match column.shown {
+                Shown::Everywhere | Shown::TextOnly => true,
+                Shown::JsonOnly => false,
+                Shown::TableOnly => for_people,
+                Shown::MachineOnly => !for_people,
+            })
             .collect();
         Table {
             columns: shown.iter().map(|column| column.name).collect(),
@@ -221,12 +264,28 @@ impl<'a, R> Columns<'a, R> {
         }
     }
 
+    /// A one-record answer (an import's totals, a verdict): JSON one object on one line,
+    /// CSV a header row and one row under the same names; a table says it in `sentence`,
+    /// which reads better than a one-row grid.
+    pub fn record(&self, row: &R, format: Format, sentence: impl FnOnce() -> String) -> String {
+        match format {
+            Format::Json => self.json_object(row).to_string() + "\n",
+            Format::Csv => self.table(std::slice::from_ref(row)).csv(),
+            Format::Table => sentence(),
+        }
+    }
+
+    /// Rows as CSV's table of text cells.
+    pub fn table(&self, rows: &[R]) -> Table {
+        self.text_table(rows, false)
+    }
+
     /// Rows in `format`: an aligned table, CSV, or a JSON array on one line.
     pub fn render(&self, rows: &[R], format: Format) -> String {
         match format {
             Format::Json => self.json_array(rows).to_string() + "\n",
             Format::Csv => self.table(rows).csv(),
-            Format::Table => self.table(rows).aligned(),
+            Format::Table => self.text_table(rows, true).aligned(),
         }
     }
 }
@@ -316,7 +375,8 @@ mod tests {
         Columns::new()
             .column("id", |row: &Row| Cell::id(&row.id))
             .text_only("name", |row: &Row| Cell::name(row.name.as_ref()))
-            .column("until", |row: &Row| Cell::end(row.end))
+            .machine_only("until", |row: &Row| Cell::end(row.end))
+            .table_only("last_day", |row: &Row| Cell::last_day(row.end))
             .json_only("extra", |_: &Row| Cell::json(json!([1])))
     }
 
@@ -340,7 +400,7 @@ mod tests {
         let (columns, rows) = (columns(), rows());
         assert_eq!(
             columns.render(&rows, Format::Table),
-            "id  name      until\n=1  =SUM(A1)  open\nb             2020-01-02\n"
+            "id  name      last_day\n=1  =SUM(A1)  open\nb             2020-01-01\n"
         );
         assert_eq!(
             columns.render(&rows, Format::Csv),

@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 
 use membership::SpanRecord;
 use muster::ledger::names::ForgetOutcome;
+use muster::ledger::replay::ReplayOutcome;
 use muster::ledger::{CommitSummary, ImportOutcome, Verdict};
 use muster::log::hash::hex;
 use muster::log::source::Source;
@@ -198,15 +199,17 @@ impl NameBook {
 }
 
 /// History with provenance: per span, the commit whose fact opened it and the one whose
-/// fact closed it. `until` is the first day out. Names are for people reading tables and
-/// CSV; JSON has never had them.
+/// fact closed it. CSV and JSON give `until`, the first day out (their documented
+/// contract); the table, for people, gives `last_day` instead. Names are for people
+/// reading tables and CSV; JSON has never had them.
 fn history_columns(names: &NameBook) -> Columns<'_, SpanRecord> {
     Columns::new()
         .column("group", |s: &SpanRecord| Cell::id(&s.span.group))
         .column("member", |s: &SpanRecord| Cell::id(&s.span.member))
         .text_only("name", |s: &SpanRecord| names.member(&s.span.member))
         .column("from", |s: &SpanRecord| Cell::date(s.span.from))
-        .column("until", |s: &SpanRecord| Cell::end(s.span.until))
+        .machine_only("until", |s: &SpanRecord| Cell::end(s.span.until))
+        .table_only("last_day", |s: &SpanRecord| Cell::last_day(s.span.until))
         .column("opened_by", |s: &SpanRecord| Cell::number(s.opened_by))
         .column("closed_by", |s: &SpanRecord| {
             Cell::optional_number(s.closed_by)
@@ -261,7 +264,7 @@ pub fn log(commits: &[CommitSummary], format: Format) -> String {
 /// A sound verdict's fields (JSON); the table says it in a sentence.
 fn sound_fields() -> Columns<'static, (u64, u64)> {
     Columns::new()
-        .column("sound", |_: &(u64, u64)| Cell::json(json!(true)))
+        .column("sound", |_: &(u64, u64)| Cell::boolean(true))
         .column("commits", |(commits, _): &(u64, u64)| {
             Cell::number(*commits)
         })
@@ -272,34 +275,49 @@ fn sound_fields() -> Columns<'static, (u64, u64)> {
 fn broken_fields() -> Columns<'static, (Option<u64>, String)> {
     type Broken = (Option<u64>, String);
     Columns::new()
-        .column("sound", |_: &Broken| Cell::json(json!(false)))
+        .column("sound", |_: &Broken| Cell::boolean(false))
         .column("commit", |(seq, _): &Broken| Cell::optional_number(*seq))
         .column("reason", |(_, reason): &Broken| Cell::word(reason))
 }
 
+/// A verdict: JSON and CSV give its fields (which differ between sound and broken), a
+/// table says it in a sentence.
 pub fn verdict(verdict: &Verdict, format: Format) -> String {
-    match (verdict, format) {
-        (Verdict::Sound { commits, facts }, Format::Json) => {
-            json_line(&sound_fields().json_object(&(*commits, *facts)))
-        }
-        (Verdict::Broken { seq, reason }, Format::Json) => {
-            json_line(&broken_fields().json_object(&(*seq, reason.clone())))
-        }
-        (Verdict::Sound { commits, facts }, _) => format!(
+    match verdict {
+        Verdict::Sound { commits, facts } => sound_fields().record(&(*commits, *facts), format, || format!(
             "sound: {commits} commits, {facts} facts; every checksum and the hash chain hold, and the derived state equals a replay of the log\n"
-        ),
-        (Verdict::Broken { seq: Some(seq), reason }, _) => {
-            format!("broken at commit {seq}: {reason}\n")
+        )),
+        Verdict::Broken { seq, reason } => {
+            broken_fields().record(&(*seq, reason.clone()), format, || match seq {
+                Some(seq) => format!("broken at commit {seq}: {reason}\n"),
+                None => format!("broken: {reason}\n"),
+            })
         }
-        (Verdict::Broken { seq: None, reason }, _) => format!("broken: {reason}\n"),
     }
 }
 
-/// Every effective join and leave in a range, with the names of both sides.
+/// Every effective join and leave in a range, with the names of both sides. CSV and JSON
+/// give the fact's `date` (for a leave, the first day out); the table, for people, gives a
+/// join's `first_day` and a leave's `last_day` (the day before), each in its own column.
 fn change_columns(names: &NameBook) -> Columns<'_, ChangeRecord> {
+    let is_join = |r: &ChangeRecord| r.change.is_member();
     Columns::new()
-        .column("date", |r: &ChangeRecord| Cell::date(r.date))
+        .machine_only("date", |r: &ChangeRecord| Cell::date(r.date))
         .column("change", |r: &ChangeRecord| Cell::word(r.change.as_str()))
+        .table_only("first_day", move |r: &ChangeRecord| {
+            if is_join(r) {
+                Cell::date(r.date)
+            } else {
+                Cell::optional_date(None)
+            }
+        })
+        .table_only("last_day", move |r: &ChangeRecord| {
+            if is_join(r) {
+                Cell::optional_date(None)
+            } else {
+                Cell::optional_date(r.date.previous())
+            }
+        })
         .column("group", |r: &ChangeRecord| Cell::id(&r.group))
         .column("group_name", |r: &ChangeRecord| names.group(&r.group))
         .column("member", |r: &ChangeRecord| Cell::id(&r.member))
@@ -317,16 +335,18 @@ fn membership(member: bool) -> Cell {
     Cell::exact(member, if member { "member" } else { "not a member" })
 }
 
-/// Beliefs later commits revised: the dates (`until` exclusive), what was believed and by
-/// which commit's fact (none: no fact, so not a member), as of which commit, what is
-/// believed now and which commit's fact changed it.
+/// Beliefs later commits revised: the dates (`until` exclusive in CSV and JSON; in the
+/// table, for people, the `last_day`), what was believed and by which commit's fact (none:
+/// no fact, so not a member), as of which commit, what is believed now and which commit's
+/// fact changed it.
 fn correction_columns(names: &NameBook) -> Columns<'_, Correction> {
     Columns::new()
         .column("group", |c: &Correction| Cell::id(&c.group))
         .column("member", |c: &Correction| Cell::id(&c.member))
         .column("name", |c: &Correction| names.member(&c.member))
         .column("from", |c: &Correction| Cell::date(c.from))
-        .column("until", |c: &Correction| Cell::date(c.until))
+        .machine_only("until", |c: &Correction| Cell::date(c.until))
+        .table_only("last_day", |c: &Correction| Cell::last_day(Some(c.until)))
         .column("was_member", |c: &Correction| membership(c.was_member))
         .column("believed_by", |c: &Correction| {
             Cell::optional_number(c.believed_by)
@@ -366,14 +386,16 @@ fn forget_fields() -> Columns<'static, ForgetOutcome> {
             Cell::optional_number(o.commit)
         })
         .column("name_removed", |o: &ForgetOutcome| {
-            Cell::json(json!(o.name_removed))
+            Cell::boolean(o.name_removed)
         })
 }
 
+/// A forget: its fields (JSON, CSV) or a sentence (table).
 pub fn forget(outcome: &ForgetOutcome, format: Format) -> String {
-    if format == Format::Json {
-        return json_line(&forget_fields().json_object(outcome));
-    }
+    forget_fields().record(outcome, format, || forget_sentence(outcome))
+}
+
+fn forget_sentence(outcome: &ForgetOutcome) -> String {
     match outcome.commit {
         Some(seq) if outcome.name_removed => format!(
             "commit {seq}: erased the name of member {}; their facts stay under the id\n",
@@ -405,14 +427,41 @@ fn names_imported_fields() -> Columns<'static, NamesImported> {
         })
 }
 
+/// A names import: its fields (JSON, CSV) or a sentence (table).
 pub fn names_imported(stored: usize, skipped_erased: usize, format: Format) -> String {
-    match format {
-        Format::Json => json_line(&names_imported_fields().json_object(&NamesImported {
-            stored,
-            skipped_erased,
-        })),
-        _ => format!(
+    let imported = NamesImported {
+        stored,
+        skipped_erased,
+    };
+    names_imported_fields().record(&imported, format, || {
+        format!(
             "stored {stored} new or changed names; skipped {skipped_erased} of forgotten members\n"
-        ),
-    }
+        )
+    })
+}
+
+/// What `import log` did: commits read, those already present, those appended (JSON a
+/// list of numbers, CSV the numbers separated by spaces).
+fn replayed_fields() -> Columns<'static, ReplayOutcome> {
+    Columns::new()
+        .column("read", |o: &ReplayOutcome| Cell::number(o.read))
+        .column("already_present", |o: &ReplayOutcome| {
+            Cell::number(o.skipped)
+        })
+        .column("appended", |o: &ReplayOutcome| {
+            let numbers: Vec<String> = o.appended.iter().map(u64::to_string).collect();
+            Cell::exact(json!(o.appended), numbers.join(" "))
+        })
+}
+
+/// An `import log`: its fields (JSON, CSV) or a sentence (table).
+pub fn replayed(outcome: &ReplayOutcome, format: Format) -> String {
+    replayed_fields().record(outcome, format, || {
+        format!(
+            "read {} commits: {} already present, {} appended\n",
+            outcome.read,
+            outcome.skipped,
+            outcome.appended.len()
+        )
+    })
 }

@@ -27,6 +27,14 @@ impl ExportFiles {
     /// Reads the required files (a missing one is an error naming it) and the optional
     /// ones that exist.
     pub fn read_dir(dir: &Path) -> Result<ExportFiles> {
+        if crate::error::is_standard_stream(dir) {
+            // Standard input is one stream of bytes; an export is several named files.
+            return Err(Error::input(
+                Place::file(dir),
+                "an SB export is a directory of CSV files and cannot be read from \
+                 standard input ('-'); give the export's directory",
+            ));
+        }
         if !dir.is_dir() {
             return Err(Error::input(
                 Place::file(dir),
