@@ -1,8 +1,10 @@
 //! The ledger: the facade every import and query goes through.
 //!
-//! Owns: [`Ledger`]: opening (single writer, catching the derived state up with the log),
-//! the import transaction (plan, check, append, flush, apply) and `Ledger::append`, the
-//! one way a commit enters the log. It delegates the rest: `cache` (decoded states and
+//! Owns: [`Ledger`]: opening (single writer, catching the derived state up with the log,
+//! moving a lagging anchor on; only imports create a ledger, see [`OpenOptions`]), the
+//! import transaction (plan, check, append, flush, apply), `Ledger::append`, the one way a
+//! commit enters the log, and [`Unfinished`], what a commit that landed reports when a
+//! step after it failed. It delegates the rest: `cache` (decoded states and
 //! the span index), `read` (states and commits), `names`, `sb`, `replay`, `verify`,
 //! `rebuild`.
 //! Must not: parse files (that is `import`), decide facts (that is `plan`), compute answers
@@ -11,7 +13,8 @@
 //! **Invariant (append-only log):** commit N is written once, under key N, after commit
 //! N-1, and never changed. Its `previous_hash` is commit N-1's hash.
 //! **Invariant (durable before success):** an import returns only after its commit is
-//! flushed to disk; a crash before that leaves the log as it was.
+//! flushed to disk; a crash before that leaves the log as it was. After the flush the
+//! commit stands: a later failure is [`Unfinished`], never an error.
 //! **Invariant (all or nothing):** the commit is one stored value; derived state written
 //! after it is repaired from the log on the next open.
 
