@@ -130,6 +130,9 @@ pub enum Command {
     },
     /// Throw away the derived state and rebuild it from the log.
     Rebuild,
+    /// Write the head anchor (muster.head) again from the log's newest commit, after
+    /// checking the whole log: the way back from a damaged anchor.
+    Reanchor,
     /// Write a synthetic export.
     #[command(subcommand)]
     Gen(GenCommand),

@@ -15,7 +15,7 @@ use muster::error::is_standard_stream;
 use muster::import::portable::PortableLog;
 use muster::import::sb::{self, generate};
 use muster::import::{names, spans, statements};
-use muster::ledger::Unfinished;
+use muster::ledger::{Reanchored, Unfinished};
 use muster::log::source::{Source, SourceFile, SourceKind};
 use muster::query::{audit, chart};
 use muster::{
@@ -102,11 +102,15 @@ pub fn run(cli: &Cli, out: &mut Output<impl Write>) -> Run {
             output,
         } => draw_chart(cli, scope(group, member)?, (from, to), as_of, output, out),
         Command::Log { output } => {
-            out.print(&render::log(&open(cli)?.log()?, output.format));
+            out.print(&render::log(
+                &open_past_damaged_anchor(cli)?.log()?,
+                output.format,
+            ));
             Ok(Status::Done)
         }
         Command::Verify { output } => verify(cli, output.format, out),
         Command::Rebuild => rebuild(cli, out),
+        Command::Reanchor => reanchor(cli, out),
         Command::Gen(GenCommand::Sb {
             dir,
             seed,
@@ -201,6 +205,7 @@ fn open_options(cli: &Cli) -> OpenOptions {
     OpenOptions {
         lock_wait: Duration::from_secs(cli.wait),
         create: true,
+        past_a_damaged_anchor: false,
     }
 }
 
@@ -208,6 +213,17 @@ fn open_options(cli: &Cli) -> OpenOptions {
 /// refused ("no ledger at PATH"), and nothing is created there.
 fn open(cli: &Cli) -> Result<Ledger, Error> {
     Ledger::open(&cli.db, open_options(cli).existing())
+}
+
+/// Opens the ledger for a command that reads the log and says what it finds (`verify`,
+/// `log`, `export log`, `reanchor`): also past a damaged head anchor, so that a user can
+/// check and copy the log before repairing the anchor.
+fn open_past_damaged_anchor(cli: &Cli) -> Result<Ledger, Error> {
+    let options = OpenOptions {
+        past_a_damaged_anchor: true,
+        ..open_options(cli).existing()
+    };
+    Ledger::open(&cli.db, options)
 }
 
 /// Opens the ledger to answer a query: from muster's own files alone when they are up to
@@ -428,7 +444,7 @@ fn export_log(
     path: &Option<PathBuf>,
     out: &mut Output<impl Write>,
 ) -> Run {
-    let ledger = open(cli)?;
+    let ledger = open_past_damaged_anchor(cli)?;
     match path.as_deref().filter(|path| !is_standard_stream(path)) {
         None => match ledger.export_log(since, out) {
             // The output failed, and the library said so in its own words: `main`
@@ -507,7 +523,7 @@ fn draw_chart(
 }
 
 fn verify(cli: &Cli, format: Format, out: &mut Output<impl Write>) -> Run {
-    let verdict = open(cli)?.verify()?;
+    let verdict = open_past_damaged_anchor(cli)?.verify()?;
     out.print(&render::verdict(&verdict, format));
     Ok(match verdict {
         Verdict::Broken { .. } => Status::Damaged,
@@ -522,5 +538,19 @@ fn rebuild(cli: &Cli, out: &mut Output<impl Write>) -> Run {
         "rebuilt the derived state from {} commits\n",
         ledger.head_seq()
     ));
+    Ok(Status::Done)
+}
+
+fn reanchor(cli: &Cli, out: &mut Output<impl Write>) -> Run {
+    let mut ledger = open_past_damaged_anchor(cli)?;
+    match ledger.reanchor()? {
+        Reanchored::Written { commit, hash } => out.print(&format!(
+            "the log is sound; wrote the head anchor: commit {commit} ({})\n",
+            muster::log::hash::hex(&hash)
+        )),
+        Reanchored::AlreadySound { commit } => out.print(&format!(
+            "the head anchor is sound (commit {commit}); nothing to do\n"
+        )),
+    }
     Ok(Status::Done)
 }

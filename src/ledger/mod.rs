@@ -1,8 +1,10 @@
 //! The ledger: the facade every import and query goes through.
 //!
-//! Owns: [`Ledger`]: opening (single writer, catching the derived state up with the log),
-//! the import transaction (plan, check, append, flush, apply) and `Ledger::append`, the
-//! one way a commit enters the log. It delegates the rest: `cache` (decoded states and
+//! Owns: [`Ledger`]: opening (single writer, catching the derived state up with the log,
+//! moving a lagging anchor on; only imports create a ledger, see [`OpenOptions`]), the
+//! import transaction (plan, check, append, flush, apply), `Ledger::append`, the one way a
+//! commit enters the log, and [`Unfinished`], what a commit that landed reports when a
+//! step after it failed. It delegates the rest: `cache` (decoded states and
 //! the span index), `read` (states and commits), `names`, `sb`, `replay`, `verify`,
 //! `rebuild`.
 //! Must not: parse files (that is `import`), decide facts (that is `plan`), compute answers
@@ -11,7 +13,8 @@
 //! **Invariant (append-only log):** commit N is written once, under key N, after commit
 //! N-1, and never changed. Its `previous_hash` is commit N-1's hash.
 //! **Invariant (durable before success):** an import returns only after its commit is
-//! flushed to disk; a crash before that leaves the log as it was.
+//! flushed to disk; a crash before that leaves the log as it was. After the flush the
+//! commit stands: a later failure is [`Unfinished`], never an error.
 //! **Invariant (all or nothing):** the commit is one stored value; derived state written
 //! after it is repaired from the log on the next open.
 
@@ -49,12 +52,14 @@ use crate::storage::store::{SideFile, Space, Store};
 pub mod cache;
 pub mod names;
 mod read;
+mod reanchor;
 mod rebuild;
 pub mod replay;
 pub mod sb;
 mod verify;
 
 pub use read::CommitSummary;
+pub use reanchor::Reanchored;
 pub use verify::Verdict;
 
 /// How long opening waits for another process to release the ledger.
@@ -130,6 +135,10 @@ pub struct OpenOptions {
     /// Whether to create the ledger when there is none at the path (imports do); without
     /// it, a missing ledger is an [`ErrorKind::NoLedger`] error and nothing is created.
     pub create: bool,
+    /// Whether to open a ledger whose head anchor (`muster.head`) is damaged, reading the
+    /// log without it: for `verify`, `log`, `export log` and `reanchor`, which say so or
+    /// repair it. Everything else refuses such a ledger, saying what to do.
+    pub past_a_damaged_anchor: bool,
 }
 
 impl Default for OpenOptions {
@@ -137,6 +146,7 @@ impl Default for OpenOptions {
         OpenOptions {
             lock_wait: DEFAULT_LOCK_WAIT,
             create: true,
+            past_a_damaged_anchor: false,
         }
     }
 }
@@ -167,6 +177,9 @@ pub struct Ledger {
     /// Per group, its spans as the ledger stands now, flat: what `members` on a date
     /// reads. Built from the group's state on first use; dropped when the state changes.
     spans: StateCache<GroupId, GroupSpans>,
+    /// Why the head anchor could not be read, when the ledger was opened past a damaged
+    /// anchor (see [`OpenOptions::past_a_damaged_anchor`]).
+    anchor_damage: Option<String>,
     /// Set when a commit was recorded but its later steps were not all done: the states
     /// held here no longer follow the log, so nothing more is appended until the ledger is
     /// opened again (which finishes the steps).
@@ -201,7 +214,7 @@ impl Ledger {
                 other => break other?,
             }
         };
-        Ledger::with_store(Box::new(store))
+        Ledger::open_store(Box::new(store), options.past_a_damaged_anchor)
     }
 
     /// For a dry run: the ledger at `path` when there is one, else an empty ledger held in
@@ -252,6 +265,11 @@ impl Ledger {
     /// Opens a ledger over any store: reads and checks the newest commit, then brings the
     /// derived state up to it.
     pub fn with_store(store: Box<dyn Store>) -> Result<Ledger> {
+        Ledger::open_store(store, false)
+    }
+
+    /// [`Ledger::with_store`], optionally past a damaged anchor.
+    pub fn open_store(store: Box<dyn Store>, past_a_damaged_anchor: bool) -> Result<Ledger> {
         // The head comes from the `heads` index (written with each commit in one
         // transaction), not from the newest commit, which may be megabytes: opening to ask
         // one question must not read it. `verify` checks the index against the log.
@@ -259,7 +277,21 @@ impl Ledger {
             let head = decode_head(&bytes).ok()?;
             (key_seq(&key).ok()? == head.seq).then_some(head)
         });
-        let anchor = read_anchor(store.as_ref())?;
+        let (anchor, anchor_damage) = match read_anchor(store.as_ref()) {
+            Ok(anchor) => (anchor, None),
+            Err(error) if error.kind() == ErrorKind::Corrupt && past_a_damaged_anchor => {
+                (None, Some(error.detail().to_string()))
+            }
+            Err(error) if error.kind() == ErrorKind::Corrupt => {
+                return Err(Error::corrupt(format!(
+                    "{}. The log itself may be whole: `muster verify` checks it and `muster \
+                     export log -o FILE` copies it; if it is sound, `muster reanchor` writes \
+                     the anchor again from the log's newest commit (docs/reliability.md)",
+                    error.detail()
+                )))
+            }
+            Err(error) => return Err(error),
+        };
         // An index that is missing, malformed or behind the anchor is damaged, not the log:
         // read the log's newest commit instead, so that the ledger opens; `verify` reports
         // the index and `rebuild` restores it.
@@ -276,12 +308,16 @@ impl Ledger {
             groups: StateCache::new(),
             members: StateCache::new(),
             spans: StateCache::new(),
+            anchor_damage,
             unfinished: None,
         };
         // A commit recorded while its anchor could not be written (a full disk): the log
-        // was checked against the older anchor above; move the anchor on now.
+        // was checked against the older anchor above; move the anchor on now. Never over
+        // a damaged anchor: only `reanchor`, after checking the log, replaces that.
         if let Some(head) = ledger.head.filter(|head| anchor != Some(*head)) {
-            write_anchor(ledger.store(), head)?;
+            if ledger.anchor_damage.is_none() {
+                write_anchor(ledger.store(), head)?;
+            }
         }
         ledger.move_legacy_names()?;
         ledger.catch_up()?;
@@ -314,6 +350,7 @@ impl Ledger {
             groups: StateCache::new(),
             members: StateCache::new(),
             spans: StateCache::new(),
+            anchor_damage: None,
             unfinished: None,
         }))
     }
@@ -605,6 +642,11 @@ impl Ledger {
     /// against them would be wrong, so nothing more is planned or appended until the
     /// ledger is opened again.
     fn refuse_if_unfinished(&self) -> Result<()> {
+        if let Some(damage) = &self.anchor_damage {
+            return Err(Error::corrupt(format!(
+                "{damage}; nothing is imported until `muster reanchor` has written it again"
+            )));
+        }
         match &self.unfinished {
             Some(unfinished) => Err(Error::new(
                 ErrorKind::Storage,

@@ -25,8 +25,26 @@ pub enum Verdict {
 
 impl Ledger {
     /// Reads every commit (checksums, format, order, hash chain), folds them into fresh
-    /// derived state, and compares it with the stored derived state.
+    /// derived state, and compares it with the stored derived state; a ledger opened past
+    /// a damaged head anchor is broken even when all that holds.
     pub fn verify(&self) -> Result<Verdict> {
+        let verdict = self.verify_log()?;
+        match (&verdict, &self.anchor_damage) {
+            (Verdict::Sound { commits, .. }, Some(damage)) => Ok(broken(
+                None,
+                &format!(
+                    "{damage}; the log itself is sound through commit {commits}: if that is \
+                     the newest commit you know of (compare with a backup or an earlier \
+                     `muster log`), `muster reanchor` writes the anchor again from it"
+                ),
+            )),
+            _ => Ok(verdict),
+        }
+    }
+
+    /// [`Self::verify`] without the head anchor: the log, the head index and the derived
+    /// state.
+    pub(super) fn verify_log(&self) -> Result<Verdict> {
         let mut previous = GENESIS_HASH;
         let mut expected_seq = 1;
         let mut fold = Fold::default();

@@ -107,6 +107,15 @@ fn bounded<T: Send + 'static>(
     what: &str,
     work: impl FnOnce() -> Result<T> + Send + 'static,
 ) -> Result<T> {
+    bounded_for(Duration::from_secs(STORAGE_WAIT_SECONDS), what, work)
+}
+
+/// [`bounded`] with any wait (the tests use a short one).
+fn bounded_for<T: Send + 'static>(
+    wait: Duration,
+    what: &str,
+    work: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
     let (sender, receiver) = std::sync::mpsc::channel();
     std::thread::Builder::new()
         .name("muster-storage".to_string())
@@ -115,13 +124,13 @@ fn bounded<T: Send + 'static>(
             let _ = sender.send(work());
         })
         .map_err(|error| Error::new(ErrorKind::Io, format!("{what}: {error}")))?;
-    match receiver.recv_timeout(Duration::from_secs(STORAGE_WAIT_SECONDS)) {
+    match receiver.recv_timeout(wait) {
         Ok(result) => result,
         Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Err(Error::new(
             ErrorKind::Io,
             format!(
-                "{what}: the storage engine did not finish within {STORAGE_WAIT_SECONDS} s \
-                 (is the disk full?)"
+                "{what}: the storage engine did not finish within {} s (is the disk full?)",
+                wait.as_secs_f64()
             ),
         )),
         Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => Err(Error::new(
@@ -459,5 +468,56 @@ impl Store for SledStore {
         // Close sled (and release the lock) before removing its files.
         drop(self);
         std::fs::remove_dir_all(&directory).map_err(|error| Error::io(&directory, &error))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_write_that_never_ends_is_given_up_on_within_the_wait() {
+        let started = std::time::Instant::now();
+        let result: Result<()> = bounded_for(Duration::from_millis(50), "flushing", || {
+            // Stands for sled waiting in `make_stable` on a full disk.
+            std::thread::sleep(Duration::from_secs(30));
+            Ok(())
+        });
+        let error = result.expect_err("given up on");
+        assert_eq!(error.kind(), ErrorKind::Io);
+        assert!(
+            error.detail().contains("did not finish within 0.05 s"),
+            "{error}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(10));
+        // A write that ends in time gives its own answer.
+        assert_eq!(
+            bounded_for(Duration::from_secs(10), "x", || Ok(7)).unwrap(),
+            7
+        );
+    }
+
+    #[test]
+    fn a_path_is_a_ledger_nothing_or_refused() {
+        let directory = tempfile::tempdir().unwrap();
+        let missing = directory.path().join("missing");
+        assert!(matches!(ledger_at(&missing), Ok(LedgerAt::Nothing)));
+        let empty = directory.path().join("empty");
+        std::fs::create_dir(&empty).unwrap();
+        assert!(matches!(ledger_at(&empty), Ok(LedgerAt::Nothing)));
+        let other = directory.path().join("other");
+        std::fs::create_dir(&other).unwrap();
+        std::fs::write(other.join("days.csv"), "x").unwrap();
+        let error = ledger_at(&other).err().expect("refused");
+        assert_eq!(error.kind(), ErrorKind::Input);
+        assert!(error.detail().contains("\"days.csv\""), "{error}");
+        let error = SledStore::open(&missing, false).err().expect("no ledger");
+        assert_eq!(error.kind(), ErrorKind::NoLedger);
+        assert!(!missing.exists());
+        let store = SledStore::open(&missing, true).unwrap();
+        assert!(store.created());
+        drop(store);
+        assert!(matches!(ledger_at(&missing), Ok(LedgerAt::Ledger)));
+        assert!(!SledStore::open(&missing, false).unwrap().created());
     }
 }

@@ -140,9 +140,22 @@ fn imports_on_a_full_disk_end_in_seconds_tell_the_truth_and_keep_earlier_commits
         .ok()
         .stdout;
 
-    // Free space left before each import, in bytes: none at all, a little, just under and
-    // just over muster's margin, and plenty.
-    let levels: [u64; 7] = [0, 64 << 10, 1 << 20, 8 << 20, 30 << 20, 34 << 20, 48 << 20];
+    // Free space left before each import, in bytes: none at all; 4 to 16 KiB, where the
+    // commit fits in sled's log but the derived state does not (before the fix: exit 6
+    // with the commit durable); a little; just under and just over muster's margin; and
+    // plenty.
+    let levels: [u64; 10] = [
+        0,
+        4 << 10,
+        8 << 10,
+        16 << 10,
+        64 << 10,
+        1 << 20,
+        8 << 20,
+        30 << 20,
+        34 << 20,
+        48 << 20,
+    ];
     let (mut recorded, mut refused, mut unfinished) = (0, 0, 0);
     let mut longest = Duration::ZERO;
     for (index, leave) in levels.into_iter().enumerate() {

@@ -505,3 +505,88 @@ fn a_closed_output_pipe_after_the_commit_keeps_the_true_status() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_damaged_anchor_is_refused_with_a_way_out_and_reanchor_repairs_it() {
+    let sandbox = crate::support::two_commits();
+    let log_before = sandbox.muster(&["export", "log"]).ok().stdout;
+    let anchor = sandbox.db().join("muster.head");
+    let mut bytes = std::fs::read(&anchor).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x40;
+    std::fs::write(&anchor, &bytes).unwrap();
+
+    // Commands that would trust the anchor refuse, and say what the user can do.
+    for args in [
+        vec!["members", "34340", "--on", "2015-11-20"],
+        vec!["rebuild"],
+        vec!["history", "--group", "34340"],
+        vec![
+            "import",
+            "observations",
+            sandbox.path("late.csv").to_str().unwrap(),
+        ],
+    ] {
+        let run = sandbox.muster(&args);
+        assert_code(
+            &run,
+            4,
+            &[
+                "the head anchor is damaged",
+                "muster verify",
+                "muster reanchor",
+            ],
+        );
+    }
+    // The log can still be checked and copied.
+    let run = sandbox.muster(&["verify"]);
+    assert_code(&run, 4, &[]);
+    assert!(
+        run.stdout
+            .contains("the log itself is sound through commit 2")
+            && run.stdout.contains("muster reanchor"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(sandbox.muster(&["export", "log"]).ok().stdout, log_before);
+    sandbox.muster(&["log"]).ok();
+    assert_eq!(
+        std::fs::read(&anchor).unwrap(),
+        bytes,
+        "nothing rewrote the anchor"
+    );
+
+    // `reanchor` checks the log and writes the anchor again; everything works after.
+    let run = sandbox.muster(&["reanchor"]).ok();
+    assert!(
+        run.stdout.contains("wrote the head anchor: commit 2"),
+        "{}",
+        run.stdout
+    );
+    sandbox.muster(&["verify"]).ok();
+    sandbox
+        .muster(&["members", "34340", "--on", "2015-11-20"])
+        .ok();
+    let run = sandbox.muster(&["reanchor"]).ok();
+    assert!(run.stdout.contains("nothing to do"), "{}", run.stdout);
+}
+
+#[test]
+fn reanchor_refuses_a_damaged_log() {
+    let sandbox = crate::support::two_commits();
+    // An anchor that reads but names a commit the log does not hold is evidence of lost
+    // commits: reanchor does not paper over it.
+    let anchor = sandbox.db().join("muster.head");
+    let other = crate::support::two_commits();
+    let third = other.write("third.csv", "date,group,member\n2015-12-07,chess,1002\n");
+    other
+        .muster(&["import", "observations", third.to_str().unwrap()])
+        .ok();
+    std::fs::copy(other.db().join("muster.head"), &anchor).unwrap();
+    let run = sandbox.muster(&["reanchor"]);
+    assert_code(
+        &run,
+        4,
+        &["the log ends at commit 2, but commit 3 was written"],
+    );
+}
