@@ -12,7 +12,8 @@
 //!
 //! CSV rule: fields are quoted as RFC 4180 requires. A free-text cell (a name) that a
 //! spreadsheet would run as a formula (it starts with `=`, `+`, `-`, `@`, a tab or a
-//! carriage return) is prefixed with `'`. Ids and dates are never altered.
+//! carriage return) is prefixed with `'`. Ids and dates are never altered: ids are exact
+//! keys that scripts read back (the trade-off against spreadsheets is in README.md).
 
 use std::fmt::Display;
 
