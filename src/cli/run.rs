@@ -291,7 +291,8 @@ fn import_sb_command(cli: &Cli, args: &SbArgs, out: &mut Output<impl Write>) -> 
         args.dry_run,
         &progress,
     )?;
-    out.print(&render::sb_import(&report, args.output.format));
+    // A failed write is kept by `out` for `main` to report (or, for a closed pipe, not).
+    let _ = render::write_sb_import(&report, args.output.format, out);
     Ok(Status::Done)
 }
 

@@ -27,7 +27,7 @@ mod columns;
 mod sb;
 
 pub use columns::Format;
-pub use sb::{sb_change_line, sb_import};
+pub use sb::{sb_change_line, write_sb_import};
 
 use columns::{Cell, Columns};
 use muster::query::membership;

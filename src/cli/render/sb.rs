@@ -5,12 +5,13 @@
 //! of its summary (JSON), and its sentences (table).
 //! Must not: query the ledger or print.
 
+use std::io::{self, BufWriter, Write};
+
 use serde_json::{json, Value};
 
 use muster::ledger::sb::{ChangeLine, Report as SbReport};
 
 use super::columns::{Cell, Columns, Format};
-use super::json_line;
 
 /// One line of an SB import report: `2015-11-16  Computer Project (M8)  + Noah Williams
 /// (12345)`. Names fall back to ids when unknown.
@@ -82,28 +83,65 @@ fn sb_summary_fields() -> Columns<'static, SbReport> {
                 .collect();
             Cell::json(Value::Object(warnings))
         })
-        .column("changes", |r: &SbReport| {
-            Cell::json(sb_change_columns().json_array(&r.changes))
-        })
 }
 
-/// The report of `import sb`: a line per join or leave, then totals and warnings (table);
-/// the same as one object (json); the changes as rows (csv).
-pub fn sb_import(report: &SbReport, format: Format) -> String {
+/// The key under which JSON gives the changes: written last in its place, streamed.
+const CHANGES_KEY: &str = "changes";
+
+/// The report of `import sb`, written to `out` as it goes: a line per join or leave, then
+/// totals and warnings (table); the same as one object (json); the changes as rows (csv).
+/// The changes are streamed one at a time, so memory does not grow with the report's text
+/// (a year's export has hundreds of thousands of lines). JSON's keys are in sorted order,
+/// as a whole `serde_json` object has them, `changes` among them.
+pub fn write_sb_import(report: &SbReport, format: Format, out: &mut dyn Write) -> io::Result<()> {
+    let mut out = BufWriter::new(out);
     match format {
-        Format::Json => json_line(&sb_summary_fields().json_object(report)),
-        Format::Csv => sb_change_columns().table(&report.changes).csv(),
-        Format::Table => sb_import_sentences(report),
+        Format::Json => {
+            let summary = sb_summary_fields().json_fields(report);
+            out.write_all(b"{")?;
+            let mut changes_written = false;
+            let mut first = true;
+            for (key, value) in &summary {
+                if !changes_written && key.as_str() > CHANGES_KEY {
+                    write_key(&mut out, CHANGES_KEY, &mut first)?;
+                    sb_change_columns().write_json_array(&report.changes, &mut out)?;
+                    changes_written = true;
+                }
+                write_key(&mut out, key, &mut first)?;
+                serde_json::to_writer(&mut out, value)?;
+            }
+            if !changes_written {
+                write_key(&mut out, CHANGES_KEY, &mut first)?;
+                sb_change_columns().write_json_array(&report.changes, &mut out)?;
+            }
+            out.write_all(b"}\n")?;
+        }
+        Format::Csv => sb_change_columns().write_csv(&report.changes, &mut out)?,
+        Format::Table => {
+            for line in &report.changes {
+                out.write_all(sb_change_line(line).as_bytes())?;
+                out.write_all(b"\n")?;
+            }
+            out.write_all(sb_import_sentences(report).as_bytes())?;
+        }
     }
+    out.flush()
 }
 
+/// `"key":`, after a comma unless it is the object's first.
+fn write_key(out: &mut impl Write, key: &str, first: &mut bool) -> io::Result<()> {
+    if !std::mem::take(first) {
+        out.write_all(b",")?;
+    }
+    serde_json::to_writer(&mut *out, key)?;
+    out.write_all(b":")
+}
+
+/// The report's closing sentences: totals, counts, warnings (the change lines come first,
+/// written by [`write_sb_import`]).
 fn sb_import_sentences(report: &SbReport) -> String {
     let outcome = &report.outcome;
     let mut out = String::new();
-    for line in &report.changes {
-        out.push_str(&sb_change_line(line));
-        out.push('\n');
-    }
     let totals = format!(
         "{} facts ({} joins, {} leaves), {} new observed dates, {} groups ended, {} ends taken back",
         outcome.facts.len(),
@@ -155,4 +193,57 @@ fn sb_import_sentences(report: &SbReport) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use muster::model::{Change, Date, GroupId, MemberId};
+
+    fn report() -> SbReport {
+        let mut report = SbReport::already_recorded(3, false);
+        report.outcome.already_recorded = None;
+        for (index, name) in [Some("=Ann"), None, Some("Bo \"B\", Jr")]
+            .iter()
+            .enumerate()
+        {
+            report.changes.push(ChangeLine {
+                date: Date::from_ymd(2015, 11, 16 + index as u32).unwrap(),
+                group: GroupId::new("34340").unwrap(),
+                group_name: Some("Chess".to_string()),
+                member: MemberId::new(&format!("100{index}")).unwrap(),
+                member_name: name.map(str::to_string),
+                change: if index == 1 {
+                    Change::Leave
+                } else {
+                    Change::Join
+                },
+            });
+        }
+        report
+    }
+
+    fn written(report: &SbReport, format: Format) -> String {
+        let mut out = Vec::new();
+        write_sb_import(report, format, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    /// Streaming keeps the documented shape byte for byte: the summary's fields and
+    /// `changes` in one object with sorted keys, as a whole `serde_json` value prints.
+    #[test]
+    fn the_streamed_json_is_the_whole_object_byte_for_byte() {
+        for report in [report(), SbReport::already_recorded(3, true)] {
+            let mut whole = sb_summary_fields().json_fields(&report);
+            whole.insert(
+                CHANGES_KEY.to_string(),
+                sb_change_columns().json_array(&report.changes),
+            );
+            let expected = Value::Object(whole).to_string() + "\n";
+            assert_eq!(written(&report, Format::Json), expected);
+        }
+        let csv = written(&report(), Format::Csv);
+        assert_eq!(csv, sb_change_columns().table(&report().changes).csv());
+        assert!(csv.contains(",'=Ann,"), "{csv}");
+    }
 }
