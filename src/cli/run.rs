@@ -28,7 +28,7 @@ use crate::cli::args::{
 };
 use crate::cli::output::Output;
 use crate::cli::progress_bar::Bar;
-use crate::cli::render::{self, NameBook};
+use crate::cli::render::{self, Detail, NameBook};
 use muster::query::membership;
 
 /// How a command ended when it did not fail.
@@ -224,17 +224,27 @@ fn import(cli: &Cli, command: &ImportCommand, out: &mut Output<impl Write>) -> R
         }
         ImportCommand::Spans(args) => {
             let outcome = import_spans(cli, &args.file, args.dry_run)?;
-            out.print(&render::import(&outcome, args.output.format));
+            print_import(&outcome, args, out);
             Ok(Status::Done)
         }
-        ImportCommand::Names { file, output } => {
+        ImportCommand::Names {
+            file,
+            output,
+            quiet: _,
+        } => {
+            // The answer is one line already: `--quiet` changes nothing.
             let (names, _) = names::read_names(file)?;
             let (stored, skipped) = open(cli)?.import_names(names)?;
             out.print(&render::names_imported(stored, skipped, output.format));
             Ok(Status::Done)
         }
         ImportCommand::Sb(args) => import_sb_command(cli, args, out),
-        ImportCommand::Log { file, output } => {
+        ImportCommand::Log {
+            file,
+            output,
+            // The answer is one line already: `--quiet` changes nothing.
+            quiet: _,
+        } => {
             // Read and check the whole file before the ledger is opened, as for CSV.
             let log = PortableLog::read_file(file)?;
             let outcome = open(cli)?.replay(&log)?;
@@ -261,8 +271,17 @@ fn import_file(
         options: Vec::new(),
     };
     let outcome = ledger.import(&batch, source, args.dry_run)?;
-    out.print(&render::import(&outcome, args.output.format));
+    print_import(&outcome, args, out);
     Ok(Status::Done)
+}
+
+/// An import's answer, or with `--quiet` its one summary line.
+fn print_import(outcome: &ImportOutcome, args: &ImportArgs, out: &mut Output<impl Write>) {
+    if args.quiet.quiet {
+        out.print(&render::import_sentence(outcome));
+    } else {
+        out.print(&render::import(outcome, args.output.format));
+    }
 }
 
 /// `import spans`: the spans file read whole, then planned against the ledger's timelines
@@ -291,8 +310,19 @@ fn import_sb_command(cli: &Cli, args: &SbArgs, out: &mut Output<impl Write>) -> 
         args.dry_run,
         &progress,
     )?;
+    let detail = match (args.quiet.quiet, args.verbose) {
+        (true, _) => Detail::Quiet,
+        (false, true) => Detail::Verbose,
+        (false, false) => Detail::Report,
+    };
     // A failed write is kept by `out` for `main` to report (or, for a closed pipe, not).
-    let _ = render::write_sb_import(&report, args.output.format, out);
+    let _ = render::write_sb_import(&report, args.output.format, detail, out);
+    if detail == Detail::Quiet {
+        // Cron mails what reaches standard error: the warnings, and only them.
+        for line in render::sb_warnings(&report, args.verbose) {
+            out.warn(&format!("warning (recorded all the same): {line}"));
+        }
+    }
     Ok(Status::Done)
 }
 

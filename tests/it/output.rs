@@ -204,7 +204,6 @@ fn today_is_accepted_wherever_a_date_is() {
     let file = sandbox.write("word.csv", "date,group,member\ntoday,chess,1001\n");
     let refused = sandbox.muster(&["import", "observations", file.to_str().unwrap()]);
     assert_eq!(refused.code, 2, "{}", refused.stderr);
-    let _ = WEEK_ONE;
 }
 
 /// `-` is standard input for every file argument: the same import as from a file, errors
@@ -497,4 +496,33 @@ fn ids_reach_csv_exactly_and_round_trip() {
         .ok()
         .stdout;
     assert_eq!(again, exported);
+}
+
+/// `--quiet` on the plain imports: one summary line, even on a dry run that would list
+/// facts.
+#[test]
+fn quiet_imports_print_one_line() {
+    let sandbox = Sandbox::new();
+    let file = sandbox.write("weeks.csv", WEEK_ONE);
+    let file = file.to_str().unwrap();
+    let dry = sandbox
+        .muster(&["import", "observations", file, "--dry-run", "--quiet"])
+        .ok();
+    assert_eq!(dry.stdout.lines().count(), 1, "{}", dry.stdout);
+    assert!(
+        dry.stdout.starts_with("dry run: would record 5 facts"),
+        "{}",
+        dry.stdout
+    );
+    let done = sandbox.muster(&["import", "observations", file, "-q"]).ok();
+    assert_eq!(
+        done.stdout,
+        "commit 1: recorded 5 facts (4 joins, 1 leaves) and 3 new observed dates\n"
+    );
+    assert_eq!(done.stderr, "");
+    let names = sandbox.write("names.csv", "member,name\n1001,Ann\n");
+    let named = sandbox
+        .muster(&["import", "names", names.to_str().unwrap(), "--quiet"])
+        .ok();
+    assert_eq!(named.stdout.lines().count(), 1, "{}", named.stdout);
 }

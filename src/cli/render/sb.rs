@@ -43,8 +43,9 @@ fn sb_change_columns() -> Columns<'static, ChangeLine> {
         .column("change", |c: &ChangeLine| Cell::word(c.change.as_str()))
 }
 
-/// An SB import's totals, counts, warnings and changes, as JSON gives them (the table says
-/// them in sentences).
+/// An SB import's totals, counts, warnings (`warnings` counts, `warned` names which pupils
+/// and sessions), as JSON gives them, `changes` aside (streamed by [`write_sb_import`]);
+/// the table says them in sentences.
 fn sb_summary_fields() -> Columns<'static, SbReport> {
     Columns::new()
         .column("commit", |r: &SbReport| {
@@ -83,6 +84,18 @@ fn sb_summary_fields() -> Columns<'static, SbReport> {
                 .collect();
             Cell::json(Value::Object(warnings))
         })
+        .column("warned", |r: &SbReport| {
+            let sessions: Vec<Value> = r
+                .warned
+                .occurrences_without_staff
+                .iter()
+                .map(|s| json!({"occurrence": s.occurrence, "group": s.group, "date": s.date.to_string()}))
+                .collect();
+            Cell::json(json!({
+                "pupils_not_in_pupil_file": r.warned.pupils_not_in_pupil_file,
+                "occurrences_without_staff": sessions,
+            }))
+        })
 }
 
 /// The key under which JSON gives the changes: written last in its place, streamed.
@@ -93,7 +106,12 @@ const CHANGES_KEY: &str = "changes";
 /// The changes are streamed one at a time, so memory does not grow with the report's text
 /// (a year's export has hundreds of thousands of lines). JSON's keys are in sorted order,
 /// as a whole `serde_json` object has them, `changes` among them.
-pub fn write_sb_import(report: &SbReport, format: Format, out: &mut dyn Write) -> io::Result<()> {
+pub fn write_sb_import(
+    report: &SbReport,
+    format: Format,
+    detail: Detail,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let mut out = BufWriter::new(out);
     match format {
         Format::Json => {
@@ -117,12 +135,15 @@ pub fn write_sb_import(report: &SbReport, format: Format, out: &mut dyn Write) -
             out.write_all(b"}\n")?;
         }
         Format::Csv => sb_change_columns().write_csv(&report.changes, &mut out)?,
+        Format::Table if detail == Detail::Quiet => {
+            out.write_all(sb_summary_line(report).as_bytes())?;
+        }
         Format::Table => {
             for line in &report.changes {
                 out.write_all(sb_change_line(line).as_bytes())?;
                 out.write_all(b"\n")?;
             }
-            out.write_all(sb_import_sentences(report).as_bytes())?;
+            out.write_all(sb_import_sentences(report, detail).as_bytes())?;
         }
     }
     out.flush()
@@ -137,11 +158,21 @@ fn write_key(out: &mut impl Write, key: &str, first: &mut bool) -> io::Result<()
     out.write_all(b":")
 }
 
-/// The report's closing sentences: totals, counts, warnings (the change lines come first,
-/// written by [`write_sb_import`]).
-fn sb_import_sentences(report: &SbReport) -> String {
+/// How much of an SB import's report to write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Detail {
+    /// The report: change lines, totals, counts, warnings with their counts.
+    #[default]
+    Report,
+    /// The report, and each warning followed by what it counts (which pupils, sessions).
+    Verbose,
+    /// For cron: one summary line on standard output; warnings go to standard error.
+    Quiet,
+}
+
+/// The one line that says what the import did (or would do, or why it did nothing).
+pub fn sb_summary_line(report: &SbReport) -> String {
     let outcome = &report.outcome;
-    let mut out = String::new();
     let totals = format!(
         "{} facts ({} joins, {} leaves), {} new observed dates, {} groups ended, {} ends taken back",
         outcome.facts.len(),
@@ -152,22 +183,66 @@ fn sb_import_sentences(report: &SbReport) -> String {
         report.reopened
     );
     if let Some(seq) = outcome.already_recorded {
-        out.push_str(&format!(
+        format!(
             "nothing to record: commit {seq} recorded these same files (byte for byte, \
              read the same way); not read again\n"
-        ));
-        return out;
-    }
-    if outcome.dry_run {
-        out.push_str(&format!(
-            "dry run: would record {totals}; nothing written\n"
-        ));
+        )
+    } else if outcome.dry_run {
+        format!("dry run: would record {totals}; nothing written\n")
     } else if let Some(seq) = outcome.commit {
-        out.push_str(&format!("commit {seq}: recorded {totals}\n"));
+        format!("commit {seq}: recorded {totals}\n")
     } else {
-        out.push_str(
-            "nothing to record: the ledger already reflects this export; no commit appended\n",
-        );
+        "nothing to record: the ledger already reflects this export; no commit appended\n"
+            .to_string()
+    }
+}
+
+/// Each raised warning as `name: count`, and, when `named`, what it counts: the pupils'
+/// numbers, the sessions' `RTRWGroupsIdent`s with group and date.
+pub fn sb_warnings(report: &SbReport, named: bool) -> Vec<String> {
+    let mut lines = Vec::new();
+    for (name, count) in report.warnings.named() {
+        if count == 0 {
+            continue;
+        }
+        let mut line = format!("{}: {count}", name.replace('_', " "));
+        let subjects: Vec<String> = match name {
+            "pupils_not_in_pupil_file" => report
+                .warned
+                .pupils_not_in_pupil_file
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+            "occurrences_without_staff" => report
+                .warned
+                .occurrences_without_staff
+                .iter()
+                .map(|session| {
+                    format!(
+                        "RTRWGroupsIdent {} (group {} on {})",
+                        session.occurrence, session.group, session.date
+                    )
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        if named && !subjects.is_empty() {
+            line.push_str(" (");
+            line.push_str(&subjects.join(", "));
+            line.push(')');
+        }
+        lines.push(line);
+    }
+    lines
+}
+
+/// The report's closing sentences: totals, counts, warnings (the change lines come first,
+/// written by [`write_sb_import`]).
+fn sb_import_sentences(report: &SbReport, detail: Detail) -> String {
+    let outcome = &report.outcome;
+    let mut out = sb_summary_line(report);
+    if outcome.already_recorded.is_some() {
+        return out;
     }
     out.push_str(&format!(
         "read {} occurrence rows: {} group-days imported, {} before the start date skipped\n",
@@ -176,20 +251,18 @@ fn sb_import_sentences(report: &SbReport) -> String {
     if !outcome.dry_run {
         out.push_str(&format!("names new or changed: {}\n", report.names_updated));
     }
-    let raised: Vec<String> = report
-        .warnings
-        .named()
-        .iter()
-        .filter(|(_, count)| *count > 0)
-        .map(|(name, count)| format!("  {}: {count}", name.replace('_', " ")))
-        .collect();
+    let raised = sb_warnings(report, detail == Detail::Verbose);
     if raised.is_empty() {
         out.push_str("warnings: none\n");
     } else {
         out.push_str("warnings (recorded all the same):\n");
         for line in raised {
-            out.push_str(&line);
-            out.push('\n');
+            out.push_str(&format!("  {line}\n"));
+        }
+        let unnamed = report.warned.pupils_not_in_pupil_file.len()
+            + report.warned.occurrences_without_staff.len();
+        if detail != Detail::Verbose && unnamed > 0 {
+            out.push_str("  (--verbose names the pupils and sessions)\n");
         }
     }
     out
@@ -225,7 +298,7 @@ mod tests {
 
     fn written(report: &SbReport, format: Format) -> String {
         let mut out = Vec::new();
-        write_sb_import(report, format, &mut out).unwrap();
+        write_sb_import(report, format, Detail::Report, &mut out).unwrap();
         String::from_utf8(out).unwrap()
     }
 
