@@ -301,7 +301,7 @@ fn import_sb_command(cli: &Cli, args: &SbArgs, out: &mut Output<impl Write>) -> 
         Some(text) => Some(named_date("--start", text)?),
         None => None,
     };
-    let progress = Bar::new(args.output.format != Format::Json);
+    let progress = Bar::new(args.output.format != Format::Json && !args.quiet.quiet);
     let report = muster::ledger::sb::import_dir(
         &cli.db,
         open_options(cli),
