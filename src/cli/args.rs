@@ -158,6 +158,15 @@ pub enum GenCommand {
 }
 
 #[derive(Args)]
+// The `--quiet` every import takes.
+pub struct Quiet {
+    /// For cron: print one summary line (warnings go to standard error); the exit status
+    /// says the rest.
+    #[arg(short, long, conflicts_with = "format")]
+    pub quiet: bool,
+}
+
+#[derive(Args)]
 pub struct ImportArgs {
     pub file: PathBuf,
     /// Show what would be recorded; write nothing.
@@ -165,6 +174,8 @@ pub struct ImportArgs {
     pub dry_run: bool,
     #[command(flatten)]
     pub output: OutputFormat,
+    #[command(flatten)]
+    pub quiet: Quiet,
 }
 
 #[derive(Subcommand)]
@@ -180,6 +191,8 @@ pub enum ImportCommand {
         file: PathBuf,
         #[command(flatten)]
         output: OutputFormat,
+        #[command(flatten)]
+        quiet: Quiet,
     },
     /// An SB (SchoolBase) export directory: each activity session is an observation of
     /// its group; activities that stop meeting end.
@@ -189,6 +202,8 @@ pub enum ImportCommand {
         file: PathBuf,
         #[command(flatten)]
         output: OutputFormat,
+        #[command(flatten)]
+        quiet: Quiet,
     },
 }
 
@@ -203,6 +218,11 @@ pub struct SbArgs {
     pub dry_run: bool,
     #[command(flatten)]
     pub output: OutputFormat,
+    #[command(flatten)]
+    pub quiet: Quiet,
+    /// Name what each warning counts: which pupils, which sessions.
+    #[arg(short, long)]
+    pub verbose: bool,
 }
 
 #[derive(Subcommand)]

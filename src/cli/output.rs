@@ -1,11 +1,12 @@
 //! Standard output, written in one place so that no command panics on output.
 //!
-//! Owns: [`Output`], the one writer every command's answer goes through (`print!` panics
+//! Owns: [`Output`], the one writer every command's answer goes through (and its warnings,
+//! to standard error) (`print!` panics
 //! when stdout is a closed pipe or a full disk; this records the failure instead), and
 //! [`WriteFailure`], what `main` makes of a failure: a closed pipe ends the command quietly
 //! (the reader has what it wanted, as with `head -1`), any other failure is an error.
-//! Must not: decide exit codes or print messages (`main` does), or write anywhere but the
-//! writer it was given.
+//! Must not: decide exit codes or print error messages (`main` does), or write anywhere
+//! but the writer it was given and, for warnings, standard error.
 
 use std::io::{self, Write};
 
@@ -44,6 +45,13 @@ impl<W: Write> Output<W> {
     pub fn print(&mut self, text: &str) {
         // Through `Write::write_all`, so through the one `write` below.
         let _ = self.write_all(text.as_bytes());
+    }
+
+    /// Writes a warning line to standard error as `muster: TEXT`: what cron mails while
+    /// `--quiet` keeps standard output to one line. A closed stderr loses it rather than
+    /// failing the command, whose work is done.
+    pub fn warn(&mut self, text: &str) {
+        let _ = writeln!(io::stderr(), "muster: {text}");
     }
 
     /// Whether a write has failed (a command that streams stops at the first failure and

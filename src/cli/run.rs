@@ -29,7 +29,7 @@ use crate::cli::args::{
 };
 use crate::cli::output::Output;
 use crate::cli::progress_bar::Bar;
-use crate::cli::render::{self, NameBook};
+use crate::cli::render::{self, Detail, NameBook};
 use muster::query::membership;
 
 /// How a command ended when it did not fail.
@@ -256,10 +256,15 @@ fn import(cli: &Cli, command: &ImportCommand, out: &mut Output<impl Write>) -> R
         }
         ImportCommand::Spans(args) => {
             let outcome = import_spans(cli, &args.file, args.dry_run)?;
-            out.print(&render::import(&outcome, args.output.format));
+            print_import(&outcome, args, out);
             Ok(recorded(outcome.unfinished.as_ref()))
         }
-        ImportCommand::Names { file, output } => {
+        ImportCommand::Names {
+            file,
+            output,
+            quiet: _,
+        } => {
+            // The answer is one line already: `--quiet` changes nothing.
             let (names, _) = names::read_names(file)?;
             let (stored, skipped) =
                 Ledger::importing(&cli.db, open_options(cli), false, |ledger| {
@@ -269,7 +274,12 @@ fn import(cli: &Cli, command: &ImportCommand, out: &mut Output<impl Write>) -> R
             Ok(Status::Done)
         }
         ImportCommand::Sb(args) => import_sb_command(cli, args, out),
-        ImportCommand::Log { file, output } => {
+        ImportCommand::Log {
+            file,
+            output,
+            // The answer is one line already: `--quiet` changes nothing.
+            quiet: _,
+        } => {
             // Read and check the whole file before the ledger is opened, as for CSV.
             let log = PortableLog::read_file(file)?;
             let outcome = Ledger::importing(&cli.db, open_options(cli), false, |ledger| {
@@ -299,8 +309,17 @@ fn import_file(
     let outcome = Ledger::importing(&cli.db, open_options(cli), args.dry_run, |ledger| {
         ledger.import(&batch, source, args.dry_run)
     })?;
-    out.print(&render::import(&outcome, args.output.format));
+    print_import(&outcome, args, out);
     Ok(recorded(outcome.unfinished.as_ref()))
+}
+
+/// An import's answer, or with `--quiet` its one summary line.
+fn print_import(outcome: &ImportOutcome, args: &ImportArgs, out: &mut Output<impl Write>) {
+    if args.quiet.quiet {
+        out.print(&render::import_sentence(outcome));
+    } else {
+        out.print(&render::import(outcome, args.output.format));
+    }
 }
 
 /// `import spans`: the spans file read whole, then planned against the ledger's timelines
@@ -322,7 +341,7 @@ fn import_sb_command(cli: &Cli, args: &SbArgs, out: &mut Output<impl Write>) -> 
         Some(text) => Some(named_date("--start", text)?),
         None => None,
     };
-    let progress = Bar::new(args.output.format != Format::Json);
+    let progress = Bar::new(args.output.format != Format::Json && !args.quiet.quiet);
     let report = muster::ledger::sb::import_dir(
         &cli.db,
         open_options(cli),
@@ -331,7 +350,19 @@ fn import_sb_command(cli: &Cli, args: &SbArgs, out: &mut Output<impl Write>) -> 
         args.dry_run,
         &progress,
     )?;
-    out.print(&render::sb_import(&report, args.output.format));
+    let detail = match (args.quiet.quiet, args.verbose) {
+        (true, _) => Detail::Quiet,
+        (false, true) => Detail::Verbose,
+        (false, false) => Detail::Report,
+    };
+    // A failed write is kept by `out` for `main` to report (or, for a closed pipe, not).
+    let _ = render::write_sb_import(&report, args.output.format, detail, out);
+    if detail == Detail::Quiet {
+        // Cron mails what reaches standard error: the warnings, and only them.
+        for line in render::sb_warnings(&report, args.verbose) {
+            out.warn(&format!("warning (recorded all the same): {line}"));
+        }
+    }
     Ok(recorded(report.outcome.unfinished.as_ref()))
 }
 

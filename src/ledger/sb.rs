@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::error::Result;
-use crate::import::sb::{self, Export, ExportFiles, Options, Warnings};
+use crate::import::sb::{self, Export, ExportFiles, Options, WarningSubjects, Warnings};
 use crate::ledger::{ImportOutcome, Ledger, OpenOptions};
 use crate::log::source::{Source, SourceKind};
 use crate::model::{Change, Date, GroupId, MemberId, ObservationKind};
@@ -42,6 +42,8 @@ pub struct Report {
     pub occurrence_rows: usize,
     pub skipped_before_start: usize,
     pub warnings: Warnings,
+    /// Which pupils and sessions the warnings count.
+    pub warned: WarningSubjects,
 }
 
 impl Report {
@@ -66,6 +68,7 @@ impl Report {
             occurrence_rows: 0,
             skipped_before_start: 0,
             warnings: Warnings::default(),
+            warned: WarningSubjects::default(),
         }
     }
 }
@@ -151,6 +154,7 @@ pub fn import(ledger: &mut Ledger, export: &Export, dry_run: bool) -> Result<Rep
         occurrence_rows: export.occurrence_rows,
         skipped_before_start: export.skipped_before_start,
         warnings: export.warnings,
+        warned: export.warned.clone(),
     })
 }
 

@@ -308,6 +308,79 @@ fn old_fault_pupils_missing_from_pupil_csv_are_recorded_with_a_warning() {
     );
 }
 
+/// Warnings name what they count: which pupils are missing from `pupil.csv`, which
+/// sessions had no staff (JSON always; the table with `--verbose`); `--quiet` prints one
+/// summary line and sends the warnings to standard error.
+#[test]
+fn warnings_name_what_they_count_and_quiet_keeps_to_one_line() {
+    let sandbox = Sandbox::new();
+    let dir = Export::new()
+        .computer_project(1, 0, &["12345", "77777", "66666"])
+        .occurrence(2, "500", "Chess Club", 0, 2, &["12346"])
+        .without_staff()
+        .write(&sandbox, "export");
+    let dry = import(&sandbox, &dir, &["--dry-run", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(
+        dry["warned"]["pupils_not_in_pupil_file"],
+        serde_json::json!(["66666", "77777"])
+    );
+    assert_eq!(
+        dry["warned"]["occurrences_without_staff"],
+        serde_json::json!([{"occurrence": 2, "group": "500", "date": day(0, 2)}])
+    );
+    let plain = import(&sandbox, &dir, &["--dry-run"]).ok();
+    assert!(
+        plain.stdout.contains("  pupils not in pupil file: 2\n"),
+        "{}",
+        plain.stdout
+    );
+    assert!(plain.stdout.contains("--verbose names"), "{}", plain.stdout);
+    let verbose = import(&sandbox, &dir, &["--dry-run", "--verbose"]).ok();
+    assert!(
+        verbose
+            .stdout
+            .contains("  pupils not in pupil file: 2 (66666, 77777)\n"),
+        "{}",
+        verbose.stdout
+    );
+    let session = format!(
+        "occurrences without staff: 1 (RTRWGroupsIdent 2 (group 500 on {}))",
+        day(0, 2)
+    );
+    assert!(verbose.stdout.contains(&session), "{}", verbose.stdout);
+
+    let quiet = import(&sandbox, &dir, &["--quiet"]).ok();
+    assert_eq!(quiet.stdout.lines().count(), 1, "{}", quiet.stdout);
+    assert!(
+        quiet.stdout.starts_with("commit 1: recorded "),
+        "{}",
+        quiet.stdout
+    );
+    let warned: Vec<&str> = quiet.stderr.lines().collect();
+    assert_eq!(
+        warned,
+        [
+            "muster: warning (recorded all the same): pupils not in pupil file: 2",
+            "muster: warning (recorded all the same): occurrences without staff: 1",
+        ],
+        "{}",
+        quiet.stderr
+    );
+    let again = import(&sandbox, &dir, &["-q", "-v"]).ok();
+    assert_eq!(again.stdout.lines().count(), 1, "{}", again.stdout);
+    assert!(
+        again.stdout.starts_with("nothing to record"),
+        "{}",
+        again.stdout
+    );
+    // Recognised from its digests, the export is not read again: nothing to warn about.
+    assert_eq!(again.stderr, "");
+    let refused = import(&sandbox, &dir, &["--quiet", "--format", "json"]);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+}
+
 #[test]
 fn old_fault_an_activity_that_stops_ends_the_day_after_its_last_session() {
     let sandbox = Sandbox::new();

@@ -12,9 +12,11 @@
 //!
 //! CSV rule: fields are quoted as RFC 4180 requires. A free-text cell (a name) that a
 //! spreadsheet would run as a formula (it starts with `=`, `+`, `-`, `@`, a tab or a
-//! carriage return) is prefixed with `'`. Ids and dates are never altered.
+//! carriage return) is prefixed with `'`. Ids and dates are never altered: ids are exact
+//! keys that scripts read back (the trade-off against spreadsheets is in README.md).
 
 use std::fmt::Display;
+use std::io::{self, Write};
 
 use serde_json::{json, Value};
 
@@ -223,8 +225,12 @@ impl<'a, R> Columns<'a, R> {
 
     /// One row as a JSON object.
     pub fn json_object(&self, row: &R) -> Value {
-        let object = self
-            .columns
+        Value::Object(self.json_fields(row))
+    }
+
+    /// One row's JSON fields, by name (in sorted order, as serde_json keeps them).
+    pub fn json_fields(&self, row: &R) -> serde_json::Map<String, Value> {
+        self.columns
             .iter()
             .filter(|column| {
                 matches!(
@@ -233,8 +239,7 @@ impl<'a, R> Columns<'a, R> {
                 )
             })
             .map(|column| (column.name.to_string(), (column.cell)(row).json))
-            .collect();
-        Value::Object(object)
+            .collect()
     }
 
     /// Rows as a JSON array of objects.
@@ -273,6 +278,57 @@ impl<'a, R> Columns<'a, R> {
             Format::Csv => self.table(std::slice::from_ref(row)).csv(),
             Format::Table => sentence(),
         }
+    }
+
+    /// Rows as a JSON array written to `writer` one object at a time, so that a long
+    /// answer is never held whole in memory; the bytes are those of [`Columns::json_array`].
+    pub fn write_json_array<'r>(
+        &self,
+        rows: impl IntoIterator<Item = &'r R>,
+        writer: &mut dyn Write,
+    ) -> io::Result<()>
+    where
+        R: 'r,
+    {
+        writer.write_all(b"[")?;
+        for (index, row) in rows.into_iter().enumerate() {
+            if index > 0 {
+                writer.write_all(b",")?;
+            }
+            serde_json::to_writer(&mut *writer, &self.json_object(row))?;
+        }
+        writer.write_all(b"]")
+    }
+
+    /// Rows as CSV written to `writer` one row at a time; the bytes are those of
+    /// [`Table::csv`].
+    pub fn write_csv<'r>(
+        &self,
+        rows: impl IntoIterator<Item = &'r R>,
+        writer: &mut dyn Write,
+    ) -> io::Result<()>
+    where
+        R: 'r,
+    {
+        let mut csv = csv::Writer::from_writer(writer);
+        let shown: Vec<&Column<R>> = self
+            .columns
+            .iter()
+            .filter(|column| {
+                matches!(
+                    column.shown,
+                    Shown::Everywhere | Shown::TextOnly | Shown::MachineOnly
+                )
+            })
+            .collect();
+        csv.write_record(shown.iter().map(|column| column.name))?;
+        for row in rows {
+            let cells = shown
+                .iter()
+                .map(|column| csv_text(&(column.cell)(row).text));
+            csv.write_record(cells)?;
+        }
+        csv.flush()
     }
 
     /// Rows as CSV's table of text cells.
@@ -339,17 +395,18 @@ impl Table {
         // Writing to a Vec cannot fail.
         let _ = writer.write_record(&self.columns);
         for row in &self.rows {
-            let cells: Vec<String> = row
-                .iter()
-                .map(|cell| match cell {
-                    Text::Exact(text) => text.clone(),
-                    Text::Free(text) => neutralise_formula(text),
-                    Text::Open => String::new(),
-                })
-                .collect();
-            let _ = writer.write_record(&cells);
+            let _ = writer.write_record(row.iter().map(csv_text));
         }
         String::from_utf8(writer.into_inner().unwrap_or_default()).unwrap_or_default()
+    }
+}
+
+/// A cell as CSV holds it: free text neutralised, an open end blank.
+fn csv_text(cell: &Text) -> String {
+    match cell {
+        Text::Exact(text) => text.clone(),
+        Text::Free(text) => neutralise_formula(text),
+        Text::Open => String::new(),
     }
 }
 
@@ -393,6 +450,23 @@ mod tests {
                 end: Date::parse("2020-01-02").ok(),
             },
         ]
+    }
+
+    #[test]
+    fn streamed_csv_and_json_are_the_bytes_of_the_whole_forms() {
+        let (columns, rows) = (columns(), rows());
+        let mut json = Vec::new();
+        columns.write_json_array(&rows, &mut json).unwrap();
+        assert_eq!(
+            String::from_utf8(json).unwrap() + "\n",
+            columns.render(&rows, Format::Json)
+        );
+        let mut csv = Vec::new();
+        columns.write_csv(&rows, &mut csv).unwrap();
+        assert_eq!(
+            String::from_utf8(csv).unwrap(),
+            columns.render(&rows, Format::Csv)
+        );
     }
 
     #[test]

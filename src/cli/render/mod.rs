@@ -27,7 +27,7 @@ mod columns;
 mod sb;
 
 pub use columns::Format;
-pub use sb::{sb_change_line, sb_import};
+pub use sb::{sb_change_line, sb_warnings, write_sb_import, Detail};
 
 use columns::{Cell, Columns};
 use muster::query::membership;
@@ -90,7 +90,8 @@ pub fn import(outcome: &ImportOutcome, format: Format) -> String {
     }
 }
 
-fn import_sentence(outcome: &ImportOutcome) -> String {
+/// The one line that says what an import did: all `--quiet` prints.
+pub fn import_sentence(outcome: &ImportOutcome) -> String {
     if outcome.dry_run {
         format!(
             "dry run: would record {} facts ({} joins, {} leaves) and {} new observed dates; nothing written\n",

@@ -5,12 +5,13 @@
 //! of its summary (JSON), and its sentences (table).
 //! Must not: query the ledger or print.
 
+use std::io::{self, BufWriter, Write};
+
 use serde_json::{json, Value};
 
 use muster::ledger::sb::{ChangeLine, Report as SbReport};
 
 use super::columns::{Cell, Columns, Format};
-use super::json_line;
 
 /// One line of an SB import report: `2015-11-16  Computer Project (M8)  + Noah Williams
 /// (12345)`. Names fall back to ids when unknown.
@@ -42,8 +43,9 @@ fn sb_change_columns() -> Columns<'static, ChangeLine> {
         .column("change", |c: &ChangeLine| Cell::word(c.change.as_str()))
 }
 
-/// An SB import's totals, counts, warnings and changes, as JSON gives them (the table says
-/// them in sentences).
+/// An SB import's totals, counts, warnings (`warnings` counts, `warned` names which pupils
+/// and sessions), as JSON gives them, `changes` aside (streamed by [`write_sb_import`]);
+/// the table says them in sentences.
 fn sb_summary_fields() -> Columns<'static, SbReport> {
     Columns::new()
         .column("commit", |r: &SbReport| {
@@ -82,28 +84,95 @@ fn sb_summary_fields() -> Columns<'static, SbReport> {
                 .collect();
             Cell::json(Value::Object(warnings))
         })
-        .column("changes", |r: &SbReport| {
-            Cell::json(sb_change_columns().json_array(&r.changes))
+        .column("warned", |r: &SbReport| {
+            let sessions: Vec<Value> = r
+                .warned
+                .occurrences_without_staff
+                .iter()
+                .map(|s| json!({"occurrence": s.occurrence, "group": s.group, "date": s.date.to_string()}))
+                .collect();
+            Cell::json(json!({
+                "pupils_not_in_pupil_file": r.warned.pupils_not_in_pupil_file,
+                "occurrences_without_staff": sessions,
+            }))
         })
 }
 
-/// The report of `import sb`: a line per join or leave, then totals and warnings (table);
-/// the same as one object (json); the changes as rows (csv).
-pub fn sb_import(report: &SbReport, format: Format) -> String {
+/// The key under which JSON gives the changes: written last in its place, streamed.
+const CHANGES_KEY: &str = "changes";
+
+/// The report of `import sb`, written to `out` as it goes: a line per join or leave, then
+/// totals and warnings (table); the same as one object (json); the changes as rows (csv).
+/// The changes are streamed one at a time, so memory does not grow with the report's text
+/// (a year's export has hundreds of thousands of lines). JSON's keys are in sorted order,
+/// as a whole `serde_json` object has them, `changes` among them.
+pub fn write_sb_import(
+    report: &SbReport,
+    format: Format,
+    detail: Detail,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let mut out = BufWriter::new(out);
     match format {
-        Format::Json => json_line(&sb_summary_fields().json_object(report)),
-        Format::Csv => sb_change_columns().table(&report.changes).csv(),
-        Format::Table => sb_import_sentences(report),
+        Format::Json => {
+            let summary = sb_summary_fields().json_fields(report);
+            out.write_all(b"{")?;
+            let mut changes_written = false;
+            let mut first = true;
+            for (key, value) in &summary {
+                if !changes_written && key.as_str() > CHANGES_KEY {
+                    write_key(&mut out, CHANGES_KEY, &mut first)?;
+                    sb_change_columns().write_json_array(&report.changes, &mut out)?;
+                    changes_written = true;
+                }
+                write_key(&mut out, key, &mut first)?;
+                serde_json::to_writer(&mut out, value)?;
+            }
+            if !changes_written {
+                write_key(&mut out, CHANGES_KEY, &mut first)?;
+                sb_change_columns().write_json_array(&report.changes, &mut out)?;
+            }
+            out.write_all(b"}\n")?;
+        }
+        Format::Csv => sb_change_columns().write_csv(&report.changes, &mut out)?,
+        Format::Table if detail == Detail::Quiet => {
+            out.write_all(sb_summary_line(report).as_bytes())?;
+        }
+        Format::Table => {
+            for line in &report.changes {
+                out.write_all(sb_change_line(line).as_bytes())?;
+                out.write_all(b"\n")?;
+            }
+            out.write_all(sb_import_sentences(report, detail).as_bytes())?;
+        }
     }
+    out.flush()
 }
 
-fn sb_import_sentences(report: &SbReport) -> String {
-    let outcome = &report.outcome;
-    let mut out = String::new();
-    for line in &report.changes {
-        out.push_str(&sb_change_line(line));
-        out.push('\n');
+/// `"key":`, after a comma unless it is the object's first.
+fn write_key(out: &mut impl Write, key: &str, first: &mut bool) -> io::Result<()> {
+    if !std::mem::take(first) {
+        out.write_all(b",")?;
     }
+    serde_json::to_writer(&mut *out, key)?;
+    out.write_all(b":")
+}
+
+/// How much of an SB import's report to write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Detail {
+    /// The report: change lines, totals, counts, warnings with their counts.
+    #[default]
+    Report,
+    /// The report, and each warning followed by what it counts (which pupils, sessions).
+    Verbose,
+    /// For cron: one summary line on standard output; warnings go to standard error.
+    Quiet,
+}
+
+/// The one line that says what the import did (or would do, or why it did nothing).
+pub fn sb_summary_line(report: &SbReport) -> String {
+    let outcome = &report.outcome;
     let totals = format!(
         "{} facts ({} joins, {} leaves), {} new observed dates, {} groups ended, {} ends taken back",
         outcome.facts.len(),
@@ -114,22 +183,66 @@ fn sb_import_sentences(report: &SbReport) -> String {
         report.reopened
     );
     if let Some(seq) = outcome.already_recorded {
-        out.push_str(&format!(
+        format!(
             "nothing to record: commit {seq} recorded these same files (byte for byte, \
              read the same way); not read again\n"
-        ));
-        return out;
-    }
-    if outcome.dry_run {
-        out.push_str(&format!(
-            "dry run: would record {totals}; nothing written\n"
-        ));
+        )
+    } else if outcome.dry_run {
+        format!("dry run: would record {totals}; nothing written\n")
     } else if let Some(seq) = outcome.commit {
-        out.push_str(&format!("commit {seq}: recorded {totals}\n"));
+        format!("commit {seq}: recorded {totals}\n")
     } else {
-        out.push_str(
-            "nothing to record: the ledger already reflects this export; no commit appended\n",
-        );
+        "nothing to record: the ledger already reflects this export; no commit appended\n"
+            .to_string()
+    }
+}
+
+/// Each raised warning as `name: count`, and, when `named`, what it counts: the pupils'
+/// numbers, the sessions' `RTRWGroupsIdent`s with group and date.
+pub fn sb_warnings(report: &SbReport, named: bool) -> Vec<String> {
+    let mut lines = Vec::new();
+    for (name, count) in report.warnings.named() {
+        if count == 0 {
+            continue;
+        }
+        let mut line = format!("{}: {count}", name.replace('_', " "));
+        let subjects: Vec<String> = match name {
+            "pupils_not_in_pupil_file" => report
+                .warned
+                .pupils_not_in_pupil_file
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+            "occurrences_without_staff" => report
+                .warned
+                .occurrences_without_staff
+                .iter()
+                .map(|session| {
+                    format!(
+                        "RTRWGroupsIdent {} (group {} on {})",
+                        session.occurrence, session.group, session.date
+                    )
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        if named && !subjects.is_empty() {
+            line.push_str(" (");
+            line.push_str(&subjects.join(", "));
+            line.push(')');
+        }
+        lines.push(line);
+    }
+    lines
+}
+
+/// The report's closing sentences: totals, counts, warnings (the change lines come first,
+/// written by [`write_sb_import`]).
+fn sb_import_sentences(report: &SbReport, detail: Detail) -> String {
+    let outcome = &report.outcome;
+    let mut out = sb_summary_line(report);
+    if outcome.already_recorded.is_some() {
+        return out;
     }
     out.push_str(&format!(
         "read {} occurrence rows: {} group-days imported, {} before the start date skipped\n",
@@ -138,21 +251,72 @@ fn sb_import_sentences(report: &SbReport) -> String {
     if !outcome.dry_run {
         out.push_str(&format!("names new or changed: {}\n", report.names_updated));
     }
-    let raised: Vec<String> = report
-        .warnings
-        .named()
-        .iter()
-        .filter(|(_, count)| *count > 0)
-        .map(|(name, count)| format!("  {}: {count}", name.replace('_', " ")))
-        .collect();
+    let raised = sb_warnings(report, detail == Detail::Verbose);
     if raised.is_empty() {
         out.push_str("warnings: none\n");
     } else {
         out.push_str("warnings (recorded all the same):\n");
         for line in raised {
-            out.push_str(&line);
-            out.push('\n');
+            out.push_str(&format!("  {line}\n"));
+        }
+        let unnamed = report.warned.pupils_not_in_pupil_file.len()
+            + report.warned.occurrences_without_staff.len();
+        if detail != Detail::Verbose && unnamed > 0 {
+            out.push_str("  (--verbose names the pupils and sessions)\n");
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use muster::model::{Change, Date, GroupId, MemberId};
+
+    fn report() -> SbReport {
+        let mut report = SbReport::already_recorded(3, false);
+        report.outcome.already_recorded = None;
+        for (index, name) in [Some("=Ann"), None, Some("Bo \"B\", Jr")]
+            .iter()
+            .enumerate()
+        {
+            report.changes.push(ChangeLine {
+                date: Date::from_ymd(2015, 11, 16 + index as u32).unwrap(),
+                group: GroupId::new("34340").unwrap(),
+                group_name: Some("Chess".to_string()),
+                member: MemberId::new(&format!("100{index}")).unwrap(),
+                member_name: name.map(str::to_string),
+                change: if index == 1 {
+                    Change::Leave
+                } else {
+                    Change::Join
+                },
+            });
+        }
+        report
+    }
+
+    fn written(report: &SbReport, format: Format) -> String {
+        let mut out = Vec::new();
+        write_sb_import(report, format, Detail::Report, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    /// Streaming keeps the documented shape byte for byte: the summary's fields and
+    /// `changes` in one object with sorted keys, as a whole `serde_json` value prints.
+    #[test]
+    fn the_streamed_json_is_the_whole_object_byte_for_byte() {
+        for report in [report(), SbReport::already_recorded(3, true)] {
+            let mut whole = sb_summary_fields().json_fields(&report);
+            whole.insert(
+                CHANGES_KEY.to_string(),
+                sb_change_columns().json_array(&report.changes),
+            );
+            let expected = Value::Object(whole).to_string() + "\n";
+            assert_eq!(written(&report, Format::Json), expected);
+        }
+        let csv = written(&report(), Format::Csv);
+        assert_eq!(csv, sb_change_columns().table(&report().changes).csv());
+        assert!(csv.contains(",'=Ann,"), "{csv}");
+    }
 }

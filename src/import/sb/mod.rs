@@ -87,6 +87,27 @@ impl Warnings {
     }
 }
 
+/// What the two warnings a data manager can act on count, named, so that they can be
+/// found and fixed in SB: which pupils, which sessions.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WarningSubjects {
+    /// Pupils listed in sessions but missing from `pupil.csv`, in id order (as many as
+    /// [`Warnings::pupils_not_in_pupil_file`] counts).
+    pub pupils_not_in_pupil_file: Vec<MemberId>,
+    /// Sessions with no staff, or none that `staff.csv` knows, in file order (as many as
+    /// [`Warnings::occurrences_without_staff`] counts).
+    pub occurrences_without_staff: Vec<Session>,
+}
+
+/// One session of an activity: an `rtrwgroups.csv` row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Session {
+    /// Its `RTRWGroupsIdent`, the key a data manager finds it by in SB.
+    pub occurrence: i64,
+    pub group: GroupId,
+    pub date: Date,
+}
+
 /// An export, read and validated.
 #[derive(Clone, Debug, Default)]
 pub struct Export {
@@ -97,6 +118,8 @@ pub struct Export {
     pub group_names: BTreeMap<GroupId, String>,
     pub member_names: BTreeMap<MemberId, String>,
     pub warnings: Warnings,
+    /// Which pupils and sessions two of the warnings count.
+    pub warned: WarningSubjects,
     /// `rtrwgroups.csv` rows read (including those skipped by the start date).
     pub occurrence_rows: usize,
     /// `rtrwgroups.csv` rows before the start date's Sunday, skipped.
@@ -167,11 +190,14 @@ pub fn parse_with_sources(
     let listings = pupil_rows.listings(&occurrences, &mut export.warnings);
     let (members, listed) = occurrences.members(&pupil_rows.pupils, listings);
     export.warnings.duplicate_pupil_rows = listed.duplicates;
-    export.warnings.pupils_not_in_pupil_file = listed
+    let mut missing: Vec<MemberId> = listed
         .pupils
-        .iter()
-        .filter(|member| !export.member_names.contains_key(*member))
-        .count();
+        .into_iter()
+        .filter(|member| !export.member_names.contains_key(member))
+        .collect();
+    missing.sort_unstable();
+    export.warnings.pupils_not_in_pupil_file = missing.len();
+    export.warned.pupils_not_in_pupil_file = missing;
     export.occurrences = occurrences
         .keys
         .iter()

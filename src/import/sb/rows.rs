@@ -13,7 +13,7 @@ use rustc_hash::FxHashMap;
 
 use crate::error::Result;
 use crate::import::sb::{
-    join, Export, ExportFiles, Warnings, DAYS_FILE, MAX_GROUP_DAY, OCCURRENCE_FILE,
+    join, Export, ExportFiles, Session, Warnings, DAYS_FILE, MAX_GROUP_DAY, OCCURRENCE_FILE,
     OCCURRENCE_PUPIL_FILE, PUPIL_FILE, ROTA_WEEK_FILE, STAFF_COLUMNS, STAFF_FILE,
 };
 use crate::import::table::Row;
@@ -225,6 +225,13 @@ pub(super) fn read_occurrences(
         }
         if !has_staff {
             export.warnings.occurrences_without_staff += 1;
+            if let Some(group) = occurrences.groups.get(&group_number) {
+                export.warned.occurrences_without_staff.push(Session {
+                    occurrence: ident,
+                    group: group.clone(),
+                    date,
+                });
+            }
         }
         let name = row.text(group_name_column);
         if !name.is_empty() {
