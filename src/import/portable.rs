@@ -35,7 +35,8 @@ impl PortableLog {
         })
     }
 
-    /// Reads a file, refusing a directory or a missing file as bad input.
+    /// Reads a file, refusing a directory, a device, a FIFO or a missing file as bad
+    /// input; each line is read through [`MAX_PORTABLE_LINE_BYTES`].
     pub fn read_file(path: &Path) -> Result<PortableLog> {
         crate::import::text::file_to_read(path)?;
         let file = std::fs::File::open(path).map_err(|e| Error::io(path, &e))?;

@@ -8,6 +8,7 @@ mod concurrency;
 mod corruption;
 mod crash;
 mod fuzz_smoke;
+mod input_matrix;
 mod model;
 mod portable;
 mod sb;
