@@ -236,3 +236,33 @@ fn directories_and_files_in_the_wrong_places() {
     }
     assert_eq!(std::fs::read_to_string(&not_a_ledger).unwrap(), "precious");
 }
+
+/// Only an explicitly empty member field observes a group with no one named; a row short
+/// of that field, or a member of only spaces, is refused (see `input_matrix.rs`).
+#[test]
+fn an_explicitly_empty_member_field_observes_the_group_empty() {
+    let sandbox = Sandbox::new();
+    import(
+        &sandbox,
+        "observations",
+        "week.csv",
+        b"date,group,member\n2021-01-04,g,a\n",
+    )
+    .ok();
+    import(
+        &sandbox,
+        "observations",
+        "empty.csv",
+        b"date,group,member\r\n2021-01-11,g,\r\n",
+    )
+    .ok();
+    let on = |date: &str| {
+        sandbox
+            .muster(&["members", "g", "--on", date, "--format", "json"])
+            .ok()
+            .json()["members"]
+            .clone()
+    };
+    assert_eq!(on("2021-01-04"), serde_json::json!(["a"]));
+    assert_eq!(on("2021-01-11"), serde_json::json!([]));
+}

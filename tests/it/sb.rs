@@ -646,11 +646,13 @@ fn a_cancelled_session_right_after_a_half_term_ends_nothing() {
         }
         export
     };
-    for order in [[0, 1, 2, 3], [3, 2, 1, 0], [0, 2, 1, 3]] {
+    // Week 1 (half-term) has no sessions; its export is a holiday week's, imported in one
+    // of the orders.
+    for order in [&[0, 1, 2, 3][..], &[3, 2, 0], &[2, 0, 3]] {
         let sandbox = Sandbox::new();
         for (step, &w) in order.iter().enumerate() {
             // Weeks 0 to 2 in, week 3 still to come: one session missed since half-term.
-            if step == 3 && w == 3 {
+            if step + 1 == order.len() && w == 3 {
                 assert_eq!(
                     members(&sandbox, COMPUTER_PROJECT, &day(2, 5)),
                     if w == 3 {
