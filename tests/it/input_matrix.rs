@@ -504,6 +504,8 @@ fn csv_cases() -> Vec<Case> {
             &["line 2, column 1 (kind) of", "is not a kind"]),
         one("names: a repeated column name", "names", "names.csv", "member,name,name\na,Zoe,Zed\n",
             &["line 1, column 3 (name) of", "repeated"]),
+        one("names: a name with ESC on CRLF line 3", "names", "names.csv", "member,name\r\na,Zoe\r\nb,Zo\u{1b}e\r\n",
+            &["line 3, column 2 (name) of", "control character"]),
         one("names: a second byte-order mark", "names", "names.csv", "\u{FEFF}\u{FEFF}member,name\na,Zoe\n",
             &["line 1, column 1 (member) of", "second byte-order mark"]),
         case("names: /dev/zero", "names", vec![("zero.csv", Content::LinkTo("/dev/zero"))],
