@@ -21,7 +21,8 @@ pub struct Names {
 }
 
 /// Reads a names file in one of the layouts above. Rows with a blank name are errors
-/// (a blank cannot be told from a missing column value).
+/// (a blank cannot be told from a missing column value), and so are names with a control
+/// character or over [`crate::model::MAX_NAME_BYTES`] bytes (see [`crate::model::check_name`]).
 pub fn read_names(path: &Path) -> Result<(Names, SourceFile)> {
     let (table, source) = read_table(path)?;
     let [name_column] = table.columns(["name"])?;
@@ -33,10 +34,7 @@ pub fn read_names(path: &Path) -> Result<(Names, SourceFile)> {
         table.optional_column("group"),
     );
     for row in table.rows() {
-        let name = row.text(name_column).to_string();
-        if name.is_empty() {
-            return Err(row.error(name_column, "the name is blank"));
-        }
+        let name = row.name(name_column)?;
         match layout {
             (Some(kind_column), Some(id_column), _, _) => match row.text(kind_column) {
                 "group" => {

@@ -35,8 +35,9 @@ impl PortableLog {
         })
     }
 
-    /// Reads a file, refusing a directory or a missing file as bad input; `-` reads
-    /// standard input (each line still through the line limit).
+    /// Reads a file, refusing a directory, a device, a FIFO or a missing file as bad
+    /// input; `-` reads standard input. Each line is read through
+    /// [`MAX_PORTABLE_LINE_BYTES`].
     pub fn read_file(path: &Path) -> Result<PortableLog> {
         if crate::error::is_standard_stream(path) {
             return PortableLog::read(&mut std::io::stdin().lock(), path);

@@ -14,8 +14,9 @@ use crate::log::source::SourceFile;
 use crate::model::{Batch, Change, Date, Fact, GroupId, Observation};
 
 /// Reads an observations file: header `date,group,member`; each (date, group) is one
-/// observation of the group's whole membership; a row with a blank member observes the
-/// group (possibly empty) without naming anyone.
+/// observation of the group's whole membership; a row whose member field is empty (written
+/// as an empty field, with its comma) observes the group (possibly empty) without naming
+/// anyone. A member of only spaces is refused, and so is a row short of a field.
 pub fn read_observations(path: &Path) -> Result<(Batch, SourceFile)> {
     let (table, source) = read_table(path)?;
     let [date_column, group_column, member_column] = table.columns(["date", "group", "member"])?;
@@ -26,7 +27,7 @@ pub fn read_observations(path: &Path) -> Result<(Batch, SourceFile)> {
         let observation = observations
             .entry((date, group.clone()))
             .or_insert_with(|| Observation::snapshot(date, group, Default::default()));
-        if !row.text(member_column).is_empty() {
+        if !row.raw(member_column).is_empty() {
             observation.members.insert(row.member(member_column)?);
         }
     }
@@ -37,18 +38,24 @@ pub fn read_observations(path: &Path) -> Result<(Batch, SourceFile)> {
     Ok((batch, source))
 }
 
-/// Reads a facts file: header `date,group,member,change`, change `join` or `leave`.
+/// Reads a facts file: header `date,group,member,change`, change `join` or `leave` (any
+/// case, written exactly: `join ` with a space is refused, not guessed at).
 pub fn read_facts(path: &Path) -> Result<(Batch, SourceFile)> {
     let (table, source) = read_table(path)?;
     let [date_column, group_column, member_column, change_column] =
         table.columns(["date", "group", "member", "change"])?;
     let mut facts = Vec::new();
     for row in table.rows() {
-        let change_text = row.text(change_column);
+        let change_text = row.raw(change_column);
         let change = Change::parse(&change_text.to_ascii_lowercase()).ok_or_else(|| {
+            let hint = if change_text.trim() != change_text {
+                ", with no spaces around it"
+            } else {
+                ""
+            };
             row.error(
                 change_column,
-                format!("{change_text:?} is not a change: write join or leave"),
+                format!("{change_text:?} is not a change: write join or leave{hint}"),
             )
         })?;
         facts.push(Fact {

@@ -721,12 +721,18 @@ impl Ledger {
         self.append(commit, &mut base)
     }
 
-    /// The first commit that recorded exactly this input (the same kind, options, file
-    /// names and bytes), if any: importing it again would record nothing.
+    /// The first commit that recorded this input, if any: the same kind, options, file
+    /// names and bytes, or (for SB) the same statements in any bytes. Importing it again
+    /// would record nothing new: it was recorded, and what later commits said stands.
     pub fn recorded_import(&self, source: &Source) -> Result<Option<u64>> {
-        match (source.fingerprint(), &self.derived) {
-            (Some(fingerprint), Some(derived)) => derived.recorded(&fingerprint),
-            _ => Ok(None),
+        let Some(derived) = &self.derived else {
+            return Ok(None);
+        };
+        for fingerprint in source.fingerprints() {
+            if let Some(seq) = derived.recorded(&fingerprint)? {
+                return Ok(Some(seq));
+            }
         }
+        Ok(None)
     }
 }

@@ -11,7 +11,6 @@ use std::path::Path;
 use crate::error::Result;
 use crate::import::sb::{self, Export, ExportFiles, Options, WarningSubjects, Warnings};
 use crate::ledger::{ImportOutcome, Ledger, OpenOptions};
-use crate::log::source::{Source, SourceKind};
 use crate::model::{Change, Date, GroupId, MemberId, ObservationKind};
 use crate::plan::lifecycle;
 use crate::progress::Progress;
@@ -47,9 +46,9 @@ pub struct Report {
 }
 
 impl Report {
-    /// The report of an export whose files, byte for byte and read with the same options,
-    /// commit `seq` already recorded: imports are idempotent, so it is not read again and
-    /// nothing is recorded.
+    /// The report of an export that commit `seq` already recorded (the same files byte for
+    /// byte, or the same statements in other bytes, read with the same options): imports
+    /// are idempotent, so nothing is recorded.
     pub fn already_recorded(seq: u64, dry_run: bool) -> Report {
         Report {
             outcome: ImportOutcome {
@@ -76,11 +75,9 @@ impl Report {
 /// Imports a read export: one commit (unless nothing changed), then the names (not on a dry
 /// run). Returns the report with a named line per change.
 pub fn import(ledger: &mut Ledger, export: &Export, dry_run: bool) -> Result<Report> {
-    let source = Source {
-        kind: SourceKind::SchoolBase,
-        files: export.files.clone(),
-        options: export.options.clone(),
-    };
+    // Recorded before, in these bytes or others saying the same: recorded, and what later
+    // commits said stands (see docs/sb.md, "Re-imports").
+    let source = export.source();
     if let Some(seq) = ledger.recorded_import(&source)? {
         return Ok(Report::already_recorded(seq, dry_run));
     }

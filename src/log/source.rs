@@ -1,7 +1,8 @@
 //! What an import read: its kind, its files with their digests, the options that changed
 //! how they were read; and the input fingerprint that recognises a re-import.
 //!
-//! Owns: [`Source`], [`SourceKind`], [`SourceFile`] and their limits.
+//! Owns: [`Source`], [`SourceKind`], [`SourceFile`] and their limits, and the two
+//! fingerprints of an input: of its bytes, and (for SB) of its statements.
 //! Must not: read files (importers hand over the bytes' digests).
 
 use serde::{Deserialize, Serialize};
@@ -33,12 +34,23 @@ impl Source {
         }
     }
 
-    /// What identifies this input: SHA-256 over the kind, the options and every file's
-    /// name and digest. Importing input with a fingerprint the log already holds records
-    /// nothing (imports are idempotent), so it need not be read again. `None` for a source
-    /// with no files (nothing identifies it) and for an erasure.
+    /// The files read, without the statements entry (see [`STATEMENTS_FILE`]).
+    fn read_files(&self) -> impl Iterator<Item = &SourceFile> {
+        let kind = self.kind;
+        self.files
+            .iter()
+            .filter(move |file| !(kind == SourceKind::SchoolBase && file.name == STATEMENTS_FILE))
+    }
+
+    /// What identifies this input's bytes: SHA-256 over the kind, the options and every
+    /// file's name and digest (the statements entry of an SB source left out, so that the
+    /// fingerprint is known before the files are parsed). Importing input with a
+    /// fingerprint the log already holds records nothing (imports are idempotent), so it
+    /// need not be read again. `None` for a source with no files (nothing identifies it)
+    /// and for an erasure.
     pub fn fingerprint(&self) -> Option<Hash> {
-        if self.files.is_empty() || self.kind == SourceKind::Forget {
+        let files: Vec<&SourceFile> = self.read_files().collect();
+        if files.is_empty() || self.kind == SourceKind::Forget {
             return None;
         }
         let mut hasher = Sha256::new();
@@ -49,10 +61,7 @@ impl Source {
                 self.options.len(),
                 self.options.iter().map(String::as_str).collect::<Vec<_>>(),
             ),
-            (
-                self.files.len(),
-                self.files.iter().map(|f| f.name.as_str()).collect(),
-            ),
+            (files.len(), files.iter().map(|f| f.name.as_str()).collect()),
         ] {
             hasher.update((count as u64).to_be_bytes());
             for text in texts {
@@ -60,12 +69,47 @@ impl Source {
                 hasher.update(text.as_bytes());
             }
         }
-        for file in &self.files {
+        for file in &files {
             hasher.update(file.digest);
         }
         Some(hasher.finalize().into())
     }
+
+    /// What identifies what an SB import said, whatever bytes said it: SHA-256 over
+    /// `statements`, a zero byte, the options (as in [`Source::fingerprint`]) and the
+    /// digest of the statements entry. `None` for a source without that entry (every
+    /// source but an SB import's, and SB imports recorded before it existed).
+    pub fn statements_fingerprint(&self) -> Option<Hash> {
+        if self.kind != SourceKind::SchoolBase {
+            return None;
+        }
+        let statements = self.files.iter().find(|f| f.name == STATEMENTS_FILE)?;
+        let mut hasher = Sha256::new();
+        hasher.update(b"statements\0");
+        hasher.update((self.options.len() as u64).to_be_bytes());
+        for option in &self.options {
+            hasher.update((option.len() as u64).to_be_bytes());
+            hasher.update(option.as_bytes());
+        }
+        hasher.update(statements.digest);
+        Some(hasher.finalize().into())
+    }
+
+    /// Every fingerprint that recognises this input again: of its bytes and, for an SB
+    /// import, of its statements.
+    pub fn fingerprints(&self) -> impl Iterator<Item = Hash> {
+        self.fingerprint()
+            .into_iter()
+            .chain(self.statements_fingerprint())
+    }
 }
+
+/// The name of the entry an SB source holds beside its files: its digest is of the
+/// statements the export made (every session's pupils, the names, see
+/// `import::sb::Export::statements_digest`), so that the same export in other bytes (CRLF
+/// or LF, with or without a BOM, Windows-1252 or UTF-8) is recognised as recorded. No file
+/// of an SB export has this name (they are fixed; see `import::sb::REQUIRED_FILES`).
+pub const STATEMENTS_FILE: &str = "(statements)";
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize)]
 pub enum SourceKind {

@@ -15,8 +15,13 @@
 //! - `occurrences(G)` = G's observed dates in the ledger minus its end dates, plus G's
 //!   occurrence dates in this export; `L` = the latest of them.
 //! - the horizon `H` = the latest occurrence of any SB group (ledger and export).
-//! - when `H >= L + END_AFTER_DAYS`, G has ended: its end is `E = L + 1 day` (members stay
-//!   members through their last session day), recorded as an `End` observation.
+//! - time is counted in *school time*: the calendar with every week in which the school
+//!   did not meet taken out. A week (Sunday to Saturday) counts when some SB group met in
+//!   it on a day from Monday to Saturday; `school_days(L, H)` = 7 × the counted weeks from
+//!   `L`'s week up to (not including) `H`'s week, plus `H`'s weekday minus `L`'s.
+//! - when `school_days(L, H) >= END_AFTER_DAYS`, G has ended: its end is `E = L + 1 day`
+//!   (members stay members through their last session day), recorded as an `End`
+//!   observation.
 //! - every end G already has that is not `E` is taken back with a `CarryForward`
 //!   observation (members on that day := members the day before), for example when a late
 //!   week shows the group met after it.
@@ -25,7 +30,15 @@
 //! order they arrived in, so importing a week late gives the same memberships as importing
 //! in order; and a re-run computes the same end and records nothing. An end never lies
 //! after `L` of a later import (occurrences only accumulate), so the days a carry-forward
-//! leaves observed are never later than `L` and never move `L` or `H`.
+//! leaves observed are never later than `L` and never move `L` or `H`; and such a day that
+//! falls in a week of its own is the Sunday after a Saturday session (`E = L + 1`), which
+//! never makes a week count, so it does not change school time either.
+//!
+//! Why school time: in calendar days, one cancelled session right after a half-term week
+//! (nobody meets for 7 days, then the others meet on) would end the group 18 days after
+//! its last session. Weeks when nobody met are not weeks a group missed, so a half-term or
+//! a holiday of any length ends nothing; in a term without holidays school time is the
+//! calendar, and the rule is the plain 14 days.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -33,10 +46,10 @@ use crate::log::source::SourceKind;
 use crate::model::{Batch, Date, GroupId, MemberId, Observation, ObservationKind};
 use crate::projection::GroupState;
 
-/// A group absent for this many days after its last session, while other SB groups met,
-/// has ended. Fourteen: a weekly group that misses two consecutive weeks' worth of days
-/// has stopped, and a one-week half-term (when nobody meets, so the horizon does not move)
-/// does not end anything.
+/// A group absent for this many school days after its last session (days of weeks in
+/// which the school met; see the module comment), while other SB groups met, has ended.
+/// Fourteen: a weekly group that misses two consecutive school weeks' worth of days has
+/// stopped; weeks when nobody met (a half-term, a holiday) do not count at all.
 pub const END_AFTER_DAYS: i64 = 14;
 
 /// One SB group's dates, as the lifecycle rule sees them.
@@ -56,13 +69,14 @@ pub fn lifecycle_observations(groups: &BTreeMap<GroupId, GroupDates>) -> Vec<Obs
         .filter_map(|dates| dates.occurrences.last())
         .max()
         .copied();
+    let school = SchoolWeeks::new(groups.values().flat_map(|dates| &dates.occurrences));
     let mut observations = Vec::new();
     for (group, dates) in groups {
         let desired = match (dates.occurrences.last(), horizon) {
             (Some(&last), Some(horizon))
-                if last
-                    .add_days(END_AFTER_DAYS)
-                    .is_some_and(|limit| horizon >= limit) =>
+                if school
+                    .days_between(last, horizon)
+                    .is_some_and(|days| days >= END_AFTER_DAYS) =>
             {
                 last.add_days(1)
             }
@@ -78,6 +92,39 @@ pub fn lifecycle_observations(groups: &BTreeMap<GroupId, GroupDates>) -> Vec<Obs
         }
     }
     observations
+}
+
+/// The weeks in which the school met: each week's Sunday, for every week in which some SB
+/// group met on a day from Monday to Saturday.
+struct SchoolWeeks {
+    sundays: Vec<Date>,
+}
+
+impl SchoolWeeks {
+    fn new<'a>(occurrences: impl Iterator<Item = &'a Date>) -> SchoolWeeks {
+        let mut sundays: Vec<Date> = occurrences
+            .filter_map(|&date| {
+                let sunday = date.sunday_on_or_before()?;
+                (sunday != date).then_some(sunday)
+            })
+            .collect();
+        sundays.sort_unstable();
+        sundays.dedup();
+        SchoolWeeks { sundays }
+    }
+
+    /// School days from `from` to `to` (`from <= to`): 7 per counted week from `from`'s
+    /// week up to `to`'s, plus the difference of their weekdays. `None` only for a date
+    /// whose week begins before the first supported date.
+    fn days_between(&self, from: Date, to: Date) -> Option<i64> {
+        let (from_sunday, to_sunday) = (from.sunday_on_or_before()?, to.sunday_on_or_before()?);
+        let counted = self.sundays.partition_point(|&sunday| sunday < to_sunday)
+            - self.sundays.partition_point(|&sunday| sunday < from_sunday);
+        let weekday = |date: Date, sunday: Date| {
+            i64::from(date.days_from_ce()) - i64::from(sunday.days_from_ce())
+        };
+        Some(7 * counted as i64 + weekday(to, to_sunday) - weekday(from, from_sunday))
+    }
 }
 
 fn lifecycle(date: Date, group: &GroupId, kind: ObservationKind) -> Observation {
@@ -165,7 +212,7 @@ mod tests {
             groups.insert(
                 GroupId::new("b").unwrap(),
                 GroupDates {
-                    occurrences: dates(&["2015-11-09", horizon]),
+                    occurrences: dates(&["2015-11-09", "2015-11-16", horizon]),
                     ended: BTreeSet::new(),
                 },
             );
@@ -179,6 +226,45 @@ mod tests {
         check("2015-11-22", None); // 13 days after: still running
         check("2015-11-23", Some("2015-11-10")); // 14 days after: ended
         check("2015-12-07", Some("2015-11-10"));
+    }
+
+    /// Docs/sb.md promises that a half-term ends nothing: one cancelled session right after
+    /// a week when nobody met is one missed week, not an end.
+    #[test]
+    fn a_week_when_nobody_met_is_not_counted() {
+        let groups = |b: &[&str]| {
+            let mut groups = BTreeMap::new();
+            // Mondays: 2 and 9 November, then half-term (16 to 20 November), then the
+            // session of Monday 23 November is cancelled.
+            groups.insert(
+                GroupId::new("a").unwrap(),
+                GroupDates {
+                    occurrences: dates(&["2015-11-02", "2015-11-09"]),
+                    ended: BTreeSet::new(),
+                },
+            );
+            groups.insert(
+                GroupId::new("b").unwrap(),
+                GroupDates {
+                    occurrences: dates(b),
+                    ended: BTreeSet::new(),
+                },
+            );
+            kinds(&lifecycle_observations(&groups))
+        };
+        let end = vec![(
+            "a".to_string(),
+            "2015-11-10".to_string(),
+            ObservationKind::End,
+        )];
+        // Others meet all week after half-term: 18 calendar days, 11 school days.
+        assert_eq!(groups(&["2015-11-09", "2015-11-23", "2015-11-27"]), vec![]);
+        // A Sunday alone does not make a week count.
+        assert_eq!(groups(&["2015-11-09", "2015-11-15", "2015-11-27"]), vec![]);
+        // The next Monday missed as well: two school weeks, ended.
+        assert_eq!(groups(&["2015-11-09", "2015-11-23", "2015-11-30"]), end);
+        // Without a half-term the calendar is school time: 14 days end it.
+        assert_eq!(groups(&["2015-11-09", "2015-11-16", "2015-11-23"]), end);
     }
 
     #[test]
@@ -211,7 +297,7 @@ mod tests {
         groups
             .get_mut(&GroupId::new("b").unwrap())
             .unwrap()
-            .occurrences = dates(&["2015-11-30"]);
+            .occurrences = dates(&["2015-11-23", "2015-11-30"]);
         assert_eq!(kinds(&lifecycle_observations(&groups)), vec![]);
     }
 }

@@ -96,7 +96,7 @@ impl Fold {
                 format!("a log of more than {MAX_COMMITS} commits cannot be folded"),
             ));
         }
-        if let Some(fingerprint) = commit.source.fingerprint() {
+        for fingerprint in commit.source.fingerprints() {
             self.recorded.push((fingerprint, seq));
         }
         for record in &commit.groups {

@@ -78,7 +78,7 @@ impl Projection {
     /// already reflect the commit are skipped.
     pub fn apply(&mut self, commit: &Commit) -> Result<()> {
         let seq = commit.seq;
-        if let Some(fingerprint) = commit.source.fingerprint() {
+        for fingerprint in commit.source.fingerprints() {
             self.recorded.push((fingerprint, seq));
         }
         let mut by_member: BTreeMap<&MemberId, Vec<(&GroupId, Entry)>> = BTreeMap::new();

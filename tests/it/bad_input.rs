@@ -146,17 +146,25 @@ fn over_long_fields_and_lines() {
         &["line 2, column 3 (member)", "longer than 64 bytes"],
     );
 
-    // A very long line of many short fields: the extra columns are ignored (the readers
-    // find columns by header name) and the row imports; documented in docs/reliability.md.
+    // A very long line of many short fields: a row with values no column names is refused
+    // (a dropped field is data lost); documented in docs/reliability.md.
     let extra = ",y".repeat(100_000);
-    import(
+    let run = import(
         &sandbox,
         "observations",
         "wide.csv",
         format!("date,group,member\n2021-01-11,g,b{extra}\n").as_bytes(),
-    )
-    .ok();
-    sandbox.muster(&["members", "g", "--on", "2021-01-11"]).ok();
+    );
+    assert_refused(
+        &sandbox,
+        &run,
+        &before,
+        2,
+        &[
+            "line 2, column 4 () of",
+            "100003 fields but the header names 3",
+        ],
+    );
 }
 
 #[test]
@@ -227,4 +235,34 @@ fn directories_and_files_in_the_wrong_places() {
         );
     }
     assert_eq!(std::fs::read_to_string(&not_a_ledger).unwrap(), "precious");
+}
+
+/// Only an explicitly empty member field observes a group with no one named; a row short
+/// of that field, or a member of only spaces, is refused (see `input_matrix.rs`).
+#[test]
+fn an_explicitly_empty_member_field_observes_the_group_empty() {
+    let sandbox = Sandbox::new();
+    import(
+        &sandbox,
+        "observations",
+        "week.csv",
+        b"date,group,member\n2021-01-04,g,a\n",
+    )
+    .ok();
+    import(
+        &sandbox,
+        "observations",
+        "empty.csv",
+        b"date,group,member\r\n2021-01-11,g,\r\n",
+    )
+    .ok();
+    let on = |date: &str| {
+        sandbox
+            .muster(&["members", "g", "--on", date, "--format", "json"])
+            .ok()
+            .json()["members"]
+            .clone()
+    };
+    assert_eq!(on("2021-01-04"), serde_json::json!(["a"]));
+    assert_eq!(on("2021-01-11"), serde_json::json!([]));
 }

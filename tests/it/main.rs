@@ -9,6 +9,7 @@ mod corruption;
 mod crash;
 mod disk_full;
 mod fuzz_smoke;
+mod input_matrix;
 mod model;
 mod outcomes;
 mod output;

@@ -6,8 +6,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use muster::import::sb::{self, generate};
+use muster::log::source::{Source, SourceFile, SourceKind};
 use muster::storage::memory::MemoryStore;
-use muster::{Date, GroupId, Ledger, MemberId};
+use muster::{Batch, Change, Date, Fact, GroupId, Ledger, MemberId};
 use proptest::prelude::*;
 
 use crate::support::Sandbox;
@@ -570,7 +571,7 @@ fn a_re_import_of_the_same_files_is_recognised_before_reading_them() {
     let after_first = commits(&sandbox);
     let again = import(&sandbox, &dir, &[]).ok();
     assert!(
-        again.stdout.contains("commit 1 recorded these same files"),
+        again.stdout.contains("commit 1 recorded this same export"),
         "{}",
         again.stdout
     );
@@ -648,6 +649,168 @@ fn an_unresolved_date_ident_takes_the_week_from_the_rota_week() {
         members(&sandbox, COMPUTER_PROJECT, &day(2, 0)),
         Vec::<String>::new()
     );
+}
+
+/// A holiday week's export lists no sessions (`rtrwgroups.csv` and `rtrwpupils.csv` hold a
+/// header only): a normal export that observes nothing and says so. Sessions that list no
+/// pupils at all observe their groups empty, as they do beside a pupil row of another
+/// week; empty reference files are still refused.
+#[test]
+fn a_holiday_week_is_a_normal_export() {
+    let sandbox = Sandbox::new();
+    let term = Export::new().computer_project(1, 0, &["12345"]);
+    import(&sandbox, &term.write(&sandbox, "term"), &[]).ok();
+    let commits = |sandbox: &Sandbox| sandbox.muster(&["log"]).ok().stdout.lines().count();
+    let before = commits(&sandbox);
+    let holiday = Export::new().write(&sandbox, "holiday");
+    let run = import(&sandbox, &holiday, &[]).ok();
+    assert!(
+        run.stdout.contains("no sessions in this export"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("nothing to record"), "{}", run.stdout);
+    let json = import(&sandbox, &holiday, &["--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(
+        (json["occurrences"].clone(), json["facts"].clone()),
+        (0.into(), 0.into())
+    );
+    assert_eq!(commits(&sandbox), before, "a holiday week records nothing");
+    assert_eq!(members(&sandbox, COMPUTER_PROJECT, &day(0, 1)), ["12345"]);
+
+    // Week 1's session lists nobody (no pupil rows at all): the group is observed empty.
+    let empty = Export::new().computer_project(2, 1, &[]);
+    import(&sandbox, &empty.write(&sandbox, "empty"), &[]).ok();
+    assert_eq!(
+        members(&sandbox, COMPUTER_PROJECT, &day(1, 1)),
+        Vec::<String>::new()
+    );
+
+    let mut no_days = Export::new().computer_project(1, 0, &["12345"]);
+    no_days.days = "DateIdent,Days\n".to_string();
+    refused(&no_days, &["days.csv: the file has a header but no rows"]);
+    let mut no_pupils = Export::new().computer_project(1, 0, &["12345"]);
+    no_pupils.pupils = b"PupOrigNum,Pu_Surname,Pu_Firstname\n".to_vec();
+    refused(
+        &no_pupils,
+        &["pupil.csv: the file has a header but no rows"],
+    );
+}
+
+/// docs/sb.md promises that a half-term ends nothing: one cancelled session right after
+/// a week when nobody met is one missed week (18 calendar days, 11 school days), not an
+/// end, in whatever order the weeks arrive.
+#[test]
+fn a_cancelled_session_right_after_a_half_term_ends_nothing() {
+    let week = |week: usize| {
+        let mut export = Export::new();
+        // Computer Project meets in weeks 0 and 3; its session in week 2 is cancelled.
+        if week == 0 || week == 3 {
+            export = export.computer_project(20 + week as u32, week, &["12345"]);
+        }
+        // Week 1 is half-term: nobody meets. Choir meets every weekday otherwise.
+        if week != 1 {
+            for weekday in 1..=5 {
+                let ident = 100 + 10 * week as u32 + weekday as u32;
+                export = export.occurrence(ident, "501", "Choir", week, weekday, &["12347"]);
+            }
+        }
+        export
+    };
+    // Week 1 (half-term) has no sessions; its export is a holiday week's, imported in one
+    // of the orders.
+    for order in [&[0, 1, 2, 3][..], &[3, 2, 0], &[2, 0, 3]] {
+        let sandbox = Sandbox::new();
+        for (step, &w) in order.iter().enumerate() {
+            // Weeks 0 to 2 in, week 3 still to come: one session missed since half-term.
+            if step + 1 == order.len() && w == 3 {
+                assert_eq!(
+                    members(&sandbox, COMPUTER_PROJECT, &day(2, 5)),
+                    if w == 3 {
+                        vec!["12345".to_string()]
+                    } else {
+                        Vec::new()
+                    },
+                    "order {order:?}, before week {w}"
+                );
+            }
+            import(&sandbox, &week(w).write(&sandbox, &format!("w{w}")), &[]).ok();
+        }
+        for on in [day(1, 3), day(2, 1), day(2, 5), day(3, 1)] {
+            assert_eq!(
+                members(&sandbox, COMPUTER_PROJECT, &on),
+                ["12345"],
+                "order {order:?}, on {on}"
+            );
+        }
+    }
+}
+
+/// Import A; record a fact, or a correcting export B, that changes a day A observed;
+/// import A again. A was recorded, and what was recorded after it stands: A appends
+/// nothing, byte for byte (recognised before parsing) or in other bytes (recognised from
+/// what it says), and the two give the same ledger.
+#[test]
+fn a_re_import_after_a_later_change_records_nothing_whatever_its_bytes() {
+    let a = Export::new().computer_project(1, 0, &["12345", "12346"]);
+    let b = Export::new().computer_project(1, 0, &["12345", "12347"]);
+    let crlf = |dir: &Path| {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            std::fs::write(&path, text.replace('\n', "\r\n")).unwrap();
+        }
+    };
+    let mut ledgers = Vec::new();
+    for later in ["fact", "export"] {
+        for converted in [false, true] {
+            let sandbox = Sandbox::new();
+            import(&sandbox, &a.write(&sandbox, "a"), &[]).ok();
+            if later == "fact" {
+                let fact = sandbox.write(
+                    "fact.csv",
+                    &format!(
+                        "date,group,member,change\n{},{COMPUTER_PROJECT},12346,leave\n",
+                        day(0, 1)
+                    ),
+                );
+                sandbox
+                    .muster(&["import", "facts", fact.to_str().unwrap()])
+                    .ok();
+            } else {
+                import(&sandbox, &b.write(&sandbox, "b"), &[]).ok();
+            }
+            let expected = members(&sandbox, COMPUTER_PROJECT, &day(0, 1));
+            let again = sandbox.path("again");
+            a.write(&sandbox, "again");
+            if converted {
+                crlf(&again);
+            }
+            let json = import(&sandbox, &again, &["--format", "json"]).ok().json();
+            assert_eq!(
+                json["already_recorded"], 1,
+                "{later}, converted {converted}: {json}"
+            );
+            assert_eq!(json["facts"], 0);
+            assert_eq!(members(&sandbox, COMPUTER_PROJECT, &day(0, 1)), expected);
+            let history = sandbox
+                .muster(&["history", "--group", COMPUTER_PROJECT, "--format", "json"])
+                .ok()
+                .json();
+            let commits = sandbox.muster(&["log"]).ok().stdout.lines().count();
+            ledgers.push((later, converted, history, commits));
+        }
+    }
+    for pair in ledgers.chunks(2) {
+        assert_eq!(
+            (&pair[0].2, pair[0].3),
+            (&pair[1].2, pair[1].3),
+            "{}: the same bytes and other bytes gave different ledgers",
+            pair[0].0
+        );
+    }
 }
 
 /// Runs an import expected to fail on bad input; checks the message and that nothing was
@@ -861,11 +1024,48 @@ fn import_files(ledger: &mut Ledger, files: &sb::ExportFiles) -> muster::ImportO
 fn import_planned(ledger: &mut Ledger, files: &sb::ExportFiles) -> muster::ImportOutcome {
     let mut export = sb::parse(files, &sb::Options::default()).unwrap();
     export.files.clear();
+    export.statements = None;
     let outcome = muster::ledger::sb::import(ledger, &export, false)
         .unwrap()
         .outcome;
     assert_eq!(outcome.already_recorded, None);
     outcome
+}
+
+/// The same export in other bytes, each file alike: line endings swapped (LF and CRLF), a
+/// byte-order mark added or taken off, and Windows-1252 where every character has a byte.
+fn re_encodings(files: &sb::ExportFiles) -> Vec<sb::ExportFiles> {
+    let text = |bytes: &[u8]| muster::import::text::decode_text(bytes);
+    let each = |change: &dyn Fn(&[u8]) -> Vec<u8>| {
+        let mut variant = files.clone();
+        for bytes in variant.files.values_mut() {
+            *bytes = change(bytes);
+        }
+        variant
+    };
+    vec![
+        each(&|bytes| {
+            let text = text(bytes);
+            if text.contains("\r\n") {
+                text.replace("\r\n", "\n").into_bytes()
+            } else {
+                text.replace('\n', "\r\n").into_bytes()
+            }
+        }),
+        each(&|bytes| match bytes.strip_prefix(b"\xEF\xBB\xBF") {
+            Some(rest) => rest.to_vec(),
+            None => [b"\xEF\xBB\xBF", bytes].concat(),
+        }),
+        each(&|bytes| {
+            let text = text(bytes);
+            let (encoded, _, unmappable) = encoding_rs::WINDOWS_1252.encode(&text);
+            if unmappable {
+                bytes.to_vec()
+            } else {
+                encoded.into_owned()
+            }
+        }),
+    ]
 }
 
 proptest! {
@@ -900,17 +1100,20 @@ proptest! {
                 start = week;
             }
         }
+        // Holiday weeks' exports (no sessions at all) arrive among the others.
+        chunks.push(0..0);
+        chunks.push(generated.weeks()..generated.weeks());
         let mut rng = generate::SplitMix64::new(order_seed);
         rng.shuffle(&mut chunks);
         let mut split_ledger = memory_ledger();
         let mut imported = Vec::new();
         for chunk in chunks {
             let files = generated.files_for_weeks(chunk);
-            // A run of weeks in which nothing met is not an export SB would make.
-            if sb::parse(&files, &sb::Options::default()).is_ok() {
-                import_files(&mut split_ledger, &files);
-                imported.push(files);
-            }
+            // Every export of a week SB would make reads, a holiday week's included.
+            let export = sb::parse(&files, &sb::Options::default());
+            prop_assert!(export.is_ok(), "{:?}", export.err());
+            import_files(&mut split_ledger, &files);
+            imported.push(files);
         }
 
         let (first, last) = generated.span();
@@ -922,6 +1125,35 @@ proptest! {
             prop_assert!(import_planned(&mut split_ledger, files).nothing_to_record());
             prop_assert!(import_files(&mut split_ledger, files).nothing_to_record());
         }
+
+        // Later commits touch the same groups: one pupil of every third session leaves on
+        // that session's day. Re-importing any weekly export then, in its own bytes or
+        // re-encoded, appends nothing: it was recorded, and the later commit stands.
+        let later: Vec<Fact> = whole
+            .occurrences
+            .iter()
+            .filter(|(_, pupils)| !pupils.is_empty())
+            .step_by(3)
+            .map(|((group, date), pupils)| Fact {
+                date: *date,
+                group: group.clone(),
+                member: pupils[0].clone(),
+                change: Change::Leave,
+            })
+            .collect();
+        let source = Source::new(SourceKind::Facts, vec![SourceFile::new("later.csv", b"later")]);
+        let batch = Batch { observations: Vec::new(), facts: later };
+        split_ledger.import(&batch, source, false).unwrap();
+        let settled = memberships(&split_ledger, first, last);
+        let head = split_ledger.head_seq();
+        for files in &imported {
+            for variant in re_encodings(files) {
+                let outcome = import_files(&mut split_ledger, &variant);
+                prop_assert!(outcome.nothing_to_record(), "{:?}", outcome);
+            }
+        }
+        prop_assert_eq!(split_ledger.head_seq(), head);
+        prop_assert_eq!(&memberships(&split_ledger, first, last), &settled);
         prop_assert!(import_planned(&mut whole_ledger, &whole_files).nothing_to_record());
         let again = import_files(&mut whole_ledger, &whole_files);
         prop_assert_eq!(again.already_recorded, Some(1));

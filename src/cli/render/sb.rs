@@ -184,8 +184,8 @@ pub fn sb_summary_line(report: &SbReport) -> String {
     );
     if let Some(seq) = outcome.already_recorded {
         format!(
-            "nothing to record: commit {seq} recorded these same files (byte for byte, \
-             read the same way); not read again\n"
+            "nothing to record: commit {seq} recorded this same export (the same files, \
+             or the same content in other bytes, read the same way); not recorded again\n"
         )
     } else if outcome.dry_run {
         format!("dry run: would record {totals}; nothing written\n")
@@ -248,6 +248,13 @@ fn sb_import_sentences(report: &SbReport, detail: Detail) -> String {
         "read {} occurrence rows: {} group-days imported, {} before the start date skipped\n",
         report.occurrence_rows, report.occurrences, report.skipped_before_start
     ));
+    if report.occurrence_rows == 0 {
+        // A holiday week's export: normal, and worth saying so that nobody goes looking.
+        out.push_str(
+            "no sessions in this export (a holiday week?): no group was observed; only the \
+             rule for when an activity ends was applied\n",
+        );
+    }
     if !outcome.dry_run {
         out.push_str(&format!("names new or changed: {}\n", report.names_updated));
     }

@@ -93,17 +93,25 @@ impl ExportFiles {
             .ok_or_else(|| Error::input(Place::file(&self.dir.join(name)), "no such file"))
     }
 
-    /// The rows of file `name`, whose text is `text`; a file with no rows is an error.
+    /// The rows of file `name`, whose text is `text`; a file with no rows is an error (a
+    /// reference file with no rows is the wrong file, or a broken export).
     pub(super) fn stream<'t>(&self, name: &str, text: &'t str) -> Result<Stream<'t>> {
-        let path = self.dir.join(name);
-        let stream = Stream::open(&path, text)?;
+        let stream = self.stream_of_sessions(name, text)?;
         if stream.is_empty() {
+            let path = self.dir.join(name);
             return Err(Error::input(
                 Place::file(&path),
                 "the file has a header but no rows",
             ));
         }
         Ok(stream)
+    }
+
+    /// The rows of a sessions file (`rtrwgroups.csv`, `rtrwpupils.csv`), which may have
+    /// none: an export taken in a holiday week lists no sessions, and a week's sessions may
+    /// list no pupils. Its header must still be there, with its columns.
+    pub(super) fn stream_of_sessions<'t>(&self, name: &str, text: &'t str) -> Result<Stream<'t>> {
+        Stream::open(&self.dir.join(name), text)
     }
 
     pub(super) fn sources(&self) -> Vec<SourceFile> {
@@ -114,29 +122,12 @@ impl ExportFiles {
     }
 }
 
+/// A file's bytes through the input byte limit, or `None` when it does not exist.
 fn read_bytes(path: &Path) -> Result<Option<Vec<u8>>> {
-    match std::fs::metadata(path) {
+    match std::fs::symlink_metadata(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(Error::io(path, &e)),
-        Ok(metadata) if metadata.is_dir() => {
-            return Err(Error::input(
-                Place::file(path),
-                "is a directory, not a file",
-            ))
-        }
-        Ok(metadata) if metadata.len() > crate::model::MAX_INPUT_BYTES => {
-            return Err(Error::new(
-                crate::error::ErrorKind::Limit,
-                format!(
-                    "is larger than the limit of {} bytes",
-                    crate::model::MAX_INPUT_BYTES
-                ),
-            )
-            .at(Place::file(path)))
-        }
         Ok(_) => {}
     }
-    std::fs::read(path)
-        .map(Some)
-        .map_err(|e| Error::io(path, &e))
+    crate::import::text::read_bytes(path).map(Some)
 }

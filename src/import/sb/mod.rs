@@ -23,10 +23,6 @@ use crate::error::{Error, Result};
 use crate::log::source::{Source, SourceFile, SourceKind};
 use crate::model::{Date, GroupId, MemberId};
 
-/// A group absent for this many days after its last session, while other SB groups met,
-/// has ended. Fourteen: a weekly group that misses two consecutive weeks' worth of days
-/// has stopped, and a one-week half-term (when nobody meets, so the horizon does not move)
-/// does not end anything.
 /// `GroupDay` counts days from the Sunday that begins the week: 0 (Sunday) to 6.
 pub const MAX_GROUP_DAY: i64 = 6;
 
@@ -127,6 +123,64 @@ pub struct Export {
     pub files: Vec<SourceFile>,
     /// The options it was read with, as the commit records them.
     pub options: Vec<String>,
+    /// The digest of what the export says ([`Export::statements_digest`]), as the entry a
+    /// commit's source holds beside the files; `None` before it is computed.
+    pub statements: Option<SourceFile>,
+}
+
+impl Export {
+    /// SHA-256 of what the export says, independent of its bytes: the options, then each
+    /// (group, date) snapshot with its pupils, then the group and pupil names, each count
+    /// and text length-prefixed (`u64`, big-endian) and each date as its day number
+    /// (`i32`, big-endian). Two exports that differ only in line endings, a BOM or
+    /// encoding have the same digest; one that says anything else has another.
+    pub fn statements_digest(&self) -> crate::log::hash::Hash {
+        use sha2::{Digest, Sha256};
+        let mut hasher = Sha256::new();
+        let text = |hasher: &mut Sha256, text: &str| {
+            hasher.update((text.len() as u64).to_be_bytes());
+            hasher.update(text.as_bytes());
+        };
+        hasher.update((self.options.len() as u64).to_be_bytes());
+        for option in &self.options {
+            text(&mut hasher, option);
+        }
+        hasher.update((self.occurrences.len() as u64).to_be_bytes());
+        for ((group, date), members) in &self.occurrences {
+            text(&mut hasher, group.as_str());
+            hasher.update(date.days_from_ce().to_be_bytes());
+            hasher.update((members.len() as u64).to_be_bytes());
+            for member in members {
+                text(&mut hasher, member.as_str());
+            }
+        }
+        hasher.update((self.group_names.len() as u64).to_be_bytes());
+        for (group, name) in &self.group_names {
+            text(&mut hasher, group.as_str());
+            text(&mut hasher, name);
+        }
+        hasher.update((self.member_names.len() as u64).to_be_bytes());
+        for (member, name) in &self.member_names {
+            text(&mut hasher, member.as_str());
+            text(&mut hasher, name);
+        }
+        hasher.finalize().into()
+    }
+
+    /// The source a commit of this export records: its files, and its statements entry
+    /// when known.
+    pub fn source(&self) -> Source {
+        Source {
+            kind: SourceKind::SchoolBase,
+            files: self
+                .files
+                .iter()
+                .cloned()
+                .chain(self.statements.clone())
+                .collect(),
+            options: self.options.clone(),
+        }
+    }
 }
 
 impl Options {
@@ -209,6 +263,10 @@ pub fn parse_with_sources(
     export.occurrences.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     export.files = sources;
     export.options = options.as_recorded();
+    export.statements = Some(SourceFile {
+        name: crate::log::source::STATEMENTS_FILE.to_string(),
+        digest: export.statements_digest(),
+    });
     Ok(export)
 }
 

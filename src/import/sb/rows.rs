@@ -17,7 +17,7 @@ use crate::import::sb::{
     OCCURRENCE_PUPIL_FILE, PUPIL_FILE, ROTA_WEEK_FILE, STAFF_COLUMNS, STAFF_FILE,
 };
 use crate::import::table::Row;
-use crate::model::{Date, GroupId, MemberId};
+use crate::model::{check_name, Date, GroupId, MemberId};
 
 /// An integer ident; blank is `None`.
 pub(super) fn integer(row: &Row<'_>, column: usize) -> Result<Option<i64>> {
@@ -138,24 +138,34 @@ pub(super) fn read_occurrences(
     pupil_stream.for_each(|row| {
         let member = row.member(pupil_column)?;
         let report_name = report_name_column.map_or("", |column| row.text(column));
-        let name = if report_name.is_empty() {
-            format!(
+        let (name, column) = if report_name.is_empty() {
+            let name = format!(
                 "{} {}",
                 row.text(firstname_column),
                 row.text(surname_column)
             )
             .trim()
-            .to_string()
+            .to_string();
+            (name, firstname_column)
         } else {
-            report_name.to_string()
+            // `report_name_column` is `Some`: the name came from it.
+            (
+                report_name.to_string(),
+                report_name_column.unwrap_or(firstname_column),
+            )
         };
+        // A pupil with no name at all is stored under their number (a blank name is not
+        // stored); a name that is there must be one muster can store and print.
+        if !name.is_empty() {
+            check_name(&name).map_err(|e| row.error(column, e.to_string()))?;
+        }
         member_names.insert(member, name);
         Ok(())
     })?;
 
     // rtrwgroups.csv: one row per weekly occurrence.
     let text = files.required_text(OCCURRENCE_FILE)?;
-    let occurrence_stream = files.stream(OCCURRENCE_FILE, &text)?;
+    let occurrence_stream = files.stream_of_sessions(OCCURRENCE_FILE, &text)?;
     let [occurrence_column, rota_week_column, group_column, group_day_column, group_name_column, date_ident_column] =
         occurrence_stream.columns([
             "RTRWGroupsIdent",
@@ -235,6 +245,7 @@ pub(super) fn read_occurrences(
         }
         let name = row.text(group_name_column);
         if !name.is_empty() {
+            check_name(name).map_err(|e| row.error(group_name_column, e.to_string()))?;
             match latest_names.entry(group_number) {
                 Entry::Vacant(vacant) => {
                     vacant.insert((date, name.to_string()));
@@ -329,7 +340,7 @@ impl PupilRows {
     }
 
     pub(super) fn read_text(files: &ExportFiles, text: &str) -> Result<PupilRows> {
-        let stream = files.stream(OCCURRENCE_PUPIL_FILE, text)?;
+        let stream = files.stream_of_sessions(OCCURRENCE_PUPIL_FILE, text)?;
         let [pupil_column, occurrence_column] =
             stream.columns(["PupOrigNum", "RTRWGroupsIdent"])?;
         let mut read = PupilRows::default();
