@@ -392,11 +392,12 @@ fn old_fault_an_activity_that_stops_ends_the_day_after_its_last_session() {
         export = export.occurrence(10 + week as u32, "501", "Choir", week, 1, &["12347"]);
     }
     let run = import(&sandbox, &export.write(&sandbox, "export"), &[]).ok();
-    // The old loader only logged totals; muster names every pupil who leaves.
-    let end = day(1, 2);
+    // The old loader only logged totals; muster names every pupil who leaves, with the
+    // last day of their membership: the day of the last session (the end is the day after).
+    let last_session = day(1, 1);
     assert!(
         run.stdout.contains(&format!(
-            "{end}  Computer Project (M8)  - Noah Williams (12345)\n"
+            "{last_session}  Computer Project (M8)  - Noah Williams (12345) (last day)\n"
         )),
         "{}",
         run.stdout

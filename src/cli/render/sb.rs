@@ -14,7 +14,8 @@ use muster::ledger::sb::{ChangeLine, Report as SbReport};
 use super::columns::{Cell, Columns, Format};
 
 /// One line of an SB import report: `2015-11-16  Computer Project (M8)  + Noah Williams
-/// (12345)`. Names fall back to ids when unknown.
+/// (12345)`, or for a leave the last day, `2015-11-29  …  - Noah Williams (12345) (last
+/// day)`. Names fall back to ids when unknown.
 pub fn sb_change_line(line: &ChangeLine) -> String {
     let group = line
         .group_name
@@ -25,7 +26,8 @@ pub fn sb_change_line(line: &ChangeLine) -> String {
         None => line.member.to_string(),
     };
     let sign = if line.change.is_member() { '+' } else { '-' };
-    format!("{}  {group}  {sign} {member}", line.date)
+    let (day, note) = super::day_for_people(line.date, line.change);
+    format!("{day}  {group}  {sign} {member}{note}")
 }
 
 /// The joins and leaves of an SB import, with names: CSV rows, and JSON's `changes`.
