@@ -341,16 +341,30 @@ fn warnings_name_what_they_count_and_quiet_keeps_to_one_line() {
     assert!(
         verbose
             .stdout
-            .contains("  pupils not in pupil file: 2 (66666, 77777)\n"),
+            .contains("  pupils not in pupil file: 2\n    pupil 66666\n    pupil 77777\n"),
         "{}",
         verbose.stdout
     );
     let session = format!(
-        "occurrences without staff: 1 (RTRWGroupsIdent 2 (group 500 on {}))",
+        "  occurrences without staff: 1\n    RTRWGroupsIdent 2: group 500 on {}\n",
         day(0, 2)
     );
     assert!(verbose.stdout.contains(&session), "{}", verbose.stdout);
+    assert!(
+        !verbose.stdout.contains("--verbose names"),
+        "{}",
+        verbose.stdout
+    );
 
+    let named = import(&sandbox, &dir, &["--dry-run", "-q", "-v"]).ok();
+    assert_eq!(named.stdout.lines().count(), 1, "{}", named.stdout);
+    assert!(
+        named.stderr.contains(
+            "pupils not in pupil file: 2\nmuster:   pupil 66666\nmuster:   pupil 77777\n"
+        ),
+        "{}",
+        named.stderr
+    );
     let quiet = import(&sandbox, &dir, &["--quiet"]).ok();
     assert_eq!(quiet.stdout.lines().count(), 1, "{}", quiet.stdout);
     assert!(
