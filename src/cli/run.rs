@@ -359,8 +359,16 @@ fn import_sb_command(cli: &Cli, args: &SbArgs, out: &mut Output<impl Write>) -> 
     let _ = render::write_sb_import(&report, args.output.format, detail, out);
     if detail == Detail::Quiet {
         // Cron mails what reaches standard error: the warnings, and only them.
-        for line in render::sb_warnings(&report, args.verbose) {
-            out.warn(&format!("warning (recorded all the same): {line}"));
+        for warning in render::sb_warnings(&report) {
+            out.warn(&format!(
+                "warning (recorded all the same): {}",
+                warning.line
+            ));
+            if args.verbose {
+                for subject in &warning.subjects {
+                    out.warn(&format!("  {subject}"));
+                }
+            }
         }
     }
     Ok(recorded(report.outcome.unfinished.as_ref()))

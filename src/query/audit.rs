@@ -158,7 +158,7 @@ pub fn resolve_as_of(ledger: &Ledger, as_of: Option<AsOf>) -> Result<Option<u64>
                 let first = match first_recorded_at.and_then(DateTime::from_timestamp_millis) {
                     Some(first) => format!(
                         "the first was recorded at {}",
-                        first.format("%Y-%m-%dT%H:%M:%SZ")
+                        first.format("%Y-%m-%dT%H:%M:%S%.3fZ")
                     ),
                     None => "the log is empty".to_string(),
                 };

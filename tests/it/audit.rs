@@ -78,7 +78,7 @@ fn as_of_takes_a_commit_or_a_utc_time_on_every_query() {
                 stdout_has: &[],
                 stderr_has: &[
                     "--as-of 2000-01-01T00:00:00Z: no commit was recorded by then",
-                    &format!("the first was recorded at {}", &first_at[..19]),
+                    &format!("the first was recorded at {}", first_at),
                 ],
             },
         );

@@ -150,7 +150,8 @@ fn dry_run_shows_the_facts_and_writes_nothing() {
             code: 0,
             stdout_has: &[
                 "2015-11-16  34340  + 1001",
-                "2015-11-30  34340  - 1002",
+                // The leave is dated 2015-11-30, the first day out: people read the last.
+                "2015-11-29  34340  - 1002 (last day)",
                 "nothing written",
             ],
             stderr_has: &[],

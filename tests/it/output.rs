@@ -191,6 +191,10 @@ fn today_is_accepted_wherever_a_date_is() {
         .ok()
         .json();
     assert_eq!(changes.as_array().map(Vec::len), Some(1), "{changes}");
+    let chart = sandbox
+        .muster(&["chart", "--group", "chess", "--from", "today", "-o", "-"])
+        .ok();
+    assert!(chart.stdout.contains("1001"), "{}", chart.stdout);
     check(
         &sandbox,
         Case {

@@ -342,16 +342,30 @@ fn warnings_name_what_they_count_and_quiet_keeps_to_one_line() {
     assert!(
         verbose
             .stdout
-            .contains("  pupils not in pupil file: 2 (66666, 77777)\n"),
+            .contains("  pupils not in pupil file: 2\n    pupil 66666\n    pupil 77777\n"),
         "{}",
         verbose.stdout
     );
     let session = format!(
-        "occurrences without staff: 1 (RTRWGroupsIdent 2 (group 500 on {}))",
+        "  occurrences without staff: 1\n    RTRWGroupsIdent 2: group 500 on {}\n",
         day(0, 2)
     );
     assert!(verbose.stdout.contains(&session), "{}", verbose.stdout);
+    assert!(
+        !verbose.stdout.contains("--verbose names"),
+        "{}",
+        verbose.stdout
+    );
 
+    let named = import(&sandbox, &dir, &["--dry-run", "-q", "-v"]).ok();
+    assert_eq!(named.stdout.lines().count(), 1, "{}", named.stdout);
+    assert!(
+        named.stderr.contains(
+            "pupils not in pupil file: 2\nmuster:   pupil 66666\nmuster:   pupil 77777\n"
+        ),
+        "{}",
+        named.stderr
+    );
     let quiet = import(&sandbox, &dir, &["--quiet"]).ok();
     assert_eq!(quiet.stdout.lines().count(), 1, "{}", quiet.stdout);
     assert!(
@@ -393,11 +407,12 @@ fn old_fault_an_activity_that_stops_ends_the_day_after_its_last_session() {
         export = export.occurrence(10 + week as u32, "501", "Choir", week, 1, &["12347"]);
     }
     let run = import(&sandbox, &export.write(&sandbox, "export"), &[]).ok();
-    // The old loader only logged totals; muster names every pupil who leaves.
-    let end = day(1, 2);
+    // The old loader only logged totals; muster names every pupil who leaves, with the
+    // last day of their membership: the day of the last session (the end is the day after).
+    let last_session = day(1, 1);
     assert!(
         run.stdout.contains(&format!(
-            "{end}  Computer Project (M8)  - Noah Williams (12345)\n"
+            "{last_session}  Computer Project (M8)  - Noah Williams (12345) (last day)\n"
         )),
         "{}",
         run.stdout

@@ -20,7 +20,7 @@ use muster::ledger::{CommitSummary, ImportOutcome, Verdict};
 use muster::log::hash::hex;
 use muster::log::source::Source;
 use muster::model::InclusiveSpan;
-use muster::model::{Date, Fact, GroupId, MemberId};
+use muster::model::{Change, Date, Fact, GroupId, MemberId};
 use muster::query::audit::{ChangeRecord, Correction};
 
 mod columns;
@@ -31,6 +31,18 @@ pub use sb::{sb_change_line, sb_warnings, write_sb_import, Detail};
 
 use columns::{Cell, Columns};
 use muster::query::membership;
+
+/// How a line meant for people dates a change: a join by its first day, a leave by the
+/// member's last day (the day before the fact's date, the first day out), marked so that
+/// it cannot be read as the day they left. The date and the words after the member.
+pub(crate) fn day_for_people(date: Date, change: Change) -> (Date, &'static str) {
+    match (change.is_member(), date.previous()) {
+        (true, _) => (date, ""),
+        (false, Some(last)) => (last, " (last day)"),
+        // No day before the first date muster knows: say what the date is instead.
+        (false, None) => (date, " (first day out)"),
+    }
+}
 
 /// One JSON object and a newline: how every JSON answer ends.
 pub(crate) fn json_line(value: &Value) -> String {
@@ -76,9 +88,9 @@ pub fn import(outcome: &ImportOutcome, format: Format) -> String {
             let mut out = String::new();
             if outcome.dry_run {
                 for fact in &outcome.facts {
+                    let (day, note) = day_for_people(fact.date, fact.change);
                     out.push_str(&format!(
-                        "{}  {}  {} {}\n",
-                        fact.date,
+                        "{day}  {}  {} {}{note}\n",
                         fact.group,
                         if fact.change.is_member() { '+' } else { '-' },
                         fact.member

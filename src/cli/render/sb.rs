@@ -14,7 +14,8 @@ use muster::ledger::sb::{ChangeLine, Report as SbReport};
 use super::columns::{Cell, Columns, Format};
 
 /// One line of an SB import report: `2015-11-16  Computer Project (M8)  + Noah Williams
-/// (12345)`. Names fall back to ids when unknown.
+/// (12345)`, or for a leave the last day, `2015-11-29  …  - Noah Williams (12345) (last
+/// day)`. Names fall back to ids when unknown.
 pub fn sb_change_line(line: &ChangeLine) -> String {
     let group = line
         .group_name
@@ -25,7 +26,8 @@ pub fn sb_change_line(line: &ChangeLine) -> String {
         None => line.member.to_string(),
     };
     let sign = if line.change.is_member() { '+' } else { '-' };
-    format!("{}  {group}  {sign} {member}", line.date)
+    let (day, note) = super::day_for_people(line.date, line.change);
+    format!("{day}  {group}  {sign} {member}{note}")
 }
 
 /// The joins and leaves of an SB import, with names: CSV rows, and JSON's `changes`.
@@ -197,21 +199,27 @@ pub fn sb_summary_line(report: &SbReport) -> String {
     }
 }
 
-/// Each raised warning as `name: count`, and, when `named`, what it counts: the pupils'
-/// numbers, the sessions' `RTRWGroupsIdent`s with group and date.
-pub fn sb_warnings(report: &SbReport, named: bool) -> Vec<String> {
-    let mut lines = Vec::new();
+/// A raised warning: `name: count`, and what it counts (empty for the two warnings that
+/// count rows rather than pupils or sessions).
+pub struct RaisedWarning {
+    pub line: String,
+    pub subjects: Vec<String>,
+}
+
+/// Each raised warning with what it counts: the pupils' numbers, the sessions'
+/// `RTRWGroupsIdent`s with group and date.
+pub fn sb_warnings(report: &SbReport) -> Vec<RaisedWarning> {
+    let mut raised = Vec::new();
     for (name, count) in report.warnings.named() {
         if count == 0 {
             continue;
         }
-        let mut line = format!("{}: {count}", name.replace('_', " "));
         let subjects: Vec<String> = match name {
             "pupils_not_in_pupil_file" => report
                 .warned
                 .pupils_not_in_pupil_file
                 .iter()
-                .map(ToString::to_string)
+                .map(|pupil| format!("pupil {pupil}"))
                 .collect(),
             "occurrences_without_staff" => report
                 .warned
@@ -219,21 +227,19 @@ pub fn sb_warnings(report: &SbReport, named: bool) -> Vec<String> {
                 .iter()
                 .map(|session| {
                     format!(
-                        "RTRWGroupsIdent {} (group {} on {})",
+                        "RTRWGroupsIdent {}: group {} on {}",
                         session.occurrence, session.group, session.date
                     )
                 })
                 .collect(),
             _ => Vec::new(),
         };
-        if named && !subjects.is_empty() {
-            line.push_str(" (");
-            line.push_str(&subjects.join(", "));
-            line.push(')');
-        }
-        lines.push(line);
+        raised.push(RaisedWarning {
+            line: format!("{}: {count}", name.replace('_', " ")),
+            subjects,
+        });
     }
-    lines
+    raised
 }
 
 /// The report's closing sentences: totals, counts, warnings (the change lines come first,
@@ -258,17 +264,23 @@ fn sb_import_sentences(report: &SbReport, detail: Detail) -> String {
     if !outcome.dry_run {
         out.push_str(&format!("names new or changed: {}\n", report.names_updated));
     }
-    let raised = sb_warnings(report, detail == Detail::Verbose);
+    let raised = sb_warnings(report);
     if raised.is_empty() {
         out.push_str("warnings: none\n");
     } else {
         out.push_str("warnings (recorded all the same):\n");
-        for line in raised {
-            out.push_str(&format!("  {line}\n"));
+        let mut unnamed = false;
+        for warning in raised {
+            out.push_str(&format!("  {}\n", warning.line));
+            if detail == Detail::Verbose {
+                for subject in &warning.subjects {
+                    out.push_str(&format!("    {subject}\n"));
+                }
+            } else {
+                unnamed |= !warning.subjects.is_empty();
+            }
         }
-        let unnamed = report.warned.pupils_not_in_pupil_file.len()
-            + report.warned.occurrences_without_staff.len();
-        if detail != Detail::Verbose && unnamed > 0 {
+        if unnamed {
             out.push_str("  (--verbose names the pupils and sessions)\n");
         }
     }
