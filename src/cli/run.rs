@@ -205,8 +205,8 @@ fn import(cli: &Cli, command: &ImportCommand, out: &mut Output<impl Write>) -> R
             Ok(Status::Done)
         }
         ImportCommand::Names { file, output } => {
-            let (names, _) = names::read_names(file)?;
-            let (stored, skipped) = open(cli)?.import_names(names)?;
+            let (names, source) = names::read_names(file)?;
+            let (stored, skipped) = open(cli)?.import_names(names, source)?;
             out.print(&render::names_imported(stored, skipped, output.format));
             Ok(Status::Done)
         }
@@ -452,5 +452,7 @@ fn rebuild(cli: &Cli, out: &mut Output<impl Write>) -> Run {
         "rebuilt the derived state from {} commits\n",
         ledger.head_seq()
     ));
+    let repair = ledger.repair_vault()?;
+    out.print(&render::vault_repair(&repair));
     Ok(Status::Done)
 }

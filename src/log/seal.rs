@@ -37,6 +37,8 @@ pub enum Magic {
     Names,
     /// The derived-state file's register of imported inputs (fingerprint and commit).
     Imports,
+    /// The vault (`muster.vault`): every live personal value with its salt.
+    Vault,
 }
 
 impl Magic {
@@ -51,6 +53,7 @@ impl Magic {
             Magic::Directory => *b"MUSI",
             Magic::Names => *b"MUSB",
             Magic::Imports => *b"MUSF",
+            Magic::Vault => *b"MUSV",
         }
     }
 }

@@ -36,9 +36,10 @@ impl Source {
     /// What identifies this input: SHA-256 over the kind, the options and every file's
     /// name and digest. Importing input with a fingerprint the log already holds records
     /// nothing (imports are idempotent), so it need not be read again. `None` for a source
-    /// with no files (nothing identifies it) and for an erasure.
+    /// with no files (nothing identifies it), for an erasure, and for names (a names file
+    /// read again after a rename must set its names again).
     pub fn fingerprint(&self) -> Option<Hash> {
-        if self.files.is_empty() || self.kind == SourceKind::Forget {
+        if self.files.is_empty() || matches!(self.kind, SourceKind::Forget | SourceKind::Names) {
             return None;
         }
         let mut hasher = Sha256::new();
@@ -74,6 +75,8 @@ pub enum SourceKind {
     Spans,
     SchoolBase,
     Forget,
+    /// `import names`, or the names an older ledger kept beside the log, moved in once.
+    Names,
 }
 
 impl SourceKind {
@@ -87,6 +90,7 @@ impl SourceKind {
             SourceKind::Spans => 2,
             SourceKind::SchoolBase => 3,
             SourceKind::Forget => 4,
+            SourceKind::Names => 5,
         }
     }
 
@@ -98,12 +102,13 @@ impl SourceKind {
     }
 
     /// Every kind, in the order of their stored numbers.
-    pub const ALL: [SourceKind; 5] = [
+    pub const ALL: [SourceKind; 6] = [
         SourceKind::Observations,
         SourceKind::Facts,
         SourceKind::Spans,
         SourceKind::SchoolBase,
         SourceKind::Forget,
+        SourceKind::Names,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -113,6 +118,7 @@ impl SourceKind {
             SourceKind::Spans => "spans",
             SourceKind::SchoolBase => "sb",
             SourceKind::Forget => "forget",
+            SourceKind::Names => "names",
         }
     }
 }

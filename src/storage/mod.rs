@@ -13,3 +13,4 @@ pub mod memory;
 pub mod names;
 pub mod sled;
 pub mod store;
+pub mod vault;

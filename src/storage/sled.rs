@@ -306,4 +306,9 @@ impl Store for SledStore {
         let path = self.directory.join(file.file_name());
         replace_ledger_file(&self.directory, &path, durable, write)
     }
+
+    fn remove_file(&self, file: SideFile) -> Result<()> {
+        let path = self.directory.join(file.file_name());
+        crate::storage::files::remove_ledger_file(&self.directory, &path)
+    }
 }

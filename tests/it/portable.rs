@@ -213,7 +213,7 @@ fn mixed_versions() -> Ledger {
     let (mut first, _) = older.commit_at(1).unwrap();
     first.format_version = COMMIT_VERSION_1;
     let mut ledger = fresh();
-    ledger.append_replayed(&first).unwrap();
+    ledger.append_replayed(&first, &[]).unwrap();
     import(&mut ledger, &[join(0, 1, 2)]);
     import(&mut ledger, &[join(1, 1, 3), join(1, 2, 3)]);
     ledger

@@ -416,3 +416,25 @@ pub fn names_imported(stored: usize, skipped_erased: usize, format: Format) -> S
         ),
     }
 }
+
+/// What `rebuild` did to the vault, in sentences: what it kept, dropped, and could not
+/// recover (and how to bring that back).
+pub fn vault_repair(repair: &muster::ledger::names::VaultRepair) -> String {
+    let mut out = String::new();
+    if let Some(reason) = &repair.unreadable {
+        out.push_str(&format!("the vault could not be read: {reason}\n"));
+    }
+    out.push_str(&format!(
+        "vault: kept {} names that match the log, dropped {} it does not vouch for\n",
+        repair.kept, repair.dropped
+    ));
+    if repair.lost > 0 {
+        out.push_str(&format!(
+            "{} names recorded in the log cannot be recovered from it (only their digests \
+             are in the log); restore them from a backup with `muster import log BACKUP`, \
+             or import their source again\n",
+            repair.lost
+        ));
+    }
+    out
+}

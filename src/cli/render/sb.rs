@@ -66,6 +66,9 @@ fn sb_summary_fields() -> Columns<'static, SbReport> {
         .column("names_updated", |r: &SbReport| {
             Cell::number(r.names_updated)
         })
+        .column("names_skipped_erased", |r: &SbReport| {
+            Cell::number(r.names_skipped_erased)
+        })
         .column("occurrences", |r: &SbReport| Cell::number(r.occurrences))
         .column("occurrence_rows", |r: &SbReport| {
             Cell::number(r.occurrence_rows)
@@ -137,6 +140,12 @@ fn sb_import_sentences(report: &SbReport) -> String {
     ));
     if !outcome.dry_run {
         out.push_str(&format!("names new or changed: {}\n", report.names_updated));
+    }
+    if report.names_skipped_erased > 0 {
+        out.push_str(&format!(
+            "names of forgotten members skipped (never recorded again): {}\n",
+            report.names_skipped_erased
+        ));
     }
     let raised: Vec<String> = report
         .warnings
