@@ -80,7 +80,12 @@ fn commit_seeds() -> Vec<Vec<u8>> {
     // Mode bytes: odd seals the rest; bit 1 clear is version 1, set is version 2; bit 2
     // set is version 3.
     let mut seeds = Vec::new();
-    for (mode, sealed) in [(1u8, stored_v1), (3u8, stored_v2), (5u8, stored), (5u8, names)] {
+    for (mode, sealed) in [
+        (1u8, stored_v1),
+        (3u8, stored_v2),
+        (5u8, stored),
+        (5u8, names),
+    ] {
         // Envelope: 10 header bytes, then the body, then a 4-byte CRC.
         let mut body = vec![mode];
         body.extend_from_slice(&sealed[10..sealed.len() - 4]);

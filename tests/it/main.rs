@@ -9,6 +9,7 @@ mod corruption;
 mod crash;
 mod fuzz_smoke;
 mod model;
+mod personal;
 mod portable;
 mod sb;
 mod storage;
