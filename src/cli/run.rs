@@ -221,6 +221,12 @@ fn import(cli: &Cli, command: &ImportCommand, out: &mut Output<impl Write>) -> R
                 outcome.skipped,
                 outcome.appended.len()
             ));
+            if outcome.restored_values > 0 {
+                out.print(&format!(
+                    "restored {} names the ledger had lost\n",
+                    outcome.restored_values
+                ));
+            }
             Ok(Status::Done)
         }
     }
