@@ -579,3 +579,170 @@ fn kills_during_forget_and_imports_with_names_leave_one_of_the_two_allowed_state
     }
     println!("personal-data crash test: {PERSONAL_KILLS} kills, {done} landed, {absent} absent");
 }
+
+// ---- Property: names against a naive model --------------------------------------------
+
+mod property {
+    use std::collections::BTreeMap;
+
+    use muster::log::personal::Subject;
+    use muster::storage::memory::MemoryStore;
+    use muster::{Batch, Date, GroupId, Ledger, MemberId, Verdict};
+    use proptest::prelude::*;
+
+    const MEMBERS: usize = 4;
+    const GROUPS: usize = 2;
+    /// Names from a small set, so that a rename back to an earlier name happens; with
+    /// letters Windows-1252 and UTF-8 spell differently.
+    const NAMES: [&str; 4] = [
+        "Zoë Ó Briain",
+        "Ada Lovelace",
+        "Siobhán Ní Bhriain",
+        "Ng Wei",
+    ];
+
+    #[derive(Clone, Debug)]
+    enum Operation {
+        /// Names for (subject, name) pairs: subjects below MEMBERS are members, the rest
+        /// groups.
+        Names(Vec<(usize, usize)>),
+        Forget(usize),
+        Reopen,
+    }
+
+    fn operation() -> impl Strategy<Value = Operation> {
+        prop_oneof![
+            3 => proptest::collection::vec((0..MEMBERS + GROUPS, 0..NAMES.len()), 1..4)
+                .prop_map(Operation::Names),
+            1 => (0..MEMBERS).prop_map(Operation::Forget),
+            1 => Just(Operation::Reopen),
+        ]
+    }
+
+    fn subject(index: usize) -> Subject {
+        if index < MEMBERS {
+            Subject::Member(MemberId::new(&format!("m{index}")).unwrap())
+        } else {
+            Subject::Group(GroupId::new(&format!("g{}", index - MEMBERS)).unwrap())
+        }
+    }
+
+    /// The naive model: per subject, its current name, or erased.
+    #[derive(Default)]
+    struct Model {
+        names: BTreeMap<Subject, String>,
+        erased: Vec<Subject>,
+    }
+
+    fn name_of(ledger: &Ledger, subject: &Subject) -> Option<String> {
+        match subject {
+            Subject::Member(member) => ledger.member_name(member).unwrap(),
+            Subject::Group(group) => ledger.group_name(group).unwrap(),
+        }
+    }
+
+    fn assert_names(ledger: &Ledger, model: &Model, when: &str) {
+        for index in 0..MEMBERS + GROUPS {
+            let subject = subject(index);
+            let expected = if model.erased.contains(&subject) {
+                None
+            } else {
+                model.names.get(&subject).cloned()
+            };
+            assert_eq!(name_of(ledger, &subject), expected, "{when}: {subject}");
+        }
+    }
+
+    fn open(store: &MemoryStore) -> Ledger {
+        Ledger::with_store(Box::new(store.clone())).unwrap()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+        #[test]
+        fn names_renames_forgets_and_reopens_answer_like_the_model(
+            operations in proptest::collection::vec(operation(), 1..14)
+        ) {
+            let store = MemoryStore::default();
+            let mut ledger = open(&store);
+            // Every member has a fact, so that forgetting one never names a stranger.
+            let day = Date::from_ymd(2021, 1, 4).unwrap();
+            let mut batch = Batch::default();
+            for member in 0..MEMBERS {
+                batch.facts.push(muster::Fact {
+                    date: day,
+                    group: GroupId::new("g0").unwrap(),
+                    member: MemberId::new(&format!("m{member}")).unwrap(),
+                    change: muster::Change::Join,
+                });
+            }
+            ledger.import(&batch, muster::testing::source(), false).unwrap();
+            let mut model = Model::default();
+            for operation in &operations {
+                match operation {
+                    Operation::Names(pairs) => {
+                        let (mut groups, mut members) = (BTreeMap::new(), BTreeMap::new());
+                        for &(index, name) in pairs {
+                            match subject(index) {
+                                Subject::Member(member) => members.insert(member, NAMES[name].to_string()),
+                                Subject::Group(group) => groups.insert(group, NAMES[name].to_string()),
+                            };
+                        }
+                        let head = ledger.head_seq();
+                        ledger.set_names(&groups, &members).unwrap();
+                        let mut changed = false;
+                        for (index, name) in groups.into_iter().map(|(g, n)| (Subject::Group(g), n))
+                            .chain(members.into_iter().map(|(m, n)| (Subject::Member(m), n))) {
+                            if model.erased.contains(&index) {
+                                continue;
+                            }
+                            changed |= model.names.get(&index) != Some(&name);
+                            model.names.insert(index, name);
+                        }
+                        // Idempotent: names that change nothing record nothing.
+                        prop_assert_eq!(ledger.head_seq(), head + u64::from(changed));
+                    }
+                    Operation::Forget(member) => {
+                        let subject = subject(*member);
+                        let head = ledger.head_seq();
+                        let Subject::Member(id) = &subject else { unreachable!() };
+                        ledger.forget(id).unwrap();
+                        let first = !model.erased.contains(&subject);
+                        prop_assert_eq!(ledger.head_seq(), head + u64::from(first));
+                        if first {
+                            model.erased.push(subject.clone());
+                        }
+                        model.names.remove(&subject);
+                    }
+                    Operation::Reopen => {
+                        drop(ledger);
+                        ledger = open(&store);
+                    }
+                }
+                assert_names(&ledger, &model, &format!("after {operation:?}"));
+            }
+            let sound = matches!(ledger.verify().unwrap(), Verdict::Sound { .. });
+            prop_assert!(sound);
+
+            // A backup gives the same names.
+            let mut exported = Vec::new();
+            ledger.export_log(None, &mut exported).unwrap();
+            let copy_store = MemoryStore::default();
+            let mut copy = open(&copy_store);
+            copy.import_log(&mut &exported[..], std::path::Path::new("backup.jsonl")).unwrap();
+            assert_names(&copy, &model, "in a copy made from a backup");
+            let sound = matches!(copy.verify().unwrap(), Verdict::Sound { .. });
+            prop_assert!(sound);
+
+            // A rebuild gives the same names.
+            ledger.rebuild().unwrap();
+            let repair = ledger.repair_vault().unwrap();
+            prop_assert_eq!(repair.lost, 0);
+            prop_assert_eq!(repair.dropped, 0);
+            assert_names(&ledger, &model, "after a rebuild");
+            drop(ledger);
+            assert_names(&open(&store), &model, "reopened after a rebuild");
+        }
+    }
+}
