@@ -14,6 +14,12 @@ const WEI_ID: &str = "10773";
 /// Windows-1252, as SB writes it; `other_name` is pupil 10775's report name, so that two
 /// exports can differ in one byte that is not Wei's.
 fn sb_export(sandbox: &Sandbox, dir: &str, other_name: &str) -> PathBuf {
+    sb_export_with(sandbox, dir, other_name, true)
+}
+
+/// [`sb_export`], with Wei in the second week's session only when `wei_stays`: otherwise
+/// the export records Wei leaving, a change line naming Wei's id.
+fn sb_export_with(sandbox: &Sandbox, dir: &str, other_name: &str, wei_stays: bool) -> PathBuf {
     let dir = sandbox.path(dir);
     std::fs::create_dir_all(&dir).unwrap();
     let mut days = String::from("DateIdent,Days\r\n");
@@ -50,6 +56,9 @@ fn sb_export(sandbox: &Sandbox, dir: &str, other_name: &str) -> PathBuf {
             4731 + 7 * week + 3
         ));
         for pupil in [WEI_ID, "10774", "10775"] {
+            if pupil == WEI_ID && week == 1 && !wei_stays {
+                continue;
+            }
             rows.push_str(&format!("{pupil},{ident}\r\n"));
         }
     }
@@ -354,6 +363,11 @@ fn a_forgotten_name_is_in_no_file_and_no_output() {
     sandbox.muster(&["forget", WEI_ID]).ok();
     assert_nowhere_in_ledger(&sandbox.db(), WEI);
     let chart = sandbox.path("chart.svg");
+    // An export in which Wei leaves: its report has a change line for Wei's id.
+    let leaving = sb_export_with(&sandbox, "week1-leaving", "Oscar Jones", false);
+    let report = sandbox.muster(&["import", "sb", text(&leaving)]).ok();
+    assert!(report.stdout.contains(WEI_ID), "{}", report.stdout);
+    assert_not_in_output(&report, WEI, "the report of an import in which Wei leaves");
     let outputs: Vec<Vec<&str>> = vec![
         vec!["members", "34340", "--on", "2015-11-18"],
         vec!["members", "34340", "--on", "2015-11-18", "--format", "json"],
@@ -745,4 +759,62 @@ mod property {
             assert_names(&open(&store), &model, "reopened after a rebuild");
         }
     }
+}
+
+/// Ledgers made by the muster before the vault kept names in `muster.names`, outside the
+/// log: opened by this one, their names are recorded once (a commit of kind `names`, the
+/// forgotten member's skipped), the old file removed, and nothing is moved again.
+#[test]
+fn a_ledger_made_before_the_vault_moves_its_names_in_once() {
+    let sandbox = Sandbox::new();
+    let archive =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/ledger-before-vault.tar.gz");
+    let status = std::process::Command::new("tar")
+        .arg("-xzf")
+        .arg(&archive)
+        .arg("-C")
+        .arg(sandbox.dir.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let db = sandbox.path("ledger");
+    assert!(db.join("muster.names").exists());
+    let run = |args: &[&str]| crate::support::run_in(sandbox.dir.path(), &db, args);
+    let members = run(&["members", "34340", "--on", "2015-11-16", "--format", "json"]).ok();
+    assert_eq!(
+        members.json()["names"],
+        serde_json::json!({"1001": "Zoë Ó Briain", "1003": "Ada Lovelace"})
+    );
+    assert!(
+        !db.join("muster.names").exists(),
+        "the old names file is removed"
+    );
+    let log = run(&["log", "--format", "json"]).ok();
+    assert_eq!(log.stdout.matches("\"seq\"").count(), 3, "{}", log.stdout);
+    assert!(log.stdout.contains("\"names\""), "{}", log.stdout);
+    run(&["verify"]).ok();
+    // Opening again moves nothing.
+    run(&[
+        "import",
+        "facts",
+        text(&sandbox.write(
+            "none.csv",
+            "date,group,member,change\n2015-11-16,34340,1001,join\n",
+        )),
+    ])
+    .ok();
+    let again = run(&["log", "--format", "json"]).ok();
+    assert_eq!(
+        again.stdout.matches("\"seq\"").count(),
+        3,
+        "{}",
+        again.stdout
+    );
+    let group = run(&["groups", "1001", "--on", "2015-11-16", "--format", "json"]).ok();
+    assert!(
+        group.stdout.contains("Computer Project (M8)"),
+        "{}",
+        group.stdout
+    );
+    assert_nowhere_in_ledger(&db, WEI);
 }
