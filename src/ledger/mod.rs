@@ -473,6 +473,10 @@ impl Ledger {
                 ),
             ));
         }
+        // The vault is finished after the commit; one that cannot be read (damaged or
+        // lost: `rebuild` repairs it) refuses the commit before anything is written,
+        // rather than fail once the commit is durable.
+        self.vault()?;
         let (bytes, hash) = commit.encode()?;
         let (reread, _) = Commit::decode(&bytes)?;
         if reread != *commit {

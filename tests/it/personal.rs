@@ -323,6 +323,17 @@ fn a_damaged_or_lost_vault_is_found_repaired_and_restored_from_a_backup() {
             "{what}: a name query answers: {}",
             query.stdout
         );
+        // Nothing is recorded over a vault that cannot be read.
+        let facts = sandbox.write(
+            "late.csv",
+            "date,group,member,change\n2015-11-30,34340,10774,leave\n",
+        );
+        let refused = sandbox.muster(&["import", "facts", text(&facts)]);
+        assert_eq!(
+            refused.code, 4,
+            "{what}: {}{}",
+            refused.stdout, refused.stderr
+        );
         let rebuilt = sandbox.muster(&["rebuild"]).ok();
         assert!(
             rebuilt
@@ -341,6 +352,11 @@ fn a_damaged_or_lost_vault_is_found_repaired_and_restored_from_a_backup() {
         assert!(lost.stdout.contains("lost"), "{what}: {}", lost.stdout);
         let restore = sandbox.muster(&["import", "log", text(&backup)]).ok();
         assert!(restore.stdout.contains("0 appended"), "{}", restore.stdout);
+        assert!(
+            restore.stdout.contains("restored 4 names"),
+            "{}",
+            restore.stdout
+        );
         sandbox.muster(&["verify"]).ok();
         assert_eq!(member_name(&sandbox, "34340", WEI_ID).as_deref(), Some(WEI));
     }
