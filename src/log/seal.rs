@@ -33,7 +33,7 @@ pub enum Magic {
     Marker,
     /// A directory of the derived-state file.
     Directory,
-    /// The names file: every stored name.
+    /// The names file of ledgers made before the vault: every stored name.
     Names,
     /// The derived-state file's register of imported inputs (fingerprint and commit).
     Imports,
