@@ -265,10 +265,10 @@ fn import(cli: &Cli, command: &ImportCommand, out: &mut Output<impl Write>) -> R
             quiet: _,
         } => {
             // The answer is one line already: `--quiet` changes nothing.
-            let (names, _) = names::read_names(file)?;
+            let (names, source) = names::read_names(file)?;
             let (stored, skipped) =
                 Ledger::importing(&cli.db, open_options(cli), false, |ledger| {
-                    ledger.import_names(names)
+                    ledger.import_names(names, source)
                 })?;
             out.print(&render::names_imported(stored, skipped, output.format));
             Ok(Status::Done)
@@ -577,6 +577,8 @@ fn rebuild(cli: &Cli, out: &mut Output<impl Write>) -> Run {
         "rebuilt the derived state from {} commits\n",
         ledger.head_seq()
     ));
+    let repair = ledger.repair_vault()?;
+    out.print(&render::vault_repair(&repair));
     Ok(Status::Done)
 }
 

@@ -2,8 +2,8 @@
 //!
 //! Owns: the accepted layouts, found by header name: `kind,id,name` (kind `group` or
 //! `member`), `member,name`, or `group,name`.
-//! Must not: touch the ledger (names are stored with [`crate::Ledger::set_names`]), or
-//! put names in the log: they live apart so that they can be erased.
+//! Must not: touch the ledger (names are recorded by [`crate::Ledger::import_names`], which
+//! puts only their salted digests in the log and the names in the vault).
 
 use std::collections::BTreeMap;
 use std::path::Path;

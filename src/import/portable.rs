@@ -6,6 +6,7 @@
 //! Must not: consult a ledger (`ledger::replay` decides which commits are new, and refuses
 //! gaps and forks), or make commits.
 
+use std::collections::BTreeMap;
 use std::io::BufRead;
 use std::path::Path;
 
@@ -13,6 +14,7 @@ use crate::error::{Error, ErrorKind, Place, Result};
 use crate::log::commit::{Commit, GENESIS_HASH};
 use crate::log::hash::hex;
 use crate::log::hash::Hash;
+use crate::log::personal::PersonalValue;
 use crate::log::portable::parse_line;
 use crate::model::MAX_PORTABLE_LINE_BYTES;
 
@@ -22,6 +24,9 @@ use crate::model::MAX_PORTABLE_LINE_BYTES;
 pub struct PortableLog {
     /// Each commit with the line it was read from, and its hash.
     pub commits: Vec<(u64, Commit, Hash)>,
+    /// The personal values each line carries (checked against their digests), by commit
+    /// number.
+    pub values: BTreeMap<u64, Vec<PersonalValue>>,
     /// The file read, for errors.
     pub origin: std::path::PathBuf,
 }
@@ -29,8 +34,10 @@ pub struct PortableLog {
 impl PortableLog {
     /// Reads every line; `origin` names the file in errors.
     pub fn read(reader: &mut impl BufRead, origin: &Path) -> Result<PortableLog> {
+        let (commits, values) = read_all(reader, origin)?;
         Ok(PortableLog {
-            commits: read_all(reader, origin)?,
+            commits,
+            values,
             origin: origin.to_path_buf(),
         })
     }
@@ -69,8 +76,11 @@ fn read_line(reader: &mut impl BufRead, place: &Place) -> Result<Option<Vec<u8>>
 
 /// Parses and checks every line: JSON shape, the commit's own invariants, the stored hash
 /// against one recomputed, and that each line follows the one before it.
-fn read_all(reader: &mut impl BufRead, origin: &Path) -> Result<Vec<(u64, Commit, Hash)>> {
+type Lines = (Vec<(u64, Commit, Hash)>, BTreeMap<u64, Vec<PersonalValue>>);
+
+fn read_all(reader: &mut impl BufRead, origin: &Path) -> Result<Lines> {
     let mut commits: Vec<(u64, Commit, Hash)> = Vec::new();
+    let mut values = BTreeMap::new();
     let mut line_number = 0u64;
     loop {
         line_number += 1;
@@ -83,7 +93,8 @@ fn read_all(reader: &mut impl BufRead, origin: &Path) -> Result<Vec<(u64, Commit
         if text.trim().is_empty() {
             continue; // a blank line (a trailing newline, say) carries nothing
         }
-        let (commit, claimed) = parse_line(text).map_err(|e| Error::input(place.clone(), e))?;
+        let (commit, claimed, carried) =
+            parse_line(text).map_err(|e| Error::input(place.clone(), e))?;
         commit
             .check()
             .map_err(|e| Error::input(place.clone(), e.detail()))?;
@@ -125,7 +136,10 @@ fn read_all(reader: &mut impl BufRead, origin: &Path) -> Result<Vec<(u64, Commit
                 "commit 1 must name the genesis hash (all zeros) as its previous_hash",
             ));
         }
+        if !carried.is_empty() {
+            values.insert(commit.seq, carried);
+        }
         commits.push((line_number, commit, hash));
     }
-    Ok(commits)
+    Ok((commits, values))
 }

@@ -34,6 +34,7 @@ use crate::log::head::encode_head;
 use crate::log::head::key_seq;
 use crate::log::head::seq_key;
 use crate::log::head::Head;
+use crate::log::personal::PersonalValue;
 use crate::log::source::Source;
 use crate::model::{Batch, InclusiveSpan};
 use crate::model::{Change, Fact, GroupId, MemberId, MAX_COMMITS, MAX_FACTS_PER_COMMIT};
@@ -45,9 +46,9 @@ use crate::storage::anchor::head_from_log;
 use crate::storage::anchor::read_anchor;
 use crate::storage::anchor::write_anchor;
 use crate::storage::derived::{self, DerivedFile};
-use crate::storage::names::NameBook;
 use crate::storage::sled::SledStore;
 use crate::storage::store::{SideFile, Space, Store};
+use crate::storage::vault::Vault;
 
 pub mod cache;
 pub mod names;
@@ -167,8 +168,8 @@ pub struct Ledger {
     /// The derived-state file, tagged with `head` once opening has caught it up; `None`
     /// for an empty ledger.
     derived: Option<DerivedFile>,
-    /// The names file, read the first time a name is asked for.
-    names: Mutex<Option<Arc<NameBook>>>,
+    /// The vault (personal values), read the first time a name is asked for.
+    vault: Mutex<Option<Arc<Vault>>>,
     /// Decoded derived states, shared with callers: read once from the store, replaced
     /// after each commit, dropped on rebuild. One process holds the ledger (the lock), so
     /// nothing else changes the store under the cache.
@@ -188,7 +189,15 @@ pub struct Ledger {
 
 /// Every stored commit, decoded and checked, in order.
 fn stored_commits(store: &dyn Store) -> impl Iterator<Item = Result<(Commit, Hash)>> + '_ {
-    store.scan_from(Space::Log, &seq_key(1)).map(|item| {
+    stored_commits_from(store, 1)
+}
+
+/// The stored commits from number `first` on, decoded and checked, in order.
+fn stored_commits_from(
+    store: &dyn Store,
+    first: u64,
+) -> impl Iterator<Item = Result<(Commit, Hash)>> + '_ {
+    store.scan_from(Space::Log, &seq_key(first)).map(|item| {
         let (key, bytes) = item?;
         let seq = key_seq(&key)?;
         let (commit, hash) = Commit::decode(&bytes)
@@ -304,7 +313,7 @@ impl Ledger {
             store,
             head,
             derived: None,
-            names: Mutex::new(None),
+            vault: Mutex::new(None),
             groups: StateCache::new(),
             members: StateCache::new(),
             spans: StateCache::new(),
@@ -321,6 +330,7 @@ impl Ledger {
         }
         ledger.move_legacy_names()?;
         ledger.catch_up()?;
+        ledger.finish_vault()?;
         Ok(ledger)
     }
 
@@ -342,11 +352,19 @@ impl Ledger {
         if header.applied_through != anchor.seq || header.hash != anchor.hash {
             return Ok(None);
         }
+        // The vault too must be finished through the anchor's commit: an erasure whose
+        // vault was not yet rewritten is finished by a full open, never answered from.
+        let Some(vault) = Vault::load(&store).ok().flatten() else {
+            return Ok(None);
+        };
+        if vault.through_seq != anchor.seq || vault.through_hash != anchor.hash {
+            return Ok(None);
+        }
         Ok(Some(Ledger {
             store: Box::new(store),
             head: Some(anchor),
             derived: Some(derived),
-            names: Mutex::new(None),
+            vault: Mutex::new(Some(Arc::new(vault))),
             groups: StateCache::new(),
             members: StateCache::new(),
             spans: StateCache::new(),
@@ -466,6 +484,18 @@ impl Ledger {
         source: Source,
         dry_run: bool,
     ) -> Result<ImportOutcome> {
+        self.import_with_values(batch, source, &[], dry_run)
+    }
+
+    /// [`Self::import`], recording `values` (from [`Self::personal_changes`]) in the same
+    /// commit: which import set a name is part of the log.
+    pub(crate) fn import_with_values(
+        &mut self,
+        batch: &Batch,
+        source: Source,
+        values: &[PersonalValue],
+        dry_run: bool,
+    ) -> Result<ImportOutcome> {
         self.refuse_if_unfinished()?;
         let seq = self.head_seq() + 1;
         let mut working: BTreeMap<GroupId, Arc<GroupState>> = BTreeMap::new();
@@ -505,7 +535,7 @@ impl Ledger {
             already_recorded: None,
             unfinished: None,
         };
-        if records.is_empty() || dry_run {
+        if (records.is_empty() && values.is_empty()) || dry_run {
             return Ok(outcome);
         }
         let mut commit = Commit {
@@ -516,6 +546,14 @@ impl Ledger {
             source,
             groups: records,
             erased: Vec::new(),
+            personal: values
+                .iter()
+                .map(|value| crate::log::personal::PersonalRecord {
+                    subject: value.subject.clone(),
+                    field: value.field,
+                    digest: value.digest(),
+                })
+                .collect(),
         };
         commit.canonicalize();
         // Check right before writing: applying the commit gives exactly the state the plan
@@ -541,6 +579,7 @@ impl Ledger {
                 )));
             }
         }
+        self.stage_values(seq, values)?;
         outcome.unfinished = self.append(&commit, &mut base)?;
         outcome.commit = Some(seq);
         Ok(outcome)
@@ -550,9 +589,11 @@ impl Ledger {
     /// touches, with the commit already applied. In order: the commit must continue the
     /// chain; it is encoded and read back (checked right before writing); the device must
     /// have room for it and what follows it; it is written and flushed (durable: from here
-    /// the import has happened); the anchor is moved on; then the derived state is
-    /// written. A failure before the flush is an error and nothing is recorded; a failure
-    /// after it is [`Unfinished`], returned as a value, because the commit stands.
+    /// the import has happened); the anchor is moved on; the vault is finished (superseded
+    /// and erased values dropped, tagged with the commit); then the derived state is
+    /// written. The commit's values must be in the vault already ([`Self::stage_values`]).
+    /// A failure before the flush is an error and nothing is recorded; a failure after it
+    /// is [`Unfinished`], returned as a value, because the commit stands.
     pub(crate) fn append(
         &mut self,
         commit: &Commit,
@@ -576,6 +617,10 @@ impl Ledger {
                 ),
             ));
         }
+        // The vault is finished after the commit; one that cannot be read (damaged or
+        // lost: `rebuild` repairs it) refuses the commit before anything is written,
+        // rather than fail once the commit is durable.
+        self.vault()?;
         let (bytes, hash) = commit.encode()?;
         let (reread, _) = Commit::decode(&bytes)?;
         if reread != *commit {
@@ -613,6 +658,9 @@ impl Ledger {
         let mut steps = Vec::new();
         if let Err(error) = write_anchor(self.store(), head) {
             steps.push(format!("writing the head anchor: {error}"));
+        }
+        if let Err(error) = self.finish_vault_after(commit) {
+            steps.push(format!("finishing the vault: {error}"));
         }
         match self.write_derived(base) {
             Ok(()) => {
@@ -714,11 +762,35 @@ impl Ledger {
     /// Appends a commit made elsewhere (a replayed backup), verbatim: same number, time
     /// and hashes. It must continue this ledger's chain. Same discipline as [`Self::import`]:
     /// the commit is checked, written and flushed, then the derived state.
-    pub fn append_replayed(&mut self, commit: &Commit) -> Result<Option<Unfinished>> {
+    /// `values` are the personal values its line carries (each checked against its digest
+    /// when the line was read); those of erased members are not kept.
+    pub fn append_replayed(
+        &mut self,
+        commit: &Commit,
+        values: &[PersonalValue],
+    ) -> Result<Option<Unfinished>> {
         // `append` refuses a commit that does not continue the chain before writing.
         let mut base = Projection::default();
         self.apply_stored(&mut base, commit)?;
+        let erased = self.erased_members()?;
+        let kept: Vec<PersonalValue> = values
+            .iter()
+            .filter(|value| {
+                !matches!(&value.subject,
+                    crate::log::personal::Subject::Member(member) if erased.contains(member))
+            })
+            .cloned()
+            .collect();
+        self.stage_values(commit.seq, &kept)?;
         self.append(commit, &mut base)
+    }
+
+    /// The stored commits after commit `seq`, in order.
+    pub(crate) fn commits_after(
+        &self,
+        seq: u64,
+    ) -> impl Iterator<Item = Result<(Commit, Hash)>> + '_ {
+        stored_commits_from(self.store(), seq + 1)
     }
 
     /// The first commit that recorded this input, if any: the same kind, options, file

@@ -26,6 +26,8 @@ pub struct ReplayOutcome {
     /// The last commit appended is recorded but not finished; the commits after it were
     /// not appended (the same import again appends them, once the cause is fixed).
     pub unfinished: Option<crate::ledger::Unfinished>,
+    /// Personal values the ledger had lost (or never had) restored from the file.
+    pub restored_values: usize,
 }
 
 impl Ledger {
@@ -50,7 +52,8 @@ impl Ledger {
             if commit.seq <= after {
                 continue;
             }
-            let line = portable::line(&commit, &hash)?;
+            let values = self.values_of(&commit)?;
+            let line = portable::line(&commit, &hash, &values)?;
             writeln!(writer, "{line}")
                 .map_err(|e| Error::new(ErrorKind::Io, format!("cannot write the log: {e}")))?;
             written += 1;
@@ -82,6 +85,7 @@ impl Ledger {
             skipped: 0,
             appended: Vec::new(),
             unfinished: None,
+            restored_values: 0,
         };
         // Decide for every line before writing: present, new, or refused.
         let mut head = self.head_seq();
@@ -131,12 +135,26 @@ impl Ledger {
         // Every new commit must also apply cleanly to the derived state.
         self.check_replay(commits[new_from..].iter().map(|(_, commit, _)| commit))?;
         for (_, commit, _) in &commits[new_from..] {
-            let unfinished = self.append_replayed(commit)?;
+            let values = log.values.get(&commit.seq).map_or(&[][..], Vec::as_slice);
+            let unfinished = self.append_replayed(commit, values)?;
             outcome.appended.push(commit.seq);
             if unfinished.is_some() {
                 outcome.unfinished = unfinished;
                 break;
             }
+        }
+        // Values of commits this ledger already held, that it lacks (a lost or damaged
+        // vault): the backup brings them back.
+        let held: std::collections::BTreeMap<_, _> = commits[..new_from]
+            .iter()
+            .filter_map(|(_, commit, _)| {
+                log.values
+                    .get(&commit.seq)
+                    .map(|values| (commit.seq, values.clone()))
+            })
+            .collect();
+        if !held.is_empty() {
+            outcome.restored_values = self.restore_values(&held)?;
         }
         Ok(outcome)
     }

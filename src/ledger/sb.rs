@@ -35,8 +35,11 @@ pub struct Report {
     pub ended: usize,
     /// Ends taken back by this import.
     pub reopened: usize,
-    /// Names new or changed (0 on a dry run: nothing is written).
+    /// Names new or changed, recorded in the import's commit (0 on a dry run: nothing is
+    /// written).
     pub names_updated: usize,
+    /// Names of forgotten members the export carried: never recorded again.
+    pub names_skipped_erased: usize,
     pub occurrences: usize,
     pub occurrence_rows: usize,
     pub skipped_before_start: usize,
@@ -63,6 +66,7 @@ impl Report {
             ended: 0,
             reopened: 0,
             names_updated: 0,
+            names_skipped_erased: 0,
             occurrences: 0,
             occurrence_rows: 0,
             skipped_before_start: 0,
@@ -104,16 +108,12 @@ pub fn import(ledger: &mut Ledger, export: &Export, dry_run: bool) -> Result<Rep
         count(ObservationKind::End),
         count(ObservationKind::CarryForward),
     );
-    // Names before the commit: once the commit is recorded, a re-run of the same export
-    // records nothing (and is recognised by its digests), so names that failed after it
-    // would never be stored. Names are display data: stored without the commit (when it
-    // then fails) they only name ids the ledger does not use yet.
-    let names_updated = if dry_run {
-        0
-    } else {
-        ledger.set_names(&export.group_names, &export.member_names)?
-    };
-    let outcome = ledger.import(&batch, source, dry_run)?;
+    let (values, names_skipped_erased) =
+        ledger.personal_changes(&export.group_names, &export.member_names)?;
+    let outcome = ledger.import_with_values(&batch, source, &values, dry_run)?;
+    let names_updated = if dry_run { 0 } else { values.len() };
+    // A forgotten member's name is never shown, even from the export that carries it.
+    let erased = ledger.erased_members()?;
     let mut group_names: BTreeMap<GroupId, Option<String>> = BTreeMap::new();
     let mut member_names: BTreeMap<MemberId, Option<String>> = BTreeMap::new();
     let mut changes = Vec::with_capacity(outcome.facts.len());
@@ -127,6 +127,7 @@ pub fn import(ledger: &mut Ledger, export: &Export, dry_run: bool) -> Result<Rep
         }
         if !member_names.contains_key(&fact.member) {
             let name = match export.member_names.get(&fact.member) {
+                _ if erased.contains(&fact.member) => None,
                 Some(name) => Some(name.clone()),
                 None => ledger.member_name(&fact.member)?,
             };
@@ -147,6 +148,7 @@ pub fn import(ledger: &mut Ledger, export: &Export, dry_run: bool) -> Result<Rep
         ended,
         reopened,
         names_updated,
+        names_skipped_erased,
         occurrences: export.occurrences.len(),
         occurrence_rows: export.occurrence_rows,
         skipped_before_start: export.skipped_before_start,

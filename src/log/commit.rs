@@ -1,8 +1,8 @@
 //! The log record: one [`Commit`] per import, and the bytes it is stored as.
 //!
 //! Owns: the commit's shape, its canonical order, the envelope (magic, format version,
-//! length, CRC-32), which body version a commit is encoded in (the two body codecs live in
-//! `body_v1` and `body_v2`), and the hash chain (SHA-256 of the body, which carries the
+//! length, CRC-32), which body version a commit is encoded in (the body codecs live in
+//! `body_v1`, `body_v2` and `body_v3`), and the hash chain (SHA-256 of the body, which carries the
 //! previous commit's hash).
 //! Must not: decide which facts to record (that is `plan`), or touch storage.
 //!
@@ -11,17 +11,20 @@
 
 mod body_v1;
 mod body_v2;
+mod body_v3;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::log::hash::Hash;
+use crate::log::personal::PersonalRecord;
 use crate::log::seal::{seal_versioned, unseal_versioned, Magic};
 use crate::log::source::Source;
 use crate::model::{
     Change, Date, GroupId, MemberId, MAX_COMMITS, MAX_FACTS_PER_COMMIT, MAX_ID_BYTES,
-    MAX_SOURCE_FILES, MAX_SOURCE_NAME_BYTES, MAX_SOURCE_OPTIONS, MAX_SOURCE_OPTION_BYTES,
+    MAX_PERSONAL_VALUES_PER_COMMIT, MAX_SOURCE_FILES, MAX_SOURCE_NAME_BYTES, MAX_SOURCE_OPTIONS,
+    MAX_SOURCE_OPTION_BYTES,
 };
 
 /// Commit body version 1: bincode over serde, every fact naming its member in full. Read,
@@ -31,11 +34,15 @@ pub const COMMIT_VERSION_1: u16 = 1;
 /// Commit body version 2: a per-commit member dictionary, each fact naming its member by
 /// index into it.
 pub const COMMIT_VERSION_2: u16 = 2;
+/// Commit body version 3: sections (kind, length, bytes), so that later content (nesting
+/// facts, an interned id dictionary) is a new section kind, not a new body version. Its
+/// personal-data section records salted digests of names, and erasures.
+pub const COMMIT_VERSION_3: u16 = 3;
 /// The body version new commits are written in.
-pub const COMMIT_VERSION: u16 = COMMIT_VERSION_2;
+pub const COMMIT_VERSION: u16 = COMMIT_VERSION_3;
 /// Every commit body version this muster reads (see docs/format.md for how a later
 /// version upgrades).
-pub const COMMIT_VERSIONS: [u16; 2] = [COMMIT_VERSION_1, COMMIT_VERSION_2];
+pub const COMMIT_VERSIONS: [u16; 3] = [COMMIT_VERSION_1, COMMIT_VERSION_2, COMMIT_VERSION_3];
 
 /// The hash the first commit names as its predecessor.
 pub const GENESIS_HASH: Hash = [0; 32];
@@ -85,9 +92,13 @@ pub struct Commit {
     pub source: Source,
     /// Sorted by group, no repeats.
     pub groups: Vec<GroupRecord>,
-    /// Members whose personal data was erased by this commit (names live outside the log;
-    /// the log only says that it was done). Sorted, no repeats.
+    /// Members whose personal data was erased by this commit (values live in the vault,
+    /// outside the log; the log only says that it was done). Sorted, no repeats.
     pub erased: Vec<MemberId>,
+    /// Personal values this commit sets, each as a salted digest (the value and its salt
+    /// live in the vault). Sorted by (subject, field), no repeats. Version 3 only.
+    #[serde(skip)]
+    pub personal: Vec<PersonalRecord>,
 }
 
 impl Commit {
@@ -114,6 +125,10 @@ impl Commit {
         }
         self.erased.sort();
         self.erased.dedup();
+        self.personal
+            .sort_by(|a, b| (&a.subject, a.field).cmp(&(&b.subject, b.field)));
+        self.personal
+            .dedup_by(|a, b| (&a.subject, a.field) == (&b.subject, b.field));
     }
 
     /// The commit's invariants; checked before encoding and after decoding.
@@ -193,6 +208,24 @@ impl Commit {
         if !self.erased.windows(2).all(|w| w[0] < w[1]) {
             return bad("erased members not sorted".into());
         }
+        if self.format_version < COMMIT_VERSION_3 && !self.personal.is_empty() {
+            return bad(format!(
+                "a version-{} commit cannot hold personal values",
+                self.format_version
+            ));
+        }
+        if self.personal.len() > MAX_PERSONAL_VALUES_PER_COMMIT {
+            return bad(format!(
+                "more than {MAX_PERSONAL_VALUES_PER_COMMIT} personal values"
+            ));
+        }
+        if !self
+            .personal
+            .windows(2)
+            .all(|w| (&w[0].subject, w[0].field) < (&w[1].subject, w[1].field))
+        {
+            return bad("personal values not sorted, or one set twice".into());
+        }
         debug_assert!(self
             .groups
             .iter()
@@ -205,6 +238,7 @@ impl Commit {
         match self.format_version {
             COMMIT_VERSION_1 => body_v1::encode(self),
             COMMIT_VERSION_2 => body_v2::encode(self),
+            COMMIT_VERSION_3 => body_v3::encode(self),
             other => Err(Error::corrupt(format!(
                 "commit {}: cannot encode body version {other}",
                 self.seq
@@ -236,6 +270,7 @@ impl Commit {
         let commit = match version {
             COMMIT_VERSION_1 => body_v1::decode(body)?,
             COMMIT_VERSION_2 => body_v2::decode(body)?,
+            COMMIT_VERSION_3 => body_v3::decode(body)?,
             other => {
                 return Err(Error::corrupt(format!(
                     "commit body version {other} has no decoder"

@@ -8,6 +8,7 @@
 pub mod commit;
 pub mod hash;
 pub mod head;
+pub mod personal;
 pub mod portable;
 pub mod seal;
 pub mod source;

@@ -17,6 +17,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::log::commit::{Commit, GroupRecord, MemberFact, COMMIT_VERSIONS, COMMIT_VERSION_1};
 use crate::log::hash::hex;
 use crate::log::hash::Hash;
+use crate::log::personal::{Field, PersonalRecord, PersonalValue, Salt, Subject, SALT_BYTES};
 use crate::log::source::{Source, SourceFile, SourceKind};
 use crate::model::{Change, Date, GroupId, MemberId};
 
@@ -46,6 +47,25 @@ struct PortableCommit {
     source: PortableSource,
     groups: Vec<PortableGroup>,
     erased: Vec<MemberId>,
+    /// The personal values the commit sets (body version 3): each record's digest, with
+    /// the value and its salt unless the value was erased (or lost) when the line was
+    /// written. Absent when the commit sets none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    personal: Vec<PortablePersonal>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PortablePersonal {
+    /// `member` or `group`.
+    subject: String,
+    id: String,
+    field: String,
+    digest: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    salt: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    value: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -87,7 +107,7 @@ fn dates_text(dates: &[Date]) -> Vec<String> {
     dates.iter().map(Date::to_string).collect()
 }
 
-fn to_portable(commit: &Commit, hash: &Hash) -> Result<PortableCommit> {
+fn to_portable(commit: &Commit, hash: &Hash, values: &[PersonalValue]) -> Result<PortableCommit> {
     let recorded_at = DateTime::<Utc>::from_timestamp_millis(commit.recorded_at_ms)
         .ok_or_else(|| {
             Error::corrupt(format!(
@@ -136,6 +156,24 @@ fn to_portable(commit: &Commit, hash: &Hash) -> Result<PortableCommit> {
             })
             .collect(),
         erased: commit.erased.clone(),
+        personal: commit
+            .personal
+            .iter()
+            .map(|record| {
+                let value = values
+                    .iter()
+                    .find(|value| value.subject == record.subject && value.field == record.field)
+                    .filter(|value| value.digest() == record.digest);
+                PortablePersonal {
+                    subject: record.subject.kind_name().to_string(),
+                    id: record.subject.id().to_string(),
+                    field: record.field.as_str().to_string(),
+                    digest: hex(&record.digest),
+                    salt: value.map(|value| hex(&value.salt)),
+                    value: value.map(|value| value.value.clone()),
+                }
+            })
+            .collect(),
     })
 }
 
@@ -186,22 +224,27 @@ fn body_version(line: &PortableCommit) -> std::result::Result<u16, String> {
     }
 }
 
-/// One commit as a line of JSON (without the newline).
-pub fn line(commit: &Commit, hash: &Hash) -> Result<String> {
-    serde_json::to_string(&to_portable(commit, hash)?)
+/// One commit as a line of JSON (without the newline), carrying those of `values` that
+/// match the commit's personal records (an erased or lost value is simply not given).
+pub fn line(commit: &Commit, hash: &Hash, values: &[PersonalValue]) -> Result<String> {
+    serde_json::to_string(&to_portable(commit, hash, values)?)
         .map_err(|e| Error::new(ErrorKind::Io, format!("cannot write JSON: {e}")))
 }
 
-/// Parses one line's text into the commit and the hash it claims; the error says what is
-/// wrong with the line (the caller names the place).
-pub fn parse_line(text: &str) -> std::result::Result<(Commit, Hash), String> {
+/// A parsed line: the commit, the hash it claims, and the personal values it carries
+/// (each checked against its record's digest).
+pub type ParsedLine = (Commit, Hash, Vec<PersonalValue>);
+
+/// Parses one line's text into the commit, the hash it claims and the values it carries;
+/// the error says what is wrong with the line (the caller names the place).
+pub fn parse_line(text: &str) -> std::result::Result<ParsedLine, String> {
     let parsed: PortableCommit =
         serde_json::from_str(text).map_err(|e| format!("not a portable commit: {e}"))?;
     from_portable(parsed)
 }
 
 /// Turns a parsed line back into the commit and the hash it claims.
-fn from_portable(line: PortableCommit) -> std::result::Result<(Commit, Hash), String> {
+fn from_portable(line: PortableCommit) -> std::result::Result<ParsedLine, String> {
     let format_version = body_version(&line)?;
     let recorded_at_ms = DateTime::parse_from_rfc3339(&line.recorded_at)
         .map_err(|e| format!("recorded_at {:?}: {e}", line.recorded_at))?
@@ -256,6 +299,7 @@ fn from_portable(line: PortableCommit) -> std::result::Result<(Commit, Hash), St
             })
         })
         .collect::<std::result::Result<Vec<_>, String>>()?;
+    let (personal, values) = parse_personal(line.personal)?;
     let commit = Commit {
         format_version,
         seq: line.seq,
@@ -268,9 +312,75 @@ fn from_portable(line: PortableCommit) -> std::result::Result<(Commit, Hash), St
         },
         groups,
         erased: line.erased,
+        personal,
     };
     let claimed = parse_hash(&line.hash, "hash")?;
-    Ok((commit, claimed))
+    Ok((commit, claimed, values))
+}
+
+/// The personal records of a line, and the values it carries, each checked against its
+/// digest: a value that does not match is refused, never stored.
+fn parse_personal(
+    personal: Vec<PortablePersonal>,
+) -> std::result::Result<(Vec<PersonalRecord>, Vec<PersonalValue>), String> {
+    let mut records = Vec::with_capacity(personal.len());
+    let mut values = Vec::new();
+    for item in personal {
+        let kind = match item.subject.as_str() {
+            "member" => crate::log::personal::MEMBER_SUBJECT,
+            "group" => crate::log::personal::GROUP_SUBJECT,
+            other => return Err(format!("{other:?} is not a subject kind (member or group)")),
+        };
+        let subject = Subject::from_parts(kind, &item.id)
+            .ok_or_else(|| format!("{:?} is not a valid {} id", item.id, item.subject))?;
+        let field = Field::from_name(&item.field)
+            .ok_or_else(|| format!("{:?} is not a personal field", item.field))?;
+        let digest = parse_hash(&item.digest, "a personal value's digest")?;
+        match (item.salt, item.value) {
+            (Some(salt), Some(value)) => {
+                let salt = parse_salt(&salt)?;
+                let value = PersonalValue {
+                    subject: subject.clone(),
+                    field,
+                    salt,
+                    value,
+                };
+                if value.digest() != digest {
+                    return Err(format!(
+                        "the {} of {subject} does not match its digest",
+                        field.as_str()
+                    ));
+                }
+                values.push(value);
+            }
+            (None, None) => {}
+            _ => {
+                return Err(format!(
+                    "the {} of {subject} has a salt or a value but not both",
+                    field.as_str()
+                ))
+            }
+        }
+        records.push(PersonalRecord {
+            subject,
+            field,
+            digest,
+        });
+    }
+    Ok((records, values))
+}
+
+fn parse_salt(text: &str) -> std::result::Result<Salt, String> {
+    if text.len() != 2 * SALT_BYTES || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(format!("a salt is not {} hex digits", 2 * SALT_BYTES));
+    }
+    let mut salt = [0u8; SALT_BYTES];
+    for (index, byte) in salt.iter_mut().enumerate() {
+        // Checked just above: ASCII hex digits, so the slice is on char boundaries.
+        *byte = u8::from_str_radix(&text[2 * index..2 * index + 2], 16)
+            .map_err(|_| "a salt is not hex".to_string())?;
+    }
+    Ok(salt)
 }
 
 #[cfg(test)]

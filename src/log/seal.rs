@@ -33,10 +33,12 @@ pub enum Magic {
     Marker,
     /// A directory of the derived-state file.
     Directory,
-    /// The names file: every stored name.
+    /// The names file of ledgers made before the vault: every stored name.
     Names,
     /// The derived-state file's register of imported inputs (fingerprint and commit).
     Imports,
+    /// The vault (`muster.vault`): every live personal value with its salt.
+    Vault,
 }
 
 impl Magic {
@@ -51,6 +53,7 @@ impl Magic {
             Magic::Directory => *b"MUSI",
             Magic::Names => *b"MUSB",
             Magic::Imports => *b"MUSF",
+            Magic::Vault => *b"MUSV",
         }
     }
 }

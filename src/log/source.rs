@@ -46,11 +46,12 @@ impl Source {
     /// file's name and digest (the statements entry of an SB source left out, so that the
     /// fingerprint is known before the files are parsed). Importing input with a
     /// fingerprint the log already holds records nothing (imports are idempotent), so it
-    /// need not be read again. `None` for a source with no files (nothing identifies it)
-    /// and for an erasure.
+    /// need not be read again. `None` for a source with no files (nothing identifies it),
+    /// for an erasure, and for names (a names file read again after a rename must set its
+    /// names again).
     pub fn fingerprint(&self) -> Option<Hash> {
         let files: Vec<&SourceFile> = self.read_files().collect();
-        if files.is_empty() || self.kind == SourceKind::Forget {
+        if files.is_empty() || matches!(self.kind, SourceKind::Forget | SourceKind::Names) {
             return None;
         }
         let mut hasher = Sha256::new();
@@ -118,6 +119,8 @@ pub enum SourceKind {
     Spans,
     SchoolBase,
     Forget,
+    /// `import names`, or the names an older ledger kept beside the log, moved in once.
+    Names,
 }
 
 impl SourceKind {
@@ -131,6 +134,7 @@ impl SourceKind {
             SourceKind::Spans => 2,
             SourceKind::SchoolBase => 3,
             SourceKind::Forget => 4,
+            SourceKind::Names => 5,
         }
     }
 
@@ -142,12 +146,13 @@ impl SourceKind {
     }
 
     /// Every kind, in the order of their stored numbers.
-    pub const ALL: [SourceKind; 5] = [
+    pub const ALL: [SourceKind; 6] = [
         SourceKind::Observations,
         SourceKind::Facts,
         SourceKind::Spans,
         SourceKind::SchoolBase,
         SourceKind::Forget,
+        SourceKind::Names,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -157,6 +162,7 @@ impl SourceKind {
             SourceKind::Spans => "spans",
             SourceKind::SchoolBase => "sb",
             SourceKind::Forget => "forget",
+            SourceKind::Names => "names",
         }
     }
 }

@@ -48,6 +48,12 @@ pub const MAX_SOURCE_FILES: usize = 10_000;
 pub const MAX_SOURCE_NAME_BYTES: usize = 1024;
 /// Most options one source may name.
 pub const MAX_SOURCE_OPTIONS: usize = 16;
+/// Most personal values (names today) one commit may set: every member and group of the
+/// largest import, with room to spare.
+pub const MAX_PERSONAL_VALUES_PER_COMMIT: usize = 10_000_000;
+/// Most personal values a vault may hold (one per subject and field, plus those a commit
+/// in flight is setting).
+pub const MAX_VAULT_ENTRIES: usize = 100_000_000;
 /// Longest option kept in a commit, in bytes.
 pub const MAX_SOURCE_OPTION_BYTES: usize = 256;
 
@@ -90,6 +96,9 @@ const _: () = assert!(MAX_FACTS_PER_COMMIT * V2_FACT_BYTES <= MAX_BODY_BYTES);
 const _: () = assert!(MAX_BODY_BYTES <= u32::MAX as usize);
 // Version-2 member indexes are `u32`, at most one dictionary entry per fact.
 const _: () = assert!(MAX_FACTS_PER_COMMIT <= u32::MAX as usize);
+// A vault's entry count is a `u32`, and it holds at least one commit's values.
+const _: () = assert!(MAX_VAULT_ENTRIES <= u32::MAX as usize);
+const _: () = assert!(MAX_PERSONAL_VALUES_PER_COMMIT <= MAX_VAULT_ENTRIES);
 // A directory's count is a `u32`.
 const _: () = assert!(MAX_DIRECTORY_ENTRIES <= u32::MAX as usize);
 // A portable line is read whole into memory, as an input file is.

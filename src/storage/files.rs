@@ -88,10 +88,7 @@ pub(crate) fn replace_ledger_file(
     write: &mut dyn FnMut(&mut dyn FileWriter) -> Result<()>,
 ) -> Result<()> {
     use std::io::Write;
-    let fresh = path.with_extension(match path.extension() {
-        Some(extension) => format!("{}.new", extension.to_string_lossy()),
-        None => "new".to_string(),
-    });
+    let fresh = new_file_path(path);
     let file = std::fs::File::create(&fresh).map_err(|error| Error::io(&fresh, &error))?;
     let mut writer = std::io::BufWriter::with_capacity(1 << 20, file);
     write(&mut writer)?;
@@ -110,6 +107,30 @@ pub(crate) fn replace_ledger_file(
             .map_err(|error| Error::io(directory, &error))?;
     }
     Ok(())
+}
+
+/// Removes `path` and its unfinished replacement (`.new`), then syncs the directory, so
+/// that neither comes back after a crash.
+pub(crate) fn remove_ledger_file(directory: &Path, path: &Path) -> Result<()> {
+    let fresh = new_file_path(path);
+    for doomed in [&fresh, path] {
+        match std::fs::remove_file(doomed) {
+            Ok(()) => {}
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            Err(error) => return Err(Error::io(doomed, &error)),
+        }
+    }
+    std::fs::File::open(directory)
+        .and_then(|directory| directory.sync_all())
+        .map_err(|error| Error::io(directory, &error))
+}
+
+/// Where [`replace_ledger_file`] writes the replacement of `path` before the rename.
+fn new_file_path(path: &Path) -> std::path::PathBuf {
+    path.with_extension(match path.extension() {
+        Some(extension) => format!("{}.new", extension.to_string_lossy()),
+        None => "new".to_string(),
+    })
 }
 
 /// A ledger directory seen through muster's own files only, without the storage engine:
@@ -193,6 +214,10 @@ impl Store for FilesOnly {
         _: bool,
         _: &mut dyn FnMut(&mut dyn FileWriter) -> Result<()>,
     ) -> Result<()> {
+        Err(self.no_engine())
+    }
+
+    fn remove_file(&self, _: SideFile) -> Result<()> {
         Err(self.no_engine())
     }
 }

@@ -177,4 +177,9 @@ impl Store for MemoryStore {
         self.set_file_bytes(file, Some(cursor.into_inner()));
         Ok(())
     }
+
+    fn remove_file(&self, file: SideFile) -> Result<()> {
+        self.set_file_bytes(file, None);
+        Ok(())
+    }
 }

@@ -1,11 +1,12 @@
-//! The names a ledger keeps (`muster.names`): display names of groups and members, in one
-//! file of muster's own beside sled's, apart from the log so that they can be erased.
+//! The names file (`muster.names`) of ledgers made before the vault: display names of
+//! groups and members, in one file beside sled's. A full open moves them into the log and
+//! the vault (`ledger::names`) and removes the file; nothing writes one any more except
+//! that move, for ledgers older still (names in a sled tree).
 //!
 //! Owns: the names file's bytes (one sealed value: every name, sorted by id, with an
-//! offset per entry), looking a name up without decoding the others ([`NameBook`]), and
-//! replacing the file whole and durably ([`StoredNames`], the editable form).
-//! Must not: read names files given to `import names` (that is `names`), or decide whose
-//! name may be kept (the ledger filters erased members before storing).
+//! offset per entry), reading it ([`NameBook`]), and writing it ([`StoredNames`]).
+//! Must not: read names files given to `import names` (that is `import::names`), or be
+//! read by queries (they read the vault).
 
 use std::collections::BTreeMap;
 use std::ops::Range;

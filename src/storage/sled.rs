@@ -469,6 +469,11 @@ impl Store for SledStore {
         drop(self);
         std::fs::remove_dir_all(&directory).map_err(|error| Error::io(&directory, &error))
     }
+
+    fn remove_file(&self, file: SideFile) -> Result<()> {
+        let path = self.directory.join(file.file_name());
+        crate::storage::files::remove_ledger_file(&self.directory, &path)
+    }
 }
 
 #[cfg(test)]

@@ -102,6 +102,9 @@ pub trait Store: Send + Sync {
     fn remove_created(self: Box<Self>) -> Result<()> {
         Ok(())
     }
+    /// Removes one of muster's own files, and any unfinished replacement of it, durably
+    /// (its bytes may be personal data that must not stay).
+    fn remove_file(&self, file: SideFile) -> Result<()>;
 }
 
 /// muster's own files beside the storage engine's.
@@ -109,8 +112,13 @@ pub trait Store: Send + Sync {
 pub enum SideFile {
     /// The derived state (`muster.derived`): what queries read. Rebuilt from the log.
     Derived,
-    /// Display names (`muster.names`): kept apart from the log so they can be erased.
+    /// Display names as ledgers made before the vault kept them (`muster.names`): moved
+    /// into the log and the vault once, then removed.
     Names,
+    /// The vault (`muster.vault`): personal values and their salts, which the log records
+    /// only as salted digests. Rewritten whole; never in the engine, whose old segments
+    /// would keep erased bytes.
+    Vault,
 }
 
 impl SideFile {
@@ -118,14 +126,17 @@ impl SideFile {
         match self {
             SideFile::Derived => DERIVED_FILE,
             SideFile::Names => NAMES_FILE,
+            SideFile::Vault => VAULT_FILE,
         }
     }
 }
 
 /// The derived-state file's name inside a ledger directory.
 pub const DERIVED_FILE: &str = "muster.derived";
-/// The names file's name inside a ledger directory.
+/// The old names file's name inside a ledger directory.
 pub const NAMES_FILE: &str = "muster.names";
+/// The vault's name inside a ledger directory.
+pub const VAULT_FILE: &str = "muster.vault";
 
 /// Reading a file at any offset (`pread`), so that a query reads only the parts it needs.
 pub trait ReadAt: Send + Sync {

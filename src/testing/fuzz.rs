@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::ledger::{Ledger, Verdict};
-use crate::log::commit::{Commit, COMMIT_VERSION_1, COMMIT_VERSION_2};
+use crate::log::commit::{Commit, COMMIT_VERSION_1, COMMIT_VERSION_2, COMMIT_VERSION_3};
 use crate::log::seal::{seal_versioned, Magic};
 use crate::model::GroupId;
 use crate::storage::memory::MemoryStore;
@@ -24,16 +24,17 @@ use super::{difference, source, to_batch};
 /// encodes back to the same bytes and decodes to the same commit. When the first byte is
 /// odd, the rest is taken as a body and sealed with a correct envelope, so that the
 /// fuzzer reaches the body decoders and the commit checks past the CRC: as a version-1
-/// body when the byte's second bit is clear (what odd bytes meant before version 2, so
-/// older corpora keep their meaning), as version 2 when it is set.
+/// body when the byte's second and third bits are clear (what odd bytes meant before
+/// version 2, so older corpora keep their meaning), as version 2 when the second is set,
+/// as version 3 when the third is.
 pub fn commit_decode(data: &[u8]) {
     let sealed;
     let bytes = match data.split_first() {
         Some((mode, body)) if mode & 1 == 1 => {
-            let version = if mode & 2 == 0 {
-                COMMIT_VERSION_1
-            } else {
-                COMMIT_VERSION_2
+            let version = match (mode & 2, mode & 4) {
+                (_, 4) => COMMIT_VERSION_3,
+                (0, _) => COMMIT_VERSION_1,
+                _ => COMMIT_VERSION_2,
             };
             match seal_versioned(Magic::Commit, version, body) {
                 Ok(value) => {
@@ -208,13 +209,13 @@ pub fn model(data: &[u8]) {
 /// `stored_files`: arbitrary bytes as muster's own files never panic their readers, and
 /// whatever reads back whole survives a write and a second read unchanged. The first
 /// byte picks the file: even, the derived-state file (every state, the imports register);
-/// odd, the names file (every name). With the byte's second bit set the rest is a body,
-/// sealed here so that the fuzzer reaches the structure checks past the CRC: a group
-/// block's (even) or a names file's (odd).
+/// odd, the vault (every personal value). With the byte's second bit set the rest is a
+/// body, sealed here so that the fuzzer reaches the structure checks past the CRC: a group
+/// block's (even) or the vault's (odd).
 pub fn stored_files(data: &[u8]) {
     use crate::storage::derived::{self, DerivedFile};
-    use crate::storage::names::NameBook;
     use crate::storage::store::SideFile;
+    use crate::storage::vault::Vault;
     let Some((mode, bytes)) = data.split_first() else {
         return;
     };
@@ -268,26 +269,25 @@ pub fn stored_files(data: &[u8]) {
     } else {
         let file = match mode & 2 {
             0 => bytes.to_vec(),
-            _ => match crate::log::seal::seal(Magic::Names, bytes) {
+            _ => match crate::log::seal::seal(Magic::Vault, bytes) {
                 Ok(sealed) => sealed,
                 Err(_) => return,
             },
         };
-        store.set_file_bytes(SideFile::Names, Some(file));
-        let Ok(book) = NameBook::load(&store) else {
+        store.set_file_bytes(SideFile::Vault, Some(file));
+        let Ok(Some(vault)) = Vault::load(&store) else {
             return;
         };
-        let Ok(names) = book.to_stored() else {
-            return;
-        };
-        for (member, name) in &names.members {
-            let found = book.member(member).expect("a read book looks up");
-            assert_eq!(found.as_ref(), Some(name), "a member's name is not found");
+        for entry in &vault.entries {
+            let live = vault
+                .live(&entry.subject, entry.field, entry.seq)
+                .expect("an entry is live at its own commit");
+            assert_eq!(live, entry, "an entry is not found at its own commit");
         }
-        names
+        vault
             .save(&store)
-            .unwrap_or_else(|error| panic!("names that were read do not save: {error}"));
-        let again = NameBook::load(&store).expect("saved names read back");
-        assert_eq!(again.to_stored().expect("and decode"), names);
+            .unwrap_or_else(|error| panic!("a vault that was read does not save: {error}"));
+        let again = Vault::load(&store).expect("a saved vault reads back");
+        assert_eq!(again.as_ref(), Some(&vault));
     }
 }

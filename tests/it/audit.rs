@@ -498,7 +498,8 @@ fn forget_erases_the_name_keeps_the_facts_and_is_logged_once() {
             ),
             ok(
                 &["forget", "1002"],
-                &["commit 3", "erased the name of member 1002"],
+                // Commit 3 recorded the names.
+                &["commit 4", "erased the name of member 1002"],
             ),
             ok(
                 &["forget", "1002"],
@@ -508,8 +509,8 @@ fn forget_erases_the_name_keeps_the_facts_and_is_logged_once() {
                 &["import", "names", names],
                 &["skipped 1 of forgotten members"],
             ),
-            ok(&["verify"], &["sound: 3 commits"]),
-            ok(&["log"], &["forget", "erased 1002"]),
+            ok(&["verify"], &["sound: 4 commits"]),
+            ok(&["log"], &["names", "forget", "erased 1002"]),
             cases(&["forget", "9999"], 3, &[], &["no member 9999"]),
         ],
     );

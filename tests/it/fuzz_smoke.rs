@@ -9,7 +9,7 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 
-use muster::log::commit::{Commit, COMMIT_VERSION_1, COMMIT_VERSION_2};
+use muster::log::commit::{Commit, COMMIT_VERSION_1, COMMIT_VERSION_2, COMMIT_VERSION_3};
 use muster::log::source::{Source, SourceKind};
 use muster::storage::memory::MemoryStore;
 use muster::storage::store::{SideFile, Space, Store};
@@ -63,18 +63,29 @@ fn seed_ledger() -> MemoryStore {
     store
 }
 
-/// A real stored commit (version 2, as written today) and the same commit as version 1,
+/// A real stored commit (version 3, as written today), the same commit as versions 2 and
+/// 1, and the names' commit,
 /// each also as its body behind the "seal it for me" mode byte that names its version.
 fn commit_seeds() -> Vec<Vec<u8>> {
     let store = seed_ledger();
     let stored = store.get(Space::Log, &1u64.to_be_bytes()).unwrap().unwrap();
     let (mut commit, _) = Commit::decode(&stored).unwrap();
-    assert_eq!(commit.format_version, COMMIT_VERSION_2);
+    assert_eq!(commit.format_version, COMMIT_VERSION_3);
+    commit.format_version = COMMIT_VERSION_2;
+    let (stored_v2, _) = commit.encode().unwrap();
     commit.format_version = COMMIT_VERSION_1;
     let (stored_v1, _) = commit.encode().unwrap();
-    // Mode bytes: odd seals the rest; bit 1 clear is version 1, set is version 2.
+    // The names' commit: a version-3 personal-data section.
+    let names = store.get(Space::Log, &2u64.to_be_bytes()).unwrap().unwrap();
+    // Mode bytes: odd seals the rest; bit 1 clear is version 1, set is version 2; bit 2
+    // set is version 3.
     let mut seeds = Vec::new();
-    for (mode, sealed) in [(1u8, stored_v1), (3u8, stored)] {
+    for (mode, sealed) in [
+        (1u8, stored_v1),
+        (3u8, stored_v2),
+        (5u8, stored),
+        (5u8, names),
+    ] {
         // Envelope: 10 header bytes, then the body, then a 4-byte CRC.
         let mut body = vec![mode];
         body.extend_from_slice(&sealed[10..sealed.len() - 4]);
@@ -84,12 +95,12 @@ fn commit_seeds() -> Vec<Vec<u8>> {
     seeds
 }
 
-/// The seed ledger's derived-state file behind mode byte 0 and its names file behind mode
-/// byte 1, then a group block's body and the names file's body for the sealing modes.
+/// The seed ledger's derived-state file behind mode byte 0 and its vault behind mode
+/// byte 1, then a group block's body and the vault's body for the sealing modes.
 fn stored_file_seeds() -> Vec<Vec<u8>> {
     let store = seed_ledger();
     let mut seeds = Vec::new();
-    for (mode, file) in [(0u8, SideFile::Derived), (1u8, SideFile::Names)] {
+    for (mode, file) in [(0u8, SideFile::Derived), (1u8, SideFile::Vault)] {
         let mut seed = vec![mode];
         seed.extend(store.file_bytes(file).unwrap());
         seeds.push(seed);
@@ -104,8 +115,8 @@ fn stored_file_seeds() -> Vec<Vec<u8>> {
     let mut body = vec![2u8];
     body.extend_from_slice(&block[10..10 + length]);
     seeds.push(body);
-    // The names file's body alone (envelope: 10 header bytes, then a 4-byte CRC).
-    let names_file = store.file_bytes(SideFile::Names).unwrap();
+    // The vault's body alone (envelope: 10 header bytes, then a 4-byte CRC).
+    let names_file = store.file_bytes(SideFile::Vault).unwrap();
     let mut body = vec![3u8];
     body.extend_from_slice(&names_file[10..names_file.len() - 4]);
     seeds.push(body);

@@ -13,6 +13,7 @@ mod input_matrix;
 mod model;
 mod outcomes;
 mod output;
+mod personal;
 mod portable;
 mod sb;
 mod storage;

@@ -316,6 +316,9 @@ impl Store for DerivedFails {
         }
         self.inner.replace_file(file, durable, write)
     }
+    fn remove_file(&self, file: SideFile) -> muster::Result<()> {
+        self.inner.remove_file(file)
+    }
 }
 
 fn batch(csv: &str, sandbox: &Sandbox, name: &str) -> (muster::Batch, Source) {

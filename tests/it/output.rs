@@ -102,15 +102,18 @@ fn every_one_record_answer_honours_format() {
 
     let (csv, json, table) = forms(&in_copy, &["import", "log", backup]);
     same_record(&csv, &json, false);
-    assert_eq!(csv, "read,already_present,appended\n2,0,1 2\n");
+    assert_eq!(
+        csv,
+        "read,already_present,appended,restored_names\n2,0,1 2,0\n"
+    );
     assert_eq!(
         json,
-        json!({"read": 2, "already_present": 2, "appended": []})
+        json!({"read": 2, "already_present": 2, "appended": [], "restored_names": 0})
     );
     assert_eq!(table, "read 2 commits: 2 already present, 0 appended\n");
 
     let csv = here(&["forget", "1002", "--format", "csv"]).stdout;
-    assert_eq!(csv, "member,commit,name_removed\n1002,3,true\n");
+    assert_eq!(csv, "member,commit,name_removed\n1002,4,true\n");
     let json = here(&["forget", "1002", "--format", "json"]).json();
     assert_eq!(
         json,

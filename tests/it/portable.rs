@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use muster::log::commit::{COMMIT_VERSION_1, COMMIT_VERSION_2};
+use muster::log::commit::{COMMIT_VERSION_1, COMMIT_VERSION_2, COMMIT_VERSION_3};
 use muster::log::source::{Source, SourceKind};
 use muster::storage::memory::MemoryStore;
 use muster::{ErrorKind, Ledger, Verdict};
@@ -205,16 +205,21 @@ fn join(group: usize, member: usize, day: usize) -> Statement {
     }
 }
 
-/// A ledger from before commit body version 2 that was then upgraded: commit 1 is stored
-/// as version 1 (made as an older muster made it), commits 2 and 3 are imported as today.
+/// A ledger from before commit body versions 2 and 3 that was then upgraded: commit 1 is
+/// stored as version 1 and commit 2 as version 2 (made as older musters made them),
+/// commit 3 is imported as today.
 fn mixed_versions() -> Ledger {
     let mut older = fresh();
     import(&mut older, &[join(0, 0, 1), join(1, 0, 1)]);
+    import(&mut older, &[join(0, 1, 2)]);
     let (mut first, _) = older.commit_at(1).unwrap();
     first.format_version = COMMIT_VERSION_1;
+    let (mut second, _) = older.commit_at(2).unwrap();
+    second.format_version = COMMIT_VERSION_2;
+    second.previous_hash = first.hash().unwrap();
     let mut ledger = fresh();
-    ledger.append_replayed(&first).unwrap();
-    import(&mut ledger, &[join(0, 1, 2)]);
+    ledger.append_replayed(&first, &[]).unwrap();
+    ledger.append_replayed(&second, &[]).unwrap();
     import(&mut ledger, &[join(1, 1, 3), join(1, 2, 3)]);
     ledger
 }
@@ -227,13 +232,13 @@ fn stored(ledger: &Ledger) -> Vec<(muster::log::commit::Commit, muster::log::has
 }
 
 #[test]
-fn a_log_of_version_1_and_version_2_commits_round_trips_with_every_hash() {
+fn a_log_of_version_1_2_and_3_commits_round_trips_with_every_hash() {
     let original = mixed_versions();
     let commits = stored(&original);
     let versions: Vec<u16> = commits.iter().map(|(c, _)| c.format_version).collect();
     assert_eq!(
         versions,
-        [COMMIT_VERSION_1, COMMIT_VERSION_2, COMMIT_VERSION_2]
+        [COMMIT_VERSION_1, COMMIT_VERSION_2, COMMIT_VERSION_3]
     );
     let exported = export(&original, None);
     let text = String::from_utf8(exported.clone()).unwrap();
@@ -294,8 +299,8 @@ fn a_line_with_a_missing_or_unknown_version_is_refused() {
             "has no format_version",
         ),
         (
-            "{\"portable_version\":2,\"format_version\":3,",
-            "commit body version 3",
+            "{\"portable_version\":2,\"format_version\":4,",
+            "commit body version 4",
         ),
         (
             "{\"portable_version\":3,\"format_version\":1,",
@@ -345,7 +350,7 @@ fn the_cli_exports_and_imports() {
     // `--format` is the answer's format, as for every import (the file is JSON lines).
     assert_eq!(
         second,
-        serde_json::json!({"read": 1, "already_present": 1, "appended": []})
+        serde_json::json!({"read": 1, "already_present": 1, "appended": [], "restored_names": 0})
     );
     run(&["verify"]).ok();
     assert_eq!(run(&["export", "log"]).ok().stdout, stdout);

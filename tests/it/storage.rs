@@ -282,7 +282,7 @@ fn a_storage_engine_that_loses_its_newest_commits_is_caught_by_the_anchor() {
     }
 }
 
-/// Names carry a checksum like every other stored value: a damaged names file is an
+/// The vault carries a checksum like every other stored value: a damaged vault is an
 /// error, never shown as if it held the name.
 #[test]
 fn a_damaged_name_is_refused_not_shown() {
@@ -297,10 +297,10 @@ fn a_damaged_name_is_refused_not_shown() {
         ledger.member_name(&member).unwrap().as_deref(),
         Some("Zoë Ó Briain")
     );
-    let mut bytes = store.file_bytes(SideFile::Names).expect("a names file");
+    let mut bytes = store.file_bytes(SideFile::Vault).expect("a vault");
     let middle = bytes.len() / 2;
     bytes[middle] ^= 0x20;
-    store.set_file_bytes(SideFile::Names, Some(bytes));
+    store.set_file_bytes(SideFile::Vault, Some(bytes));
     let ledger = Ledger::with_store(Box::new(store)).unwrap();
     let error = ledger
         .member_name(&member)

@@ -465,16 +465,48 @@ fn replayed_fields() -> Columns<'static, ReplayOutcome> {
             let numbers: Vec<String> = o.appended.iter().map(u64::to_string).collect();
             Cell::exact(json!(o.appended), numbers.join(" "))
         })
+        .column("restored_names", |o: &ReplayOutcome| {
+            Cell::number(o.restored_values)
+        })
 }
 
 /// An `import log`: its fields (JSON, CSV) or a sentence (table).
 pub fn replayed(outcome: &ReplayOutcome, format: Format) -> String {
     replayed_fields().record(outcome, format, || {
-        format!(
+        let mut text = format!(
             "read {} commits: {} already present, {} appended\n",
             outcome.read,
             outcome.skipped,
             outcome.appended.len()
-        )
+        );
+        if outcome.restored_values > 0 {
+            text.push_str(&format!(
+                "restored {} names the ledger had lost\n",
+                outcome.restored_values
+            ));
+        }
+        text
     })
+}
+
+/// What `rebuild` did to the vault, in sentences: what it kept, dropped, and could not
+/// recover (and how to bring that back).
+pub fn vault_repair(repair: &muster::ledger::names::VaultRepair) -> String {
+    let mut out = String::new();
+    if let Some(reason) = &repair.unreadable {
+        out.push_str(&format!("the vault could not be read: {reason}\n"));
+    }
+    out.push_str(&format!(
+        "vault: kept {} names that match the log, dropped {} it does not vouch for\n",
+        repair.kept, repair.dropped
+    ));
+    if repair.lost > 0 {
+        out.push_str(&format!(
+            "{} names recorded in the log cannot be recovered from it (only their digests \
+             are in the log); restore them from a backup with `muster import log BACKUP`, \
+             or import their source again\n",
+            repair.lost
+        ));
+    }
+    out
 }

@@ -70,6 +70,9 @@ fn sb_summary_fields() -> Columns<'static, SbReport> {
         .column("names_updated", |r: &SbReport| {
             Cell::number(r.names_updated)
         })
+        .column("names_skipped_erased", |r: &SbReport| {
+            Cell::number(r.names_skipped_erased)
+        })
         .column("occurrences", |r: &SbReport| Cell::number(r.occurrences))
         .column("occurrence_rows", |r: &SbReport| {
             Cell::number(r.occurrence_rows)
@@ -263,6 +266,12 @@ fn sb_import_sentences(report: &SbReport, detail: Detail) -> String {
     }
     if !outcome.dry_run {
         out.push_str(&format!("names new or changed: {}\n", report.names_updated));
+    }
+    if report.names_skipped_erased > 0 {
+        out.push_str(&format!(
+            "names of forgotten members skipped (never recorded again): {}\n",
+            report.names_skipped_erased
+        ));
     }
     let raised = sb_warnings(report);
     if raised.is_empty() {

@@ -5,7 +5,8 @@
 //!
 //! Owns: turning a [`Commit`] into version-2 body bytes and back, and the checks only this
 //! layout needs (every member index in range; the dictionary sorted, unique and used; no
-//! bytes left over).
+//! bytes left over). Version 3 (`body_v3`) reuses its parts: the fields up to the source
+//! (`write_head`, `read_head`) and the membership (`write_membership`, `read_membership`).
 //! Must not: touch the envelope or the hash (that is `commit`), or skip [`Commit::check`]
 //! (the caller runs it after decoding, for the invariants every version shares).
 //!
@@ -24,15 +25,15 @@ use crate::model::MAX_BODY_BYTES;
 use crate::model::{Change, Date, GroupId, MemberId, MAX_FACTS_PER_COMMIT};
 
 /// Bytes of a count or a length prefix (`u64`).
-const COUNT_BYTES: usize = 8;
+pub(super) const COUNT_BYTES: usize = 8;
 /// Bytes of a date (`i32`).
 const DATE_BYTES: usize = 4;
 /// Bytes of a hash or a digest.
-const HASH_BYTES: usize = 32;
+pub(super) const HASH_BYTES: usize = 32;
 /// Bytes of one fact: member index (`u32`), date (`i32`), change (`u8`).
 const FACT_BYTES: usize = 9;
 /// Fewest bytes an id takes: its length prefix and one byte (an id is never empty).
-const MIN_ID_BYTES: usize = COUNT_BYTES + 1;
+pub(super) const MIN_ID_BYTES: usize = COUNT_BYTES + 1;
 /// Fewest bytes a source file takes: an empty name's length prefix and the digest.
 const MIN_SOURCE_FILE_BYTES: usize = COUNT_BYTES + HASH_BYTES;
 /// Fewest bytes a group record takes: its id and four empty lists.
@@ -112,45 +113,45 @@ impl<'a> Dictionary<'a> {
 }
 
 /// The body being written.
-struct Writer {
-    bytes: Vec<u8>,
+pub(super) struct Writer {
+    pub(super) bytes: Vec<u8>,
 }
 
 impl Writer {
-    fn raw(&mut self, bytes: &[u8]) {
+    pub(super) fn raw(&mut self, bytes: &[u8]) {
         self.bytes.extend_from_slice(bytes);
     }
 
-    fn u32(&mut self, value: u32) {
+    pub(super) fn u32(&mut self, value: u32) {
         self.raw(&value.to_be_bytes());
     }
 
-    fn u64(&mut self, value: u64) {
+    pub(super) fn u64(&mut self, value: u64) {
         self.raw(&value.to_be_bytes());
     }
 
-    fn i64(&mut self, value: i64) {
+    pub(super) fn i64(&mut self, value: i64) {
         self.raw(&value.to_be_bytes());
     }
 
-    fn count(&mut self, count: usize) {
+    pub(super) fn count(&mut self, count: usize) {
         // A usize fits a u64 on every target Rust supports.
         self.u64(count as u64);
     }
 
-    fn text(&mut self, text: &str) {
+    pub(super) fn text(&mut self, text: &str) {
         self.count(text.len());
         self.raw(text.as_bytes());
     }
 
-    fn dates(&mut self, dates: &[Date]) {
+    pub(super) fn dates(&mut self, dates: &[Date]) {
         self.count(dates.len());
         for date in dates {
             self.raw(&date.days_from_ce().to_be_bytes());
         }
     }
 
-    fn fact(&mut self, index: u32, fact: &MemberFact) {
+    pub(super) fn fact(&mut self, index: u32, fact: &MemberFact) {
         let mut record = [0u8; FACT_BYTES];
         record[0..4].copy_from_slice(&index.to_be_bytes());
         record[4..8].copy_from_slice(&fact.date.days_from_ce().to_be_bytes());
@@ -161,12 +162,28 @@ impl Writer {
 
 /// Encodes `commit` (already checked by the caller) as a version-2 body.
 pub(super) fn encode(commit: &Commit) -> Result<Vec<u8>> {
-    let dictionary = Dictionary::of(commit)?;
+    let mut out = writer_for(commit);
+    write_head(&mut out, commit);
+    write_membership(&mut out, commit)?;
+    out.count(commit.erased.len());
+    for member in &commit.erased {
+        out.text(member.as_str());
+    }
+    Ok(out.bytes)
+}
+
+/// An empty writer with room for most of `commit`'s bytes.
+pub(super) fn writer_for(commit: &Commit) -> Writer {
     // Facts dominate a large commit; the rest is a guess that saves a few regrowths.
-    let capacity = commit.fact_count() * FACT_BYTES + dictionary.members.len() * MIN_ID_BYTES;
-    let mut out = Writer {
+    let capacity = commit.fact_count() * FACT_BYTES;
+    Writer {
         bytes: Vec::with_capacity(capacity.min(MAX_BODY_BYTES)),
-    };
+    }
+}
+
+/// The fields every hand-written version shares, up to and including the source's
+/// options.
+pub(super) fn write_head(out: &mut Writer, commit: &Commit) {
     out.u64(commit.seq);
     out.i64(commit.recorded_at_ms);
     out.raw(&commit.previous_hash);
@@ -180,6 +197,11 @@ pub(super) fn encode(commit: &Commit) -> Result<Vec<u8>> {
     for option in &commit.source.options {
         out.text(option);
     }
+}
+
+/// The member dictionary and the group records.
+pub(super) fn write_membership(out: &mut Writer, commit: &Commit) -> Result<()> {
+    let dictionary = Dictionary::of(commit)?;
     out.count(dictionary.members.len());
     for member in &dictionary.members {
         out.text(member.as_str());
@@ -198,21 +220,17 @@ pub(super) fn encode(commit: &Commit) -> Result<Vec<u8>> {
         out.dates(&group.ended);
         out.dates(&group.reopened);
     }
-    out.count(commit.erased.len());
-    for member in &commit.erased {
-        out.text(member.as_str());
-    }
-    Ok(out.bytes)
+    Ok(())
 }
 
 /// The body being read; every read is bounded by the bytes left.
-struct Reader<'a> {
+pub(super) struct Reader<'a> {
     rest: &'a [u8],
     length: usize,
 }
 
 impl<'a> Reader<'a> {
-    fn new(body: &'a [u8]) -> Reader<'a> {
+    pub(super) fn new(body: &'a [u8]) -> Reader<'a> {
         Reader {
             rest: body,
             length: body.len(),
@@ -227,7 +245,7 @@ impl<'a> Reader<'a> {
         ))
     }
 
-    fn take(&mut self, length: usize) -> Result<&'a [u8]> {
+    pub(super) fn take(&mut self, length: usize) -> Result<&'a [u8]> {
         let (taken, rest) = self
             .rest
             .split_at_checked(length)
@@ -236,7 +254,7 @@ impl<'a> Reader<'a> {
         Ok(taken)
     }
 
-    fn array<const N: usize>(&mut self) -> Result<[u8; N]> {
+    pub(super) fn array<const N: usize>(&mut self) -> Result<[u8; N]> {
         let (taken, rest) = self
             .rest
             .split_first_chunk::<N>()
@@ -245,21 +263,21 @@ impl<'a> Reader<'a> {
         Ok(*taken)
     }
 
-    fn u32(&mut self) -> Result<u32> {
+    pub(super) fn u32(&mut self) -> Result<u32> {
         self.array().map(u32::from_be_bytes)
     }
 
-    fn u64(&mut self) -> Result<u64> {
+    pub(super) fn u64(&mut self) -> Result<u64> {
         self.array().map(u64::from_be_bytes)
     }
 
-    fn i64(&mut self) -> Result<i64> {
+    pub(super) fn i64(&mut self) -> Result<i64> {
         self.array().map(i64::from_be_bytes)
     }
 
     /// A count of elements each at least `element_bytes` long. A count claiming more than
     /// the bytes left could hold is refused before anything is reserved for it.
-    fn count(&mut self, what: &str, element_bytes: usize) -> Result<usize> {
+    pub(super) fn count(&mut self, what: &str, element_bytes: usize) -> Result<usize> {
         let claimed = self.u64()?;
         let most = self.rest.len() / element_bytes;
         match usize::try_from(claimed) {
@@ -271,30 +289,34 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn text(&mut self, what: &str) -> Result<&'a str> {
+    pub(super) fn text(&mut self, what: &str) -> Result<&'a str> {
         let length = self.count(what, 1)?;
         std::str::from_utf8(self.take(length)?).map_err(|_| damaged(format!("{what}: not UTF-8")))
     }
 
-    fn member(&mut self) -> Result<MemberId> {
+    pub(super) fn member(&mut self) -> Result<MemberId> {
         let text = self.text("a member id")?;
         MemberId::new(text).map_err(|error| damaged(format!("member id {text:?}: {error}")))
     }
 
-    fn group(&mut self) -> Result<GroupId> {
+    pub(super) fn group(&mut self) -> Result<GroupId> {
         let text = self.text("a group id")?;
         GroupId::new(text).map_err(|error| damaged(format!("group id {text:?}: {error}")))
     }
 
-    fn dates(&mut self, what: &str) -> Result<Vec<Date>> {
+    pub(super) fn dates(&mut self, what: &str) -> Result<Vec<Date>> {
         let count = self.count(what, DATE_BYTES)?;
         // `count` dates fit in the bytes left (checked by `count`).
         let (dates, _) = self.take(count * DATE_BYTES)?.as_chunks::<DATE_BYTES>();
         dates.iter().map(|&days| date(days, what)).collect()
     }
 
+    pub(super) fn at_end(&self) -> bool {
+        self.rest.is_empty()
+    }
+
     /// Refuses bytes after the last field.
-    fn finish(self) -> Result<()> {
+    pub(super) fn finish(self) -> Result<()> {
         if self.rest.is_empty() {
             Ok(())
         } else {
@@ -372,6 +394,19 @@ fn read_facts(
 /// Decodes a whole version-2 body; [`Commit::check`] is the caller's next step.
 pub(super) fn decode(body: &[u8]) -> Result<Commit> {
     let mut input = Reader::new(body);
+    let mut commit = read_head(&mut input)?;
+    commit.groups = read_membership(&mut input)?;
+    let erased_count = input.count("erased members", MIN_ID_BYTES)?;
+    commit.erased = (0..erased_count)
+        .map(|_| input.member())
+        .collect::<Result<Vec<_>>>()?;
+    input.finish()?;
+    Ok(commit)
+}
+
+/// The fields up to and including the source's options, in a commit of version 2 with
+/// nothing else yet.
+pub(super) fn read_head(input: &mut Reader) -> Result<Commit> {
     let seq = input.u64()?;
     let recorded_at_ms = input.i64()?;
     let previous_hash: Hash = input.array()?;
@@ -392,7 +427,26 @@ pub(super) fn decode(body: &[u8]) -> Result<Commit> {
     for _ in 0..option_count {
         options.push(input.text("a source option")?.to_string());
     }
-    let mut dictionary = read_dictionary(&mut input)?;
+    Ok(Commit {
+        format_version: COMMIT_VERSION_2,
+        seq,
+        recorded_at_ms,
+        previous_hash,
+        source: Source {
+            kind,
+            files,
+            options,
+        },
+        groups: Vec::new(),
+        erased: Vec::new(),
+        personal: Vec::new(),
+    })
+}
+
+/// The member dictionary and the group records; every dictionary member must be named
+/// by a fact.
+pub(super) fn read_membership(input: &mut Reader) -> Result<Vec<GroupRecord>> {
+    let mut dictionary = read_dictionary(input)?;
     let group_count = input.count("groups", MIN_GROUP_BYTES)?;
     let mut groups = Vec::with_capacity(group_count);
     let mut fact_total = 0usize;
@@ -405,7 +459,7 @@ pub(super) fn decode(body: &[u8]) -> Result<Commit> {
         if fact_total > MAX_FACTS_PER_COMMIT {
             return Err(damaged(format!("more than {MAX_FACTS_PER_COMMIT} facts")));
         }
-        let facts = read_facts(&mut input, fact_count, &mut dictionary)?;
+        let facts = read_facts(input, fact_count, &mut dictionary)?;
         let ended = input.dates("end dates")?;
         let reopened = input.dates("reopened dates")?;
         groups.push(GroupRecord {
@@ -416,28 +470,11 @@ pub(super) fn decode(body: &[u8]) -> Result<Commit> {
             reopened,
         });
     }
-    let erased_count = input.count("erased members", MIN_ID_BYTES)?;
-    let erased = (0..erased_count)
-        .map(|_| input.member())
-        .collect::<Result<Vec<_>>>()?;
-    input.finish()?;
     if let Some(unused) = dictionary.iter().find(|entry| !entry.used) {
         return Err(damaged(format!(
             "dictionary member {} is named by no fact",
             unused.member
         )));
     }
-    Ok(Commit {
-        format_version: COMMIT_VERSION_2,
-        seq,
-        recorded_at_ms,
-        previous_hash,
-        source: Source {
-            kind,
-            files,
-            options,
-        },
-        groups,
-        erased,
-    })
+    Ok(groups)
 }

@@ -24,10 +24,10 @@ fn fact(id: &str, date: Date, change: Change) -> MemberFact {
 }
 
 /// Two groups, member "b" in both, so the version-2 dictionary is shared across
-/// groups; written as version 2, like every new commit.
+/// groups; written as version 2 (as every commit made before version 3 was).
 fn sample() -> Commit {
     let mut commit = Commit {
-        format_version: COMMIT_VERSION,
+        format_version: COMMIT_VERSION_2,
         seq: 3,
         recorded_at_ms: 1_447_318_056_000,
         previous_hash: [7; 32],
@@ -56,6 +56,7 @@ fn sample() -> Commit {
             },
         ],
         erased: vec![],
+        personal: vec![],
     };
     commit.canonicalize();
     commit
@@ -412,7 +413,7 @@ fn a_version_2_body_with_trailing_bytes_is_refused() {
 fn a_commit_version_this_muster_does_not_know_is_corrupt_and_named() {
     let (bytes, _) = sample().encode().unwrap();
     let body = &bytes[HEADER_BYTES..bytes.len() - CHECKSUM_BYTES];
-    for version in [0, 3, u16::MAX] {
+    for version in [0, 4, u16::MAX] {
         let error = refusal(version, body);
         assert_eq!(error.kind(), ErrorKind::Corrupt);
         assert!(
@@ -423,7 +424,7 @@ fn a_commit_version_this_muster_does_not_know_is_corrupt_and_named() {
         );
     }
     let mut commit = sample();
-    commit.format_version = 3;
+    commit.format_version = 4;
     assert_eq!(commit.encode().unwrap_err().kind(), ErrorKind::Corrupt);
 }
 
@@ -444,5 +445,199 @@ fn unsorted_facts_are_refused_before_writing() {
     for mut commit in [sample(), sample_v1()] {
         commit.groups[0].facts.reverse(); // group 34340: two facts
         assert_eq!(commit.encode().unwrap_err().kind(), ErrorKind::Corrupt);
+    }
+}
+
+// ---- Version 3: sections ------------------------------------------------------------
+
+use crate::log::personal::{value_digest, Field, PersonalRecord, Subject};
+
+/// The sample as version 3, setting two names (a member's and a group's) and erasing
+/// member "x".
+fn sample_v3() -> Commit {
+    let mut commit = Commit {
+        format_version: COMMIT_VERSION_3,
+        ..sample()
+    };
+    commit.personal = vec![
+        PersonalRecord {
+            subject: Subject::Group(GroupId::new("34340").unwrap()),
+            field: Field::Name,
+            digest: [0xdd; 32],
+        },
+        PersonalRecord {
+            subject: Subject::Member(member("a")),
+            field: Field::Name,
+            digest: [0xaa; 32],
+        },
+    ];
+    commit.erased = vec![member("x")];
+    commit.canonicalize();
+    commit
+}
+
+/// Bytes of the fields up to the source's options (`put_head` and an empty options
+/// count).
+fn head_length() -> usize {
+    let mut head = Vec::new();
+    put_head(&mut head);
+    head.len() + 8
+}
+
+/// The membership section's bytes: version 2's dictionary and groups, byte for byte.
+fn sample_membership() -> Vec<u8> {
+    let v2 = sample_v2_body(&["a", "b"], &[(0, day(11, 16), 0), (1, day(11, 16), 1)], 1);
+    v2[head_length()..v2.len() - 8].to_vec()
+}
+
+fn put_section(body: &mut Vec<u8>, kind: u16, bytes: &[u8]) {
+    body.extend_from_slice(&kind.to_be_bytes());
+    put_count(body, bytes.len() as u64);
+    body.extend_from_slice(bytes);
+}
+
+/// The sample's personal-data section, from the rules in docs/format.md.
+fn sample_personal() -> Vec<u8> {
+    let mut section = Vec::new();
+    put_count(&mut section, 2); // records, members (kind 1) before groups (kind 2)
+    section.push(1);
+    put_string(&mut section, "a");
+    section.push(1); // field: name
+    section.extend_from_slice(&[0xaa; 32]);
+    section.push(2);
+    put_string(&mut section, "34340");
+    section.push(1);
+    section.extend_from_slice(&[0xdd; 32]);
+    put_count(&mut section, 1); // erasures
+    section.push(1);
+    put_string(&mut section, "x");
+    section
+}
+
+fn sample_v3_body() -> Vec<u8> {
+    let mut body = Vec::new();
+    put_head(&mut body);
+    put_count(&mut body, 0); // source.options
+    put_section(&mut body, 2, &sample_membership());
+    put_section(&mut body, 4, &sample_personal());
+    body
+}
+
+/// Version 3's bytes, built by hand from docs/format.md.
+#[test]
+fn version_3_follows_docs_format_md() {
+    let body = sample_v3_body();
+    let (bytes, hash) = sample_v3().encode().unwrap();
+    assert_eq!(bytes, envelope(3, &body));
+    assert_eq!(hash, <[u8; 32]>::from(Sha256::digest(&body)));
+    let (decoded, decoded_hash) = Commit::decode(&bytes).unwrap();
+    assert_eq!(decoded, sample_v3());
+    assert_eq!(decoded_hash, hash);
+}
+
+/// New commits are version 3; a commit with nothing in a section leaves the section out.
+#[test]
+fn new_commits_are_version_3_and_empty_sections_are_left_out() {
+    assert_eq!(COMMIT_VERSION, COMMIT_VERSION_3);
+    let mut commit = sample_v3();
+    commit.groups.clear();
+    commit.personal.clear();
+    commit.erased.clear();
+    let mut body = Vec::new();
+    put_head(&mut body);
+    put_count(&mut body, 0);
+    assert_eq!(commit.encode().unwrap().0, envelope(3, &body));
+    commit.erased = vec![member("x")];
+    let mut section = Vec::new();
+    put_count(&mut section, 0);
+    put_count(&mut section, 1);
+    section.push(1);
+    put_string(&mut section, "x");
+    put_section(&mut body, 4, &section);
+    assert_eq!(commit.encode().unwrap().0, envelope(3, &body));
+}
+
+/// A value's digest, from the rules in docs/format.md.
+#[test]
+fn a_value_digest_covers_salt_subject_field_and_value() {
+    let salt = [5u8; 16];
+    let mut input = salt.to_vec();
+    input.extend_from_slice(&[1, 5]);
+    input.extend_from_slice(b"10773");
+    input.push(1);
+    input.extend_from_slice("Wei Ó Súilleabháin".as_bytes());
+    let expected: [u8; 32] = Sha256::digest(&input).into();
+    let subject = Subject::Member(member("10773"));
+    assert_eq!(
+        value_digest(&salt, &subject, Field::Name, "Wei Ó Súilleabháin"),
+        expected
+    );
+    let group = Subject::Group(GroupId::new("10773").unwrap());
+    assert_ne!(
+        value_digest(&salt, &group, Field::Name, "Wei Ó Súilleabháin"),
+        expected
+    );
+    assert_ne!(
+        value_digest(&[6; 16], &subject, Field::Name, "Wei Ó Súilleabháin"),
+        expected
+    );
+}
+
+/// An older muster never misreads a newer commit: a section kind this muster does not
+/// know, or one reserved for later (the interned id dictionary, nesting facts), is
+/// refused and named; so are sections out of order or repeated.
+#[test]
+fn unknown_reserved_and_misordered_sections_are_refused() {
+    for kind in [1u16, 3, 5, u16::MAX] {
+        let mut body = sample_v3_body();
+        put_section(&mut body, kind, b"");
+        let detail = refusal(3, &body).detail().to_string();
+        assert!(detail.contains(&format!("section kind {kind}")), "{detail}");
+    }
+    let mut body = Vec::new();
+    put_head(&mut body);
+    put_count(&mut body, 0);
+    put_section(&mut body, 4, &sample_personal());
+    put_section(&mut body, 2, &sample_membership());
+    assert!(refusal(3, &body).detail().contains("ascending"));
+    let mut body = Vec::new();
+    put_head(&mut body);
+    put_count(&mut body, 0);
+    put_section(&mut body, 2, &sample_membership());
+    put_section(&mut body, 2, &sample_membership());
+    assert!(refusal(3, &body).detail().contains("ascending"));
+}
+
+#[test]
+fn a_section_with_bytes_left_over_or_running_past_the_body_is_refused() {
+    let mut body = Vec::new();
+    put_head(&mut body);
+    put_count(&mut body, 0);
+    let mut personal = sample_personal();
+    personal.push(0);
+    put_section(&mut body, 4, &personal);
+    assert!(refusal(3, &body).detail().contains("trailing"));
+    let mut body = sample_v3_body();
+    body.truncate(body.len() - 1);
+    assert!(refusal(3, &body).detail().contains("a section"));
+}
+
+#[test]
+fn personal_values_are_refused_in_older_versions_and_must_be_sorted() {
+    let mut commit = sample_v3();
+    commit.format_version = COMMIT_VERSION_2;
+    assert_eq!(commit.encode().unwrap_err().kind(), ErrorKind::Corrupt);
+    let mut commit = sample_v3();
+    commit.personal.reverse();
+    assert_eq!(commit.encode().unwrap_err().kind(), ErrorKind::Corrupt);
+}
+
+#[test]
+fn every_single_byte_flip_of_a_version_3_commit_is_detected() {
+    let (bytes, _) = sample_v3().encode().unwrap();
+    for position in 0..bytes.len() {
+        let mut damaged = bytes.clone();
+        damaged[position] ^= 0x01;
+        assert!(Commit::decode(&damaged).is_err(), "byte {position}");
     }
 }
