@@ -22,13 +22,13 @@ use muster::{
 };
 
 use crate::cli::args::{
-    Cli, Command, ExportCommand, Format, GenCommand, ImportArgs, ImportCommand, OutputFormat,
-    SbArgs,
+    Cli, Command, ExportCommand, Format, GenCommand, ImportArgs, ImportCommand, InfoFormat,
+    ListCommand, OutputFormat, SbArgs,
 };
 use crate::cli::output::Output;
 use crate::cli::progress_bar::Bar;
 use crate::cli::render::{self, NameBook};
-use muster::query::membership;
+use muster::query::{find, membership};
 
 /// How a command ended when it did not fail.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -111,10 +111,59 @@ pub fn run(cli: &Cli, out: &mut Output<impl Write>) -> Run {
             Ok(Status::Done)
         }
         Command::Demo => {
-            out.print(&crate::cli::demo::run()?);
+            let keep = cli.db_given.then_some(cli.db.as_path());
+            out.print(&crate::cli::demo::run(keep)?);
+            Ok(Status::Done)
+        }
+        Command::Info { format } => {
+            let info = open(cli)?.info(&cli.db)?;
+            let format = match format {
+                InfoFormat::Table => Format::Table,
+                InfoFormat::Json => Format::Json,
+            };
+            out.print(&render::info(&info, format));
+            Ok(Status::Done)
+        }
+        Command::List(command) => list(cli, command, out),
+        Command::Completions { shell } => {
+            out.print(&crate::cli::manual::completions(*shell)?);
+            Ok(Status::Done)
+        }
+        Command::Man => {
+            out.print(&crate::cli::manual::man_page()?);
             Ok(Status::Done)
         }
     }
+}
+
+/// `list groups` and `list members`: the library finds, this renders.
+fn list(cli: &Cli, command: &ListCommand, out: &mut Output<impl Write>) -> Run {
+    let (args, groups) = match command {
+        ListCommand::Groups(args) => (args, true),
+        ListCommand::Members(args) => (args, false),
+    };
+    let on = args.on.as_deref().map(date).transpose()?;
+    let ledger = open_to_ask(cli, &args.as_of)?;
+    let filter = find::Filter {
+        on,
+        name: args.name.clone(),
+        as_of: as_of(&ledger, &args.as_of)?,
+    };
+    let text = if groups {
+        render::listed(
+            &find::list_groups(&ledger, &filter)?,
+            "group",
+            args.output.format,
+        )
+    } else {
+        render::listed(
+            &find::list_members(&ledger, &filter)?,
+            "member",
+            args.output.format,
+        )
+    };
+    out.print(&text);
+    Ok(Status::Done)
 }
 
 fn date(text: &str) -> Result<Date, Error> {
@@ -137,6 +186,15 @@ fn scope(g: &Option<String>, m: &Option<String>) -> Result<Scope, Error> {
         (None, Some(m)) => Scope::Member(member(m)?),
         (None, None) => Scope::All,
     })
+}
+
+/// An unknown group or member in `scope` is refused, with the near matches it suggests.
+fn require(ledger: &Ledger, scope: &Scope) -> Result<(), Error> {
+    match scope {
+        Scope::Group(g) => find::require_group(ledger, g),
+        Scope::Member(m) => find::require_member(ledger, m),
+        Scope::All => Ok(()),
+    }
 }
 
 /// The commit an `--as-of` names, resolved against the open ledger.
@@ -290,6 +348,7 @@ fn members(
 ) -> Run {
     let (g, on) = (group(g)?, date(on)?);
     let ledger = open_to_ask(cli, as_of_text)?;
+    find::require_group(&ledger, &g)?;
     let members = membership::members(&ledger, &g, on, as_of(&ledger, as_of_text)?)?;
     let names = ledger.member_names(&members)?;
     out.print(&render::members(&g, on, &members, &names, format));
@@ -306,6 +365,7 @@ fn groups(
 ) -> Run {
     let (m, on) = (member(m)?, date(on)?);
     let ledger = open_to_ask(cli, as_of_text)?;
+    find::require_member(&ledger, &m)?;
     let groups = membership::groups(&ledger, &m, on, as_of(&ledger, as_of_text)?)?;
     let names = ledger.group_names(&groups)?;
     out.print(&render::groups(&m, on, &groups, &names, format));
@@ -328,6 +388,7 @@ fn history(
     };
     let as_of = as_of(&ledger, as_of_text)?;
     let scope = scope(g, m)?;
+    require(&ledger, &scope)?;
     if corrections {
         let rows = audit::corrections(&ledger, &scope, as_of)?;
         let book = name_book(&ledger, [], rows.iter().map(|r| &r.member))?;
@@ -355,6 +416,7 @@ fn changes(
     let (from, to) = (date(from)?, date(to)?);
     let scope = scope(g, m)?;
     let ledger = open(cli)?;
+    require(&ledger, &scope)?;
     let changes = audit::changes(&ledger, from, to, &scope, as_of(&ledger, as_of_text)?)?;
     let book = name_book(
         &ledger,
@@ -374,6 +436,9 @@ fn export_spans(
 ) -> Run {
     let g = g.as_deref().map(group).transpose()?;
     let ledger = open(cli)?;
+    if let Some(g) = &g {
+        find::require_group(&ledger, g)?;
+    }
     let as_of = as_of(&ledger, as_of_text)?;
     let rows = muster::query::spans::export_spans(&ledger, g.as_ref(), as_of)?;
     out.print(&render::export_spans(&rows, format));
@@ -408,7 +473,13 @@ fn export_log(
 
 fn forget(cli: &Cli, m: &str, format: Format, out: &mut Output<impl Write>) -> Run {
     let m = member(m)?;
-    let outcome = open(cli)?.forget(&m)?;
+    let mut ledger = open(cli)?;
+    // A member with a name but no facts can still be forgotten: only one unknown to both
+    // is refused, and then with the near matches.
+    if ledger.member_name(&m)?.is_none() {
+        find::require_member(&ledger, &m)?;
+    }
+    let outcome = ledger.forget(&m)?;
     out.print(&render::forget(&outcome, format));
     Ok(Status::Done)
 }
@@ -426,6 +497,7 @@ fn draw_chart(
         to.as_deref().map(date).transpose()?,
     );
     let ledger = open(cli)?;
+    require(&ledger, &scope)?;
     let chart = chart::chart(&ledger, &scope, from, to, as_of(&ledger, as_of_text)?)?;
     std::fs::write(path, crate::cli::chart::svg(&chart)).map_err(|e| Error::io(path, &e))?;
     out.print(&format!(

@@ -3,7 +3,7 @@
 //! Owns: [`Ledger`]: opening (single writer, catching the derived state up with the log),
 //! the import transaction (plan, check, append, flush, apply) and `Ledger::append`, the
 //! one way a commit enters the log. It delegates the rest: `cache` (decoded states and
-//! the span index), `read` (states and commits), `names`, `sb`, `replay`, `verify`,
+//! the span index), `info` (what `muster info` shows), `read` (states and commits), `names`, `sb`, `replay`, `verify`,
 //! `rebuild`.
 //! Must not: parse files (that is `import`), decide facts (that is `plan`), compute answers
 //! (that is `query`), format output, or write anything but through [`Store`].
@@ -47,6 +47,7 @@ use crate::storage::sled::SledStore;
 use crate::storage::store::{SideFile, Space, Store};
 
 pub mod cache;
+pub mod info;
 pub mod names;
 mod read;
 mod rebuild;

@@ -7,6 +7,7 @@ mod cli;
 mod concurrency;
 mod corruption;
 mod crash;
+mod finding;
 mod fuzz_smoke;
 mod model;
 mod portable;
