@@ -8,6 +8,8 @@
 //! library decides), print except through [`Output`], or choose exit codes (`main` does).
 
 use std::io::Write;
+
+use chrono::Datelike as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -499,7 +501,11 @@ fn draw_chart(
     let ledger = open(cli)?;
     require(&ledger, &scope)?;
     let chart = chart::chart(&ledger, &scope, from, to, as_of(&ledger, as_of_text)?)?;
-    std::fs::write(path, crate::cli::chart::svg(&chart)).map_err(|e| Error::io(path, &e))?;
+    // The line for today: the UTC date, as every time muster records is UTC.
+    let now = chrono::Utc::now().date_naive();
+    let today = Date::from_ymd(now.year(), now.month(), now.day())
+        .map_err(|e| Error::new(ErrorKind::Input, format!("today's date: {e}")))?;
+    std::fs::write(path, crate::cli::chart::svg(&chart, today)).map_err(|e| Error::io(path, &e))?;
     out.print(&format!(
         "wrote {} rows to {}\n",
         chart.rows.len(),

@@ -3,6 +3,7 @@
 mod audit;
 mod bad_input;
 mod bench_peer;
+mod chart;
 mod cli;
 mod concurrency;
 mod corruption;
