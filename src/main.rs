@@ -7,7 +7,8 @@
 use std::io::Write as _;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches};
 
 use muster::ErrorKind;
 
@@ -42,7 +43,12 @@ fn complain(message: std::fmt::Arguments) {
 }
 
 fn main() -> ExitCode {
-    let args = cli::args::Cli::parse();
+    let matches = cli::args::Cli::command().get_matches();
+    let mut args = match cli::args::Cli::from_arg_matches(&matches) {
+        Ok(args) => args,
+        Err(error) => error.exit(),
+    };
+    args.db_given = matches.value_source("db") != Some(ValueSource::DefaultValue);
     let mut out = Output::stdout();
     let result = cli::run::run(&args, &mut out);
     let written = out.finish();

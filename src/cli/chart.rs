@@ -1,5 +1,7 @@
 //! Drawing membership spans as an SVG timeline: one row per member (or group), a bar per
-//! span, gaps left empty, a date axis with year or month ticks, names as labels.
+//! span, gaps left empty, a date axis with year or month ticks, names as labels; a summary
+//! line, a legend (ended, still open, today) and a line for today. Tooltips give a span's
+//! first and last day (the last day inclusive, as people read it).
 //!
 //! Owns: [`svg`], the hand-written SVG (plain text; no drawing crate needed), and the
 //! drawing's sizes and limits.
@@ -19,8 +21,15 @@ pub const CHART_WIDTH: u32 = 1200;
 pub const LABEL_WIDTH: u32 = 300;
 /// Space to the right of the plot.
 const RIGHT_MARGIN: u32 = 20;
-/// Height of the axis band above the first row.
-const AXIS_HEIGHT: u32 = 44;
+/// Height of the band above the first row: title, summary and legend, then the axis.
+const AXIS_HEIGHT: u32 = 76;
+/// Rows from which the axis's dates are repeated under the last row, so that a tall chart
+/// can be read without scrolling back up.
+const AXIS_REPEAT_ROWS: usize = 25;
+/// Colours: a span that ended, one still open, the line for today.
+const ENDED_COLOUR: &str = "#3b6ea8";
+const OPEN_COLOUR: &str = "#8fc1ee";
+const TODAY_COLOUR: &str = "#d2452f";
 /// Height of one row and of the bar inside it.
 pub const ROW_HEIGHT: u32 = 20;
 const BAR_HEIGHT: u32 = 14;
@@ -86,11 +95,63 @@ fn ticks(from: Date, to: Date) -> (Vec<Date>, bool) {
     (out, yearly)
 }
 
-/// The drawing as an SVG document. Bars are clipped to the range; rows with no bar in it
-/// still show, empty, so absences are visible.
-pub fn svg(chart: &Chart) -> String {
+/// "92 rows: 120 spans, 80 ended and 40 still open; first start 2021-01-03".
+fn summary(chart: &Chart, shown: usize) -> String {
+    let spans: usize = chart.rows.iter().map(|row| row.bars.len()).sum();
+    let open = chart
+        .rows
+        .iter()
+        .flat_map(|row| &row.bars)
+        .filter(|(_, until)| until.is_none())
+        .count();
+    let plural = |n: usize, one: &str, many: &str| {
+        if n == 1 {
+            format!("1 {one}")
+        } else {
+            format!("{n} {many}")
+        }
+    };
+    let mut text = format!(
+        "{}: {}, {} ended and {} still open",
+        plural(chart.rows.len(), "row", "rows"),
+        plural(spans, "span", "spans"),
+        spans - open,
+        open
+    );
+    if let Some(first) = chart
+        .rows
+        .iter()
+        .filter_map(|row| row.bars.first())
+        .map(|b| b.0)
+        .min()
+    {
+        text.push_str(&format!("; first start {first}"));
+    }
+    if shown < chart.rows.len() {
+        text.push_str(&format!("; the first {shown} drawn"));
+    }
+    text
+}
+
+/// What a bar's tooltip says: its first day and its last day (inclusive), or that it is
+/// still open.
+fn span_text(from: Date, until: Option<Date>) -> String {
+    match until {
+        Some(until) => match until.previous() {
+            Some(last_day) if last_day > from => format!("{from}, last day {last_day}"),
+            _ => format!("{from}, one day"),
+        },
+        None => format!("from {from}, still open"),
+    }
+}
+
+/// The drawing as an SVG document, with a line for `today` when it falls in the range.
+/// Bars are clipped to the range; rows with no bar in it still show, empty, so absences
+/// are visible.
+pub fn svg(chart: &Chart, today: Date) -> String {
     let rows = &chart.rows[..chart.rows.len().min(MAX_CHART_ROWS)];
-    let height = AXIS_HEIGHT + ROW_HEIGHT * rows.len() as u32 + 30;
+    let repeat_axis = rows.len() >= AXIS_REPEAT_ROWS;
+    let height = AXIS_HEIGHT + ROW_HEIGHT * rows.len() as u32 + if repeat_axis { 46 } else { 30 };
     let plot_left = f64::from(LABEL_WIDTH);
     let plot_width = f64::from(CHART_WIDTH - LABEL_WIDTH - RIGHT_MARGIN);
     let first = chart.from.days_from_ce();
@@ -111,11 +172,17 @@ pub fn svg(chart: &Chart) -> String {
     );
     let _ = writeln!(
         svg,
-        r#"<text x="8" y="18" font-size="14" font-weight="bold">{} ({} to {})</text>"#,
+        r#"<text class="title" x="8" y="18" font-size="14" font-weight="bold">{} ({} to {})</text>"#,
         escape(&chart.title),
         chart.from,
         chart.to
     );
+    let _ = writeln!(
+        svg,
+        r##"<text class="summary" x="8" y="36" fill="#444444">{}</text>"##,
+        escape(&summary(chart, rows.len()))
+    );
+    legend(&mut svg, today);
     let bottom = AXIS_HEIGHT + ROW_HEIGHT * rows.len() as u32;
     let (tick_dates, yearly) = ticks(chart.from, chart.to);
     for tick in tick_dates {
@@ -135,6 +202,13 @@ pub fn svg(chart: &Chart) -> String {
             r#"<text x="{tx:.1}" y="{}" text-anchor="middle">{label}</text>"#,
             AXIS_HEIGHT - 10
         );
+        if repeat_axis {
+            let _ = writeln!(
+                svg,
+                r#"<text x="{tx:.1}" y="{}" text-anchor="middle">{label}</text>"#,
+                bottom + 32
+            );
+        }
     }
     for (index, row) in rows.iter().enumerate() {
         let top = AXIS_HEIGHT + ROW_HEIGHT * index as u32;
@@ -157,20 +231,29 @@ pub fn svg(chart: &Chart) -> String {
                 continue;
             }
             let (x1, x2) = (x(from), x(end_exclusive));
-            let shown_until = until.map_or("open".to_string(), |d| d.to_string());
+            let (class, colour) = if until.is_some() {
+                ("bar ended", ENDED_COLOUR)
+            } else {
+                ("bar open", OPEN_COLOUR)
+            };
             let _ = writeln!(
                 svg,
-                r##"<rect class="bar" x="{x1:.1}" y="{}" width="{:.1}" height="{BAR_HEIGHT}" rx="2" fill="{}"><title>{}: {from} to {shown_until}</title></rect>"##,
+                r##"<rect class="{class}" x="{x1:.1}" y="{}" width="{:.1}" height="{BAR_HEIGHT}" rx="2" fill="{colour}"><title>{}: {}</title></rect>"##,
                 top + (ROW_HEIGHT - BAR_HEIGHT) / 2,
                 (x2 - x1).max(1.0),
-                if until.is_some() {
-                    "#3b6ea8"
-                } else {
-                    "#5a9bd8"
-                },
-                escape(&row.label)
+                escape(&row.label),
+                span_text(from, until)
             );
         }
+    }
+    if today >= chart.from && today <= chart.to {
+        // The middle of today's column.
+        let tx = (x(today) + x(today.add_days(1).unwrap_or(today))) / 2.0;
+        let _ = writeln!(
+            svg,
+            r##"<line class="today" x1="{tx:.1}" y1="{}" x2="{tx:.1}" y2="{bottom}" stroke="{TODAY_COLOUR}" stroke-width="1.5" stroke-dasharray="4 3"><title>today, {today}</title></line>"##,
+            AXIS_HEIGHT - 6
+        );
     }
     let _ = writeln!(
         svg,
@@ -201,4 +284,34 @@ pub fn svg(chart: &Chart) -> String {
     }
     svg.push_str("</svg>\n");
     svg
+}
+
+/// The legend, top right: a swatch per kind of bar and the line for today.
+fn legend(svg: &mut String, today: Date) {
+    let y = 26;
+    let mut left = CHART_WIDTH - RIGHT_MARGIN - 420;
+    let _ = writeln!(svg, r#"<g class="legend">"#);
+    for (colour, text) in [(ENDED_COLOUR, "ended"), (OPEN_COLOUR, "still open")] {
+        let _ = writeln!(
+            svg,
+            r#"<rect x="{left}" y="{}" width="24" height="{BAR_HEIGHT}" rx="2" fill="{colour}"/>"#,
+            y - BAR_HEIGHT + 3
+        );
+        let _ = writeln!(svg, r#"<text x="{}" y="{y}">{text}</text>"#, left + 30);
+        left += 110;
+    }
+    let _ = writeln!(
+        svg,
+        r#"<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="{TODAY_COLOUR}" stroke-width="1.5" stroke-dasharray="4 3"/>"#,
+        left + 12,
+        y - BAR_HEIGHT + 1,
+        left + 12,
+        y + 3
+    );
+    let _ = writeln!(
+        svg,
+        r#"<text x="{}" y="{y}">today, {today}</text>"#,
+        left + 22
+    );
+    let _ = writeln!(svg, "</g>");
 }

@@ -8,6 +8,7 @@
 //! library decides), print except through [`Output`], or choose exit codes (`main` does).
 
 use std::io::Write;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -24,13 +25,13 @@ use muster::{
 };
 
 use crate::cli::args::{
-    Cli, Command, ExportCommand, Format, GenCommand, ImportArgs, ImportCommand, OutputFormat,
-    SbArgs,
+    Cli, Command, ExportCommand, Format, GenCommand, ImportArgs, ImportCommand, InfoFormat,
+    ListCommand, OutputFormat, SbArgs,
 };
 use crate::cli::output::Output;
 use crate::cli::progress_bar::Bar;
 use crate::cli::render::{self, Detail, NameBook};
-use muster::query::membership;
+use muster::query::{find, membership};
 
 /// How a command ended when it did not fail.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -135,10 +136,59 @@ pub fn run(cli: &Cli, out: &mut Output<impl Write>) -> Run {
             Ok(Status::Done)
         }
         Command::Demo => {
-            out.print(&crate::cli::demo::run()?);
+            let keep = cli.db_given.then_some(cli.db.as_path());
+            out.print(&crate::cli::demo::run(keep)?);
+            Ok(Status::Done)
+        }
+        Command::Info { format } => {
+            let info = open(cli)?.info(&cli.db)?;
+            let format = match format {
+                InfoFormat::Table => Format::Table,
+                InfoFormat::Json => Format::Json,
+            };
+            out.print(&render::info(&info, format));
+            Ok(Status::Done)
+        }
+        Command::List(command) => list(cli, command, out),
+        Command::Completions { shell } => {
+            out.print(&crate::cli::manual::completions(*shell)?);
+            Ok(Status::Done)
+        }
+        Command::Man => {
+            out.print(&crate::cli::manual::man_page()?);
             Ok(Status::Done)
         }
     }
+}
+
+/// `list groups` and `list members`: the library finds, this renders.
+fn list(cli: &Cli, command: &ListCommand, out: &mut Output<impl Write>) -> Run {
+    let (args, groups) = match command {
+        ListCommand::Groups(args) => (args, true),
+        ListCommand::Members(args) => (args, false),
+    };
+    let on = args.on.as_deref().map(date).transpose()?;
+    let ledger = open_to_ask(cli, &args.as_of)?;
+    let filter = find::Filter {
+        on,
+        name: args.name.clone(),
+        as_of: as_of(&ledger, &args.as_of)?,
+    };
+    let text = if groups {
+        render::listed(
+            &find::list_groups(&ledger, &filter)?,
+            "group",
+            args.output.format,
+        )
+    } else {
+        render::listed(
+            &find::list_members(&ledger, &filter)?,
+            "member",
+            args.output.format,
+        )
+    };
+    out.print(&text);
+    Ok(Status::Done)
 }
 
 /// The word an argument may give instead of a date: the current date where muster runs.
@@ -148,6 +198,11 @@ const TODAY: &str = "today";
 /// machine means it). Input files never accept `today`: their dates are facts.
 fn date(text: &str) -> Result<Date, Error> {
     named_date("date", text)
+}
+
+/// Today's date as `today` means it in arguments (the chart's line for today).
+fn today() -> Result<Date, Error> {
+    named_date("today", TODAY)
 }
 
 /// [`date`], its error naming the argument as `what`.
@@ -176,6 +231,15 @@ fn scope(g: &Option<String>, m: &Option<String>) -> Result<Scope, Error> {
         (None, Some(m)) => Scope::Member(member(m)?),
         (None, None) => Scope::All,
     })
+}
+
+/// An unknown group or member in `scope` is refused, with the near matches it suggests.
+fn require(ledger: &Ledger, scope: &Scope) -> Result<(), Error> {
+    match scope {
+        Scope::Group(g) => find::require_group(ledger, g),
+        Scope::Member(m) => find::require_member(ledger, m),
+        Scope::All => Ok(()),
+    }
 }
 
 /// The commit an `--as-of` names, resolved against the open ledger.
@@ -384,6 +448,7 @@ fn members(
 ) -> Run {
     let (g, on) = (group(g)?, date(on)?);
     let ledger = open_to_ask(cli, as_of_text)?;
+    find::require_group(&ledger, &g)?;
     let members = membership::members(&ledger, &g, on, as_of(&ledger, as_of_text)?)?;
     let names = ledger.member_names(&members)?;
     out.print(&render::members(&g, on, &members, &names, format));
@@ -400,6 +465,7 @@ fn groups(
 ) -> Run {
     let (m, on) = (member(m)?, date(on)?);
     let ledger = open_to_ask(cli, as_of_text)?;
+    find::require_member(&ledger, &m)?;
     let groups = membership::groups(&ledger, &m, on, as_of(&ledger, as_of_text)?)?;
     let names = ledger.group_names(&groups)?;
     out.print(&render::groups(&m, on, &groups, &names, format));
@@ -422,6 +488,7 @@ fn history(
     };
     let as_of = as_of(&ledger, as_of_text)?;
     let scope = scope(g, m)?;
+    require(&ledger, &scope)?;
     if corrections {
         let rows = audit::corrections(&ledger, &scope, as_of)?;
         let book = name_book(&ledger, [], rows.iter().map(|r| &r.member))?;
@@ -449,6 +516,7 @@ fn changes(
     let (from, to) = (date(from)?, date(to)?);
     let scope = scope(g, m)?;
     let ledger = open(cli)?;
+    require(&ledger, &scope)?;
     let changes = audit::changes(&ledger, from, to, &scope, as_of(&ledger, as_of_text)?)?;
     let book = name_book(
         &ledger,
@@ -468,6 +536,9 @@ fn export_spans(
 ) -> Run {
     let g = g.as_deref().map(group).transpose()?;
     let ledger = open(cli)?;
+    if let Some(g) = &g {
+        find::require_group(&ledger, g)?;
+    }
     let as_of = as_of(&ledger, as_of_text)?;
     let rows = muster::query::spans::export_spans(&ledger, g.as_ref(), as_of)?;
     out.print(&render::export_spans(&rows, format));
@@ -527,6 +598,11 @@ fn write_whole(
 fn forget(cli: &Cli, m: &str, format: Format, out: &mut Output<impl Write>) -> Run {
     let m = member(m)?;
     let mut ledger = open(cli)?;
+    // A member with a name but no facts can still be forgotten: only one unknown to both
+    // is refused, and then with the near matches.
+    if ledger.member_name(&m)?.is_none() {
+        find::require_member(&ledger, &m)?;
+    }
     let outcome = ledger.forget(&m)?;
     out.print(&render::forget(&outcome, format));
     Ok(recorded(ledger.unfinished()))
@@ -545,8 +621,9 @@ fn draw_chart(
         to.as_deref().map(date).transpose()?,
     );
     let ledger = open(cli)?;
+    require(&ledger, &scope)?;
     let chart = chart::chart(&ledger, &scope, from, to, as_of(&ledger, as_of_text)?)?;
-    let svg = crate::cli::chart::svg(&chart);
+    let svg = crate::cli::chart::svg(&chart, today()?);
     if is_standard_stream(path) {
         // Standard output carries the SVG alone, so that it can be piped on.
         out.print(&svg);

@@ -5,7 +5,7 @@
 //! import transaction (plan, check, append, flush, apply), `Ledger::append`, the one way a
 //! commit enters the log, and [`Unfinished`], what a commit that landed reports when a
 //! step after it failed. It delegates the rest: `cache` (decoded states and
-//! the span index), `read` (states and commits), `names`, `sb`, `replay`, `verify`,
+//! the span index), `info` (what `muster info` shows), `read` (states and commits), `names`, `sb`, `replay`, `verify`,
 //! `rebuild`.
 //! Must not: parse files (that is `import`), decide facts (that is `plan`), compute answers
 //! (that is `query`), format output, or write anything but through [`Store`].
@@ -51,6 +51,7 @@ use crate::storage::store::{SideFile, Space, Store};
 use crate::storage::vault::Vault;
 
 pub mod cache;
+pub mod info;
 pub mod names;
 mod read;
 mod reanchor;

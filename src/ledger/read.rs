@@ -61,6 +61,14 @@ impl Ledger {
         }
     }
 
+    /// Every member the ledger knows, sorted.
+    pub fn member_ids(&self) -> Result<Vec<MemberId>> {
+        match &self.derived {
+            Some(derived) => derived.member_ids(),
+            None => Ok(Vec::new()),
+        }
+    }
+
     /// The derived state of `group`; an unknown group is a `NotFound` error.
     pub fn group_state(&self, group: &GroupId) -> Result<Arc<GroupState>> {
         self.group(group)?.ok_or_else(|| {

@@ -1,7 +1,8 @@
 //! What a membership chart shows: its title, its date range and a row of bars per member
 //! of a group (or per group of a member), as data.
 //!
-//! Owns: [`Chart`], [`ChartRow`] and [`chart`], the choice of rows, labels and range.
+//! Owns: [`Chart`], [`ChartRow`] and [`chart`], the choice of rows, labels, their order and
+//! the range.
 //! Must not: draw (the binary turns a [`Chart`] into SVG) or write anything.
 
 use crate::error::{Error, ErrorKind, Result};
@@ -11,7 +12,7 @@ use crate::query::audit::Scope;
 use crate::query::membership;
 
 /// One row: a label and its bars, each `from` inclusive to `until` exclusive (`None`:
-/// still open), in the order the history lists them.
+/// still open), earliest first.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChartRow {
     pub label: String,
@@ -29,7 +30,9 @@ pub struct Chart {
 
 /// The chart of a group's members or a member's groups, as the ledger stood after commit
 /// `as_of` (`None`: now). A row is labelled with the member's name and id when a name is
-/// known (a group's rows: its id). The range defaults to the first start through the last
+/// known; a member's rows are labelled with the group's name and id, or its id alone. Rows
+/// are ordered by their first start (then label), so the chart reads as a story from top
+/// to bottom. The range defaults to the first start through the last
 /// dated change (a year past the start when every span is open); a group's chart keeps
 /// only the members who were in it within the range. Refusals name `muster chart`'s
 /// flags: it is the one caller, and a person reads them.
@@ -42,11 +45,17 @@ pub fn chart(
 ) -> Result<Chart> {
     let (title, spans) = match scope {
         Scope::Group(g) => (
-            ledger.group_name(g)?.unwrap_or_else(|| g.to_string()),
+            match ledger.group_name(g)? {
+                Some(name) => format!("Members of {name} ({g})"),
+                None => format!("Members of group {g}"),
+            },
             membership::group_history(ledger, g, as_of)?,
         ),
         Scope::Member(m) => (
-            ledger.member_name(m)?.unwrap_or_else(|| m.to_string()),
+            match ledger.member_name(m)? {
+                Some(name) => format!("Groups of {name} ({m})"),
+                None => format!("Groups of member {m}"),
+            },
             membership::member_history(ledger, m, as_of)?,
         ),
         Scope::All => {
@@ -63,7 +72,10 @@ pub fn chart(
                 Some(name) => format!("{name} ({})", record.span.member),
                 None => record.span.member.to_string(),
             },
-            _ => record.span.group.to_string(),
+            _ => match ledger.group_name(&record.span.group)? {
+                Some(name) => format!("{name} ({})", record.span.group),
+                None => record.span.group.to_string(),
+            },
         };
         // The history lists a row's spans together: consecutive spans share a row.
         match rows.last_mut() {
@@ -106,6 +118,11 @@ pub fn chart(
                 .any(|(start, until)| *start <= to && until.is_none_or(|u| u > from))
         });
     }
+    for row in &mut rows {
+        row.bars.sort();
+    }
+    // Every row has at least one bar: the span that made it.
+    rows.sort_by(|a, b| (a.bars.first(), &a.label).cmp(&(b.bars.first(), &b.label)));
     Ok(Chart {
         title,
         from,

@@ -2,7 +2,8 @@
 //! offset, replacing one whole and durably by rename, and [`FilesOnly`], the store a query
 //! opens to read them without the engine or the lock.
 //!
-//! Owns: [`LedgerFile`], `replace_ledger_file`, [`FilesOnly`].
+//! Owns: [`LedgerFile`], `replace_ledger_file`, [`FilesOnly`], [`directory_bytes`] (the disk a
+//! ledger uses, for `muster info`).
 //! Must not: interpret the bytes (that is `derived`, `names`, `anchor`).
 
 use std::path::Path;
@@ -220,4 +221,21 @@ impl Store for FilesOnly {
     fn remove_file(&self, _: SideFile) -> Result<()> {
         Err(self.no_engine())
     }
+}
+
+/// Bytes of every file under `directory`, however deep.
+pub fn directory_bytes(directory: &Path) -> Result<u64> {
+    let mut total = 0u64;
+    let entries = std::fs::read_dir(directory).map_err(|e| Error::io(directory, &e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(directory, &e))?;
+        let path = entry.path();
+        let metadata = entry.metadata().map_err(|e| Error::io(&path, &e))?;
+        total += if metadata.is_dir() {
+            directory_bytes(&path)?
+        } else {
+            metadata.len()
+        };
+    }
+    Ok(total)
 }

@@ -558,7 +558,7 @@ fn chart_writes_an_svg_with_a_bar_per_span_and_labels() {
     assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
     assert!(svg.trim_end().ends_with("</svg>"));
     // One bar per span: 1001, 1002, 1003 (open), 1004.
-    assert_eq!(svg.matches("class=\"bar\"").count(), 4, "{svg}");
+    assert_eq!(svg.matches("class=\"bar ").count(), 4, "{svg}");
     assert!(svg.contains("Ann &lt;Smith&gt; &amp; Co (1001)"), "{svg}");
     // The axis names both ends of the range.
     assert!(

@@ -3,11 +3,13 @@
 mod audit;
 mod bad_input;
 mod bench_peer;
+mod chart;
 mod cli;
 mod concurrency;
 mod corruption;
 mod crash;
 mod disk_full;
+mod finding;
 mod fuzz_smoke;
 mod input_matrix;
 mod model;

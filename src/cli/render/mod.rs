@@ -1,6 +1,6 @@
 //! Turning answers into text: each answer's columns described once (see `columns.rs`),
 //! and the sentences people read where an answer is not a list. The SB import's report,
-//! the longest, is in `sb.rs`.
+//! the longest, is in `sb.rs`; listings and `info` in `finding.rs`.
 //!
 //! Owns: the column list of every tabular answer (the facts of an import, members, groups,
 //! history, changes, corrections, exported spans, the log, the changes of an SB import),
@@ -24,9 +24,11 @@ use muster::model::{Change, Date, Fact, GroupId, MemberId};
 use muster::query::audit::{ChangeRecord, Correction};
 
 mod columns;
+mod finding;
 mod sb;
 
 pub use columns::Format;
+pub use finding::{info, listed};
 pub use sb::{sb_change_line, sb_warnings, write_sb_import, Detail};
 
 use columns::{Cell, Columns};
