@@ -18,18 +18,7 @@ fn exported(sandbox: &Sandbox) -> String {
 
 /// Asserts exit `code`, every text in stderr, and that the ledger did not change.
 fn assert_refused(sandbox: &Sandbox, run: &Run, before: &str, code: i32, texts: &[&str]) {
-    assert_eq!(
-        run.code, code,
-        "stdout: {}\nstderr: {}",
-        run.stdout, run.stderr
-    );
-    for text in texts {
-        assert!(
-            run.stderr.contains(text),
-            "stderr lacks {text:?}: {}",
-            run.stderr
-        );
-    }
+    crate::support::assert_code(run, code, texts);
     assert_eq!(
         exported(sandbox),
         before,

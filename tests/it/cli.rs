@@ -1,6 +1,6 @@
 //! The command line, run as a user would: the built binary in a temporary directory.
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use muster::{Ledger, OpenOptions};
 
@@ -454,12 +454,7 @@ struct Ended {
 /// Runs `muster --db <sandbox ledger> ARGS` with stdout a pipe whose read end is closed
 /// before muster writes (as `| head -1` leaves it once head has its line).
 fn into_closed_pipe(sandbox: &Sandbox, args: &[&str]) -> Ended {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_muster"))
-        .current_dir(sandbox.dir.path())
-        .arg("--db")
-        .arg(sandbox.db())
-        .args(args)
-        .env_remove("MUSTER_DB")
+    let mut child = crate::support::muster_command(sandbox.dir.path(), sandbox.db(), args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -547,12 +542,7 @@ fn output_to_a_full_device_is_an_error_with_a_message() {
             .write(true)
             .open("/dev/full")
             .expect("open /dev/full");
-        let output = Command::new(env!("CARGO_BIN_EXE_muster"))
-            .current_dir(sandbox.dir.path())
-            .arg("--db")
-            .arg(sandbox.db())
-            .args(args)
-            .env_remove("MUSTER_DB")
+        let output = crate::support::muster_command(sandbox.dir.path(), sandbox.db(), args)
             .stdout(full)
             .output()
             .expect("run muster");

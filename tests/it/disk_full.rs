@@ -58,12 +58,7 @@ impl Drop for Tmpfs {
 /// test.
 fn bounded_run(dir: &Path, db: &Path, args: &[&str]) -> (Run, Duration) {
     let started = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_muster"))
-        .current_dir(dir)
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .env_remove("MUSTER_DB")
+    let mut child = crate::support::muster_command(dir, db, args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -16,7 +16,7 @@ use muster::storage::memory::MemoryStore;
 use muster::storage::store::{FileWriter, KeyValue, ReadAt, SideFile, Space, Store};
 use muster::{Ledger, Verdict};
 
-use crate::support::{run_in, Run, Sandbox, LATE_WEEK, WEEK_ONE};
+use crate::support::{assert_code, run_in, Sandbox, LATE_WEEK, WEEK_ONE};
 
 /// Every file under `path` (relative name → bytes): a directory compared byte for byte.
 fn tree(path: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
@@ -35,21 +35,6 @@ fn tree(path: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
         }
     }
     files
-}
-
-fn assert_code(run: &Run, code: i32, texts: &[&str]) {
-    assert_eq!(
-        run.code, code,
-        "stdout: {}\nstderr: {}",
-        run.stdout, run.stderr
-    );
-    for text in texts {
-        assert!(
-            run.stderr.contains(text),
-            "stderr lacks {text:?}: {}",
-            run.stderr
-        );
-    }
 }
 
 /// Every command that needs a ledger, with the arguments it needs.

@@ -4,7 +4,7 @@
 //! today` that say what they mean.
 
 use std::io::Write as _;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use serde_json::{json, Value};
 
@@ -12,12 +12,7 @@ use crate::support::{check, two_commits, Case, Run, Sandbox, WEEK_ONE};
 
 /// Runs `muster --db <sandbox ledger> ARGS` with `stdin` as its standard input.
 fn with_stdin(sandbox: &Sandbox, args: &[&str], stdin: &[u8]) -> Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_muster"))
-        .current_dir(sandbox.dir.path())
-        .arg("--db")
-        .arg(sandbox.db())
-        .args(args)
-        .env_remove("MUSTER_DB")
+    let mut child = crate::support::muster_command(sandbox.dir.path(), sandbox.db(), args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -64,15 +64,21 @@ impl Sandbox {
     }
 }
 
-pub fn run_in(dir: &Path, db: &Path, args: &[&str]) -> Run {
-    let output: Output = Command::new(env!("CARGO_BIN_EXE_muster"))
+/// `muster --db DB ARGS` run in `dir`, with `MUSTER_DB` unset so the machine's environment
+/// cannot pick another ledger: how every test starts the built binary.
+pub fn muster_command(dir: impl AsRef<Path>, db: impl AsRef<Path>, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_muster"));
+    command
         .current_dir(dir)
         .arg("--db")
-        .arg(db)
+        .arg(db.as_ref())
         .args(args)
-        .env_remove("MUSTER_DB")
-        .output()
-        .expect("run muster");
+        .env_remove("MUSTER_DB");
+    command
+}
+
+pub fn run_in(dir: &Path, db: &Path, args: &[&str]) -> Run {
+    let output: Output = muster_command(dir, db, args).output().expect("run muster");
     Run {
         code: output.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -162,4 +168,20 @@ pub fn two_commits() -> Sandbox {
         .muster(&["import", "observations", late.to_str().unwrap()])
         .ok();
     sandbox
+}
+
+/// Asserts that `run` exited with `code` and that its standard error holds every text.
+pub fn assert_code(run: &Run, code: i32, texts: &[&str]) {
+    assert_eq!(
+        run.code, code,
+        "stdout: {}\nstderr: {}",
+        run.stdout, run.stderr
+    );
+    for text in texts {
+        assert!(
+            run.stderr.contains(text),
+            "stderr lacks {text:?}: {}",
+            run.stderr
+        );
+    }
 }
