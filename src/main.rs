@@ -20,8 +20,8 @@ use cli::run::Status;
 /// Exit codes: 0 success; 2 bad input or usage; 3 unknown group or member; 4 damage found
 /// (including a broken `verify`); 5 ledger in use; 6 I/O or storage failure (including
 /// output that could not be written); 7 no ledger at the path (a command that needs one);
-/// 8 recorded, but not finished (the commit is durable, a later step failed; the next
-/// open finishes it).
+/// 8 recorded, but not finished (the commit is durable, a later step failed: the next
+/// open finishes it; or its report could not be written).
 fn exit_code(kind: ErrorKind) -> u8 {
     match kind {
         ErrorKind::Input | ErrorKind::Limit => 2,
@@ -66,11 +66,26 @@ fn main() -> ExitCode {
         Ok(()) | Err(WriteFailure::ClosedPipe) => {}
         Err(WriteFailure::Failed(error)) => {
             complain(format_args!("writing output: {error}"));
-            return ExitCode::from(exit_code(ErrorKind::Io));
+            // A commit that landed is never reported as failed: its report is lost, the
+            // commit stands (`muster log` shows it).
+            return match status {
+                Status::Recorded(commit) => {
+                    complain(format_args!(
+                        "commit {commit} is recorded all the same; its report could not be \
+                         written (`muster log` shows the commit)"
+                    ));
+                    ExitCode::from(RECORDED_BUT_UNFINISHED)
+                }
+                Status::Unfinished(unfinished) => {
+                    complain(format_args!("{unfinished}"));
+                    ExitCode::from(RECORDED_BUT_UNFINISHED)
+                }
+                Status::Done | Status::Damaged => ExitCode::from(exit_code(ErrorKind::Io)),
+            };
         }
     }
     match status {
-        Status::Done => ExitCode::SUCCESS,
+        Status::Done | Status::Recorded(_) => ExitCode::SUCCESS,
         Status::Damaged => ExitCode::from(exit_code(ErrorKind::Corrupt)),
         Status::Unfinished(unfinished) => {
             complain(format_args!("{unfinished}"));

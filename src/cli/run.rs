@@ -37,6 +37,9 @@ use muster::query::{find, membership};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Status {
     Done,
+    /// An import recorded commit `0` and finished every step after it: a success, which
+    /// stays true even when its report then cannot be written.
+    Recorded(u64),
     /// `verify` found damage: an answer, printed, but not a success.
     Damaged,
     /// A commit is recorded, but a step after it failed (see [`Unfinished`]): neither a
@@ -44,11 +47,12 @@ pub enum Status {
     Unfinished(Unfinished),
 }
 
-/// The status of a command whose commit may be recorded but unfinished.
-fn recorded(unfinished: Option<&Unfinished>) -> Status {
-    match unfinished {
-        Some(unfinished) => Status::Unfinished(unfinished.clone()),
-        None => Status::Done,
+/// The status of a command that may have recorded `commit`, finished or not.
+fn recorded(commit: Option<u64>, unfinished: Option<&Unfinished>) -> Status {
+    match (unfinished, commit) {
+        (Some(unfinished), _) => Status::Unfinished(unfinished.clone()),
+        (None, Some(commit)) => Status::Recorded(commit),
+        (None, None) => Status::Done,
     }
 }
 
@@ -321,7 +325,7 @@ fn import(cli: &Cli, command: &ImportCommand, out: &mut Output<impl Write>) -> R
         ImportCommand::Spans(args) => {
             let outcome = import_spans(cli, &args.file, args.dry_run)?;
             print_import(&outcome, args, out);
-            Ok(recorded(outcome.unfinished.as_ref()))
+            Ok(recorded(outcome.commit, outcome.unfinished.as_ref()))
         }
         ImportCommand::Names {
             file,
@@ -330,12 +334,15 @@ fn import(cli: &Cli, command: &ImportCommand, out: &mut Output<impl Write>) -> R
         } => {
             // The answer is one line already: `--quiet` changes nothing.
             let (names, source) = names::read_names(file)?;
-            let (stored, skipped) =
+            let ((stored, skipped), status) =
                 Ledger::importing(&cli.db, open_options(cli), false, |ledger| {
-                    ledger.import_names(names, source)
+                    let before = ledger.head_seq();
+                    let answer = ledger.import_names(names, source)?;
+                    let commit = Some(ledger.head_seq()).filter(|head| *head > before);
+                    Ok((answer, recorded(commit, ledger.unfinished())))
                 })?;
             out.print(&render::names_imported(stored, skipped, output.format));
-            Ok(Status::Done)
+            Ok(status)
         }
         ImportCommand::Sb(args) => import_sb_command(cli, args, out),
         ImportCommand::Log {
@@ -350,7 +357,10 @@ fn import(cli: &Cli, command: &ImportCommand, out: &mut Output<impl Write>) -> R
                 ledger.replay(&log)
             })?;
             out.print(&render::replayed(&outcome, output.format));
-            Ok(recorded(outcome.unfinished.as_ref()))
+            Ok(recorded(
+                outcome.appended.last().copied(),
+                outcome.unfinished.as_ref(),
+            ))
         }
     }
 }
@@ -374,7 +384,7 @@ fn import_file(
         ledger.import(&batch, source, args.dry_run)
     })?;
     print_import(&outcome, args, out);
-    Ok(recorded(outcome.unfinished.as_ref()))
+    Ok(recorded(outcome.commit, outcome.unfinished.as_ref()))
 }
 
 /// An import's answer, or with `--quiet` its one summary line.
@@ -435,7 +445,10 @@ fn import_sb_command(cli: &Cli, args: &SbArgs, out: &mut Output<impl Write>) -> 
             }
         }
     }
-    Ok(recorded(report.outcome.unfinished.as_ref()))
+    Ok(recorded(
+        report.outcome.commit,
+        report.outcome.unfinished.as_ref(),
+    ))
 }
 
 fn members(
@@ -605,7 +618,7 @@ fn forget(cli: &Cli, m: &str, format: Format, out: &mut Output<impl Write>) -> R
     }
     let outcome = ledger.forget(&m)?;
     out.print(&render::forget(&outcome, format));
-    Ok(recorded(ledger.unfinished()))
+    Ok(recorded(outcome.commit, ledger.unfinished()))
 }
 
 fn draw_chart(

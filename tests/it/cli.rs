@@ -555,3 +555,38 @@ fn output_to_a_full_device_is_an_error_with_a_message() {
         );
     }
 }
+
+/// An import whose report cannot be written (a full device) after its commit landed says
+/// the commit is recorded and exits 8, never 6 as if nothing had been recorded.
+#[cfg(target_os = "linux")]
+#[test]
+fn an_import_whose_report_cannot_be_written_is_still_reported_recorded() {
+    let sandbox = Sandbox::new();
+    let week = sandbox.write("week.csv", crate::support::WEEK_ONE);
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("open /dev/full");
+    let week = week.to_str().expect("a UTF-8 path");
+    let output = crate::support::muster_command(
+        sandbox.dir.path(),
+        sandbox.db(),
+        &["import", "observations", week],
+    )
+    .stdout(full)
+    .output()
+    .expect("run muster");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(8), "{stderr}");
+    assert!(
+        stderr.contains("writing output: ") && stderr.contains("commit 1 is recorded"),
+        "{stderr}"
+    );
+    // The commit stands: importing the same file again records nothing.
+    let again = sandbox.muster(&["import", "observations", week]).ok();
+    assert!(
+        again.stdout.contains("nothing to record"),
+        "{}",
+        again.stdout
+    );
+}
