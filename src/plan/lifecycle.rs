@@ -198,23 +198,26 @@ mod tests {
             .collect()
     }
 
+    /// Groups `a` and `b` with these occurrence dates and ends.
+    fn two_groups(a: (&[&str], &[&str]), b: (&[&str], &[&str])) -> BTreeMap<GroupId, GroupDates> {
+        [("a", a), ("b", b)]
+            .into_iter()
+            .map(|(id, (occurrences, ended))| {
+                let dates_of = GroupDates {
+                    occurrences: dates(occurrences),
+                    ended: dates(ended),
+                };
+                (GroupId::new(id).expect("a short plain id"), dates_of)
+            })
+            .collect()
+    }
+
     #[test]
     fn a_group_ends_the_day_after_its_last_session_once_others_met_fourteen_days_later() {
         let check = |horizon: &str, expected_end: Option<&str>| {
-            let mut groups = BTreeMap::new();
-            groups.insert(
-                GroupId::new("a").unwrap(),
-                GroupDates {
-                    occurrences: dates(&["2015-11-02", "2015-11-09"]),
-                    ended: BTreeSet::new(),
-                },
-            );
-            groups.insert(
-                GroupId::new("b").unwrap(),
-                GroupDates {
-                    occurrences: dates(&["2015-11-09", "2015-11-16", horizon]),
-                    ended: BTreeSet::new(),
-                },
+            let groups = two_groups(
+                (&["2015-11-02", "2015-11-09"], &[]),
+                (&["2015-11-09", "2015-11-16", horizon], &[]),
             );
             let got = kinds(&lifecycle_observations(&groups));
             let expected: Vec<_> = expected_end
@@ -233,23 +236,9 @@ mod tests {
     #[test]
     fn a_week_when_nobody_met_is_not_counted() {
         let groups = |b: &[&str]| {
-            let mut groups = BTreeMap::new();
             // Mondays: 2 and 9 November, then half-term (16 to 20 November), then the
             // session of Monday 23 November is cancelled.
-            groups.insert(
-                GroupId::new("a").unwrap(),
-                GroupDates {
-                    occurrences: dates(&["2015-11-02", "2015-11-09"]),
-                    ended: BTreeSet::new(),
-                },
-            );
-            groups.insert(
-                GroupId::new("b").unwrap(),
-                GroupDates {
-                    occurrences: dates(b),
-                    ended: BTreeSet::new(),
-                },
-            );
+            let groups = two_groups((&["2015-11-02", "2015-11-09"], &[]), (b, &[]));
             kinds(&lifecycle_observations(&groups))
         };
         let end = vec![(
@@ -269,20 +258,9 @@ mod tests {
 
     #[test]
     fn an_end_that_a_later_session_contradicts_is_taken_back() {
-        let mut groups = BTreeMap::new();
-        groups.insert(
-            GroupId::new("a").unwrap(),
-            GroupDates {
-                occurrences: dates(&["2015-11-02", "2015-11-16"]),
-                ended: dates(&["2015-11-03"]),
-            },
-        );
-        groups.insert(
-            GroupId::new("b").unwrap(),
-            GroupDates {
-                occurrences: dates(&["2015-11-23"]),
-                ended: BTreeSet::new(),
-            },
+        let mut groups = two_groups(
+            (&["2015-11-02", "2015-11-16"], &["2015-11-03"]),
+            (&["2015-11-23"], &[]),
         );
         assert_eq!(
             kinds(&lifecycle_observations(&groups)),
