@@ -18,7 +18,6 @@ use std::sync::Arc;
 use chrono::Utc;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::ledger::verify::clip;
 use crate::ledger::Ledger;
 use crate::log::commit::{Commit, COMMIT_VERSION};
 use crate::log::hash::Hash;
@@ -691,4 +690,14 @@ impl Ledger {
         }
         Ok(names)
     }
+}
+
+/// `text` cut to at most `max` bytes on a character boundary: a safeguard for names stored
+/// before imports refused long ones (readers refuse them now, naming the place).
+fn clip(text: &str, max: usize) -> &str {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
 }

@@ -247,14 +247,6 @@ impl Ledger {
     }
 }
 
-pub(crate) fn clip(text: &str, max: usize) -> &str {
-    let mut end = text.len().min(max);
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
-}
-
 fn broken(seq: Option<u64>, reason: &str) -> Verdict {
     Verdict::Broken {
         seq,
