@@ -96,28 +96,32 @@ fn a_command_on_a_path_with_no_ledger_is_refused_and_creates_nothing() {
     run_in(sandbox.dir.path(), &typo, &["verify"]).ok();
 }
 
+/// Writes a small SB export (40 pupils, 4 activities, 2 weeks) to `export`, without
+/// touching any ledger.
+fn small_export(sandbox: &Sandbox, export: &std::path::Path) {
+    let export = export.to_str().expect("a UTF-8 path");
+    let args = [
+        "gen",
+        "sb",
+        export,
+        "--seed",
+        "3",
+        "--pupils",
+        "40",
+        "--activities",
+        "4",
+        "--weeks",
+        "2",
+    ];
+    // `gen` never opens the ledger `--db` names.
+    run_in(sandbox.dir.path(), &sandbox.db(), &args).ok();
+}
+
 #[test]
 fn an_import_never_writes_into_a_directory_that_is_not_a_ledger() {
     let sandbox = Sandbox::new();
     let export = sandbox.path("export");
-    run_in(
-        sandbox.dir.path(),
-        &sandbox.db(),
-        &[
-            "gen",
-            "sb",
-            export.to_str().unwrap(),
-            "--seed",
-            "3",
-            "--pupils",
-            "40",
-            "--activities",
-            "4",
-            "--weeks",
-            "2",
-        ],
-    )
-    .ok();
+    small_export(&sandbox, &export);
     let before = tree(&export);
     let week = sandbox.write("week.csv", WEEK_ONE);
     let export_text = export.to_str().unwrap();
@@ -151,24 +155,7 @@ fn a_dry_run_creates_nothing_not_even_the_directory() {
         "group,member,starts_on,ends_on\nchess,1001,2015-11-16,\n",
     );
     let export = sandbox.path("export");
-    run_in(
-        sandbox.dir.path(),
-        &db,
-        &[
-            "gen",
-            "sb",
-            export.to_str().unwrap(),
-            "--seed",
-            "3",
-            "--pupils",
-            "40",
-            "--activities",
-            "4",
-            "--weeks",
-            "2",
-        ],
-    )
-    .ok();
+    small_export(&sandbox, &export);
     for (args, says) in [
         (
             vec![
