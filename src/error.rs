@@ -28,6 +28,12 @@ pub enum ErrorKind {
     /// A command that needs an existing ledger was given a path that holds none (a typo
     /// in `--db`): nothing was created there.
     NoLedger,
+    /// An outside database (`muster sync`) could not be reached, or refused a statement.
+    Database,
+    /// An outside database follows another history than the ledger (`muster sync`): it
+    /// holds a commit the ledger does not have, or rows the ledger never had. Nothing was
+    /// changed.
+    Diverged,
 }
 
 /// The file argument that means standard input (and, for an output file, standard

@@ -10,6 +10,7 @@
 //! - [`storage`]: everything that touches disk.
 //! - [`ledger`]: the facade: open, import, append, verify, rebuild.
 //! - [`query`]: answers: members, groups, history, changes, corrections, as-of, spans.
+//! - [`sync`]: keeping an outside database (PostgreSQL) equal to the ledger, exactly once.
 //!
 //! [`model`] (the vocabulary and every limit) and [`error`] sit under all of them.
 //! See ARCHITECTURE.md for the bird's-eye view and docs/format.md for the bytes on disk.
@@ -24,6 +25,7 @@ pub mod progress;
 pub mod projection;
 pub mod query;
 pub mod storage;
+pub mod sync;
 
 #[doc(hidden)]
 pub mod testing;

@@ -21,7 +21,9 @@ use cli::run::Status;
 /// (including a broken `verify`); 5 ledger in use; 6 I/O or storage failure (including
 /// output that could not be written); 7 no ledger at the path (a command that needs one);
 /// 8 recorded, but not finished (the commit is durable, a later step failed: the next
-/// open finishes it; or its report could not be written).
+/// open finishes it; or its report could not be written); 9 an outside database could not
+/// be reached or refused a statement (`sync`); 10 it follows another history than the
+/// ledger (`sync`: nothing was changed).
 fn exit_code(kind: ErrorKind) -> u8 {
     match kind {
         ErrorKind::Input | ErrorKind::Limit => 2,
@@ -30,6 +32,8 @@ fn exit_code(kind: ErrorKind) -> u8 {
         ErrorKind::Locked => 5,
         ErrorKind::Io | ErrorKind::Storage => 6,
         ErrorKind::NoLedger => 7,
+        ErrorKind::Database => 9,
+        ErrorKind::Diverged => 10,
     }
 }
 

@@ -28,7 +28,9 @@ groups a member was in, what changed, and what the ledger believed at an earlier
   muster demo                        a guided tour on a generated school year
 
 Dates are YYYY-MM-DD. Exit codes: 0 success; 2 bad input or usage; 3 unknown group or \
-member; 4 damage found; 5 ledger in use; 6 I/O or storage failure."
+member; 4 damage found; 5 ledger in use; 6 I/O or storage failure; 7 no ledger at --db; 8 \
+recorded, but not finished; 9 database unreachable or refusing (sync); 10 database follows \
+another history (sync)."
 )]
 pub struct Cli {
     /// The ledger directory (created by the first import).
@@ -210,6 +212,9 @@ pub enum Command {
   muster export log -o backup.jsonl
   muster reanchor")]
     Reanchor,
+    /// Keep an outside database equal to the ledger, exactly once.
+    #[command(subcommand)]
+    Sync(SyncCommand),
     /// Write a synthetic export (test data).
     #[command(subcommand)]
     Gen(GenCommand),
@@ -286,6 +291,54 @@ pub enum ListCommand {
   muster list members --name williams
   muster list members --on 2015-11-20 --format json")]
     Members(ListArgs),
+}
+
+#[derive(Subcommand)]
+pub enum SyncCommand {
+    /// Bring a PostgreSQL database up to the ledger: spans, names and commits under a
+    /// tenant, each run applying only the commits after the last one synced, in one
+    /// transaction (docs/postgres.md).
+    #[command(after_help = "Examples:
+  muster sync postgres --url postgresql://muster@localhost/school
+  MUSTER_POSTGRES_URL='host=/run/postgresql dbname=trust' muster sync postgres --tenant st-marys
+  muster sync postgres --url postgresql://localhost/school --follow     until SIGINT/SIGTERM
+
+Exit codes beyond the usual: 9 the database could not be reached or refused a statement; \
+10 the database follows another history (a ledger restored from an older backup, or another \
+ledger under the same tenant): nothing was changed, `--full` replaces the tenant's rows.")]
+    Postgres(PostgresArgs),
+}
+
+#[derive(Args)]
+pub struct PostgresArgs {
+    /// The database: a libpq connection string (`host=... dbname=...`) or URI
+    /// (`postgresql://user@host/db`).
+    #[arg(
+        long,
+        env = "MUSTER_POSTGRES_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub url: String,
+    /// Whose rows these are, when many ledgers sync into one database (default: the
+    /// ledger directory's name).
+    #[arg(long, value_name = "NAME")]
+    pub tenant: Option<String>,
+    /// The schema the tables live in, created when missing.
+    #[arg(long, value_name = "NAME", default_value = "muster")]
+    pub schema: String,
+    /// Keep running: apply each new commit as it lands, until SIGINT or SIGTERM.
+    #[arg(long)]
+    pub follow: bool,
+    /// With --follow: seconds between looks at the ledger's head.
+    #[arg(long, value_name = "SECONDS", default_value_t = 1, requires = "follow")]
+    pub poll: u64,
+    /// Replace the tenant's rows whole with this ledger's, whatever they were (after a
+    /// refusal: the database followed another history).
+    #[arg(long)]
+    pub full: bool,
+    #[command(flatten)]
+    pub output: OutputFormat,
 }
 
 #[derive(Subcommand)]

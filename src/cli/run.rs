@@ -10,6 +10,8 @@
 use std::io::Write;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 use std::time::Duration;
 
 use muster::error::is_standard_stream;
@@ -19,6 +21,8 @@ use muster::import::{names, spans, statements};
 use muster::ledger::{Reanchored, Unfinished};
 use muster::log::source::{Source, SourceFile, SourceKind};
 use muster::query::{audit, chart};
+use muster::sync::schema::SchemaName;
+use muster::sync::{SyncOptions, Tenant};
 use muster::{
     AsOf, Batch, Date, Error, ErrorKind, GroupId, ImportOutcome, Ledger, MemberId, OpenOptions,
     Scope, Verdict,
@@ -26,7 +30,7 @@ use muster::{
 
 use crate::cli::args::{
     Cli, Command, ExportCommand, Format, GenCommand, ImportArgs, ImportCommand, InfoFormat,
-    ListCommand, OutputFormat, SbArgs,
+    ListCommand, OutputFormat, PostgresArgs, SbArgs, SyncCommand,
 };
 use crate::cli::output::Output;
 use crate::cli::progress_bar::Bar;
@@ -116,6 +120,7 @@ pub fn run(cli: &Cli, out: &mut Output<impl Write>) -> Run {
         Command::Verify { output } => verify(cli, output.format, out),
         Command::Rebuild => rebuild(cli, out),
         Command::Reanchor => reanchor(cli, out),
+        Command::Sync(SyncCommand::Postgres(args)) => sync_postgres(cli, args, out),
         Command::Gen(GenCommand::Sb {
             dir,
             seed,
@@ -648,6 +653,53 @@ fn draw_chart(
         chart.rows.len(),
         path.display()
     ));
+    Ok(Status::Done)
+}
+
+/// `sync postgres`: once, or `--follow` until SIGINT or SIGTERM (each ends the loop after
+/// the sync under way, never inside it).
+fn sync_postgres(cli: &Cli, args: &PostgresArgs, out: &mut Output<impl Write>) -> Run {
+    let options = SyncOptions {
+        ledger: cli.db.clone(),
+        url: args.url.clone(),
+        tenant: match &args.tenant {
+            Some(tenant) => Tenant::new(tenant)?,
+            None => Tenant::of_ledger(&cli.db)?,
+        },
+        schema: SchemaName::new(&args.schema)?,
+        full: args.full,
+        wait: Duration::from_secs(cli.wait),
+    };
+    let format = args.output.format;
+    let bar = Bar::new(format != Format::Json);
+    if !args.follow {
+        let outcome = muster::sync::sync_once(&options, &bar)?;
+        out.print(&render::synced(&outcome, format));
+        return Ok(Status::Done);
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, Arc::clone(&stop))
+            .map_err(|e| Error::new(ErrorKind::Io, format!("listening for signals: {e}")))?;
+    }
+    muster::sync::follow(
+        &options,
+        Duration::from_secs(args.poll),
+        &stop,
+        &bar,
+        &mut |outcome| {
+            out.print(&render::synced(outcome, format));
+            match out.failed() {
+                // Nobody reads the reports any more: stop following, quietly.
+                true => Err(Error::new(ErrorKind::Io, "writing the sync report")),
+                false => Ok(()),
+            }
+        },
+    )
+    .or_else(|error| match out.failed() {
+        true => Ok(()),
+        false => Err(error),
+    })?;
     Ok(Status::Done)
 }
 

@@ -663,6 +663,20 @@ impl Ledger {
             .and_then(|entry| entry.value.clone()))
     }
 
+    /// Every subject the vault holds a value for, sorted: named members and groups, with
+    /// or without facts (an SB pupil file names pupils in no group yet).
+    pub fn named_subjects(&self) -> Result<Vec<Subject>> {
+        let vault = self.vault()?;
+        let mut subjects: Vec<Subject> = vault
+            .entries
+            .iter()
+            .map(|entry| entry.subject.clone())
+            .collect();
+        subjects.sort();
+        subjects.dedup();
+        Ok(subjects)
+    }
+
     /// The names known for `groups` (those without one are left out).
     pub fn group_names<'a>(
         &self,

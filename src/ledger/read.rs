@@ -9,14 +9,15 @@ use std::sync::Arc;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::ledger::cache::GroupSpans;
-use crate::ledger::stored_commits;
 use crate::ledger::Ledger;
+use crate::ledger::{stored_commits, stored_commits_from};
 use crate::log::commit::Commit;
 use crate::log::hash::hex;
 use crate::log::hash::Hash;
 use crate::log::source::Source;
 use crate::model::{GroupId, MemberId};
 use crate::projection::{GroupState, MemberState};
+use crate::storage::anchor::read_anchor;
 
 /// A commit as `muster log` lists it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -100,6 +101,19 @@ impl Ledger {
     /// Every commit, decoded and checked, in order.
     pub fn commits(&self) -> impl Iterator<Item = Result<(Commit, Hash)>> + '_ {
         stored_commits(self.store())
+    }
+
+    /// The commits from number `first` on, decoded and checked, in order.
+    pub fn commits_from(&self, first: u64) -> impl Iterator<Item = Result<(Commit, Hash)>> + '_ {
+        stored_commits_from(self.store(), first)
+    }
+
+    /// The head anchor of the ledger at `path` (its newest commit's number and hash),
+    /// read without opening the storage engine or taking the lock: how a follower notices
+    /// a new commit cheaply. `None` when there is no ledger, or no commit yet.
+    pub fn peek_head(path: &std::path::Path) -> Result<Option<(u64, Hash)>> {
+        let store = crate::storage::files::FilesOnly::new(path);
+        Ok(read_anchor(&store)?.map(|head| (head.seq, head.hash)))
     }
 
     /// A line per commit, for `muster log`.

@@ -15,8 +15,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::log::commit::{Commit, GroupRecord, MemberFact, COMMIT_VERSIONS, COMMIT_VERSION_1};
-use crate::log::hash::hex;
 use crate::log::hash::Hash;
+use crate::log::hash::{from_hex, hex};
 use crate::log::personal::{Field, PersonalRecord, PersonalValue, Salt, Subject, SALT_BYTES};
 use crate::log::source::{Source, SourceFile, SourceKind};
 use crate::model::{Change, Date, GroupId, MemberId};
@@ -178,16 +178,7 @@ fn to_portable(commit: &Commit, hash: &Hash, values: &[PersonalValue]) -> Result
 }
 
 fn parse_hash(text: &str, what: &str) -> std::result::Result<Hash, String> {
-    if text.len() != HASH_HEX_CHARS || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(format!("{what} is not {HASH_HEX_CHARS} hex digits"));
-    }
-    let mut hash = [0u8; 32];
-    for (index, byte) in hash.iter_mut().enumerate() {
-        // Checked just above: ASCII hex digits, so the slice is on char boundaries.
-        *byte = u8::from_str_radix(&text[2 * index..2 * index + 2], 16)
-            .map_err(|_| format!("{what} is not hex"))?;
-    }
-    Ok(hash)
+    from_hex(text).ok_or_else(|| format!("{what} is not {HASH_HEX_CHARS} hex digits"))
 }
 
 /// Dates must be written exactly `YYYY-MM-DD`, so that the text maps to one date only.
@@ -371,16 +362,7 @@ fn parse_personal(
 }
 
 fn parse_salt(text: &str) -> std::result::Result<Salt, String> {
-    if text.len() != 2 * SALT_BYTES || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(format!("a salt is not {} hex digits", 2 * SALT_BYTES));
-    }
-    let mut salt = [0u8; SALT_BYTES];
-    for (index, byte) in salt.iter_mut().enumerate() {
-        // Checked just above: ASCII hex digits, so the slice is on char boundaries.
-        *byte = u8::from_str_radix(&text[2 * index..2 * index + 2], 16)
-            .map_err(|_| "a salt is not hex".to_string())?;
-    }
-    Ok(salt)
+    from_hex(text).ok_or_else(|| format!("a salt is not {} hex digits", 2 * SALT_BYTES))
 }
 
 #[cfg(test)]

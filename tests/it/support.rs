@@ -78,11 +78,16 @@ pub fn muster_command(dir: impl AsRef<Path>, db: impl AsRef<Path>, args: &[&str]
 }
 
 pub fn run_in(dir: &Path, db: &Path, args: &[&str]) -> Run {
-    let output: Output = muster_command(dir, db, args).output().expect("run muster");
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    Run::from(muster_command(dir, db, args).output().expect("run muster"))
+}
+
+impl From<Output> for Run {
+    fn from(output: Output) -> Run {
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
     }
 }
 

@@ -22,6 +22,7 @@ use muster::log::source::Source;
 use muster::model::InclusiveSpan;
 use muster::model::{Change, Date, Fact, GroupId, MemberId};
 use muster::query::audit::{ChangeRecord, Correction};
+use muster::sync::SyncOutcome;
 
 mod columns;
 mod finding;
@@ -488,6 +489,60 @@ pub fn replayed(outcome: &ReplayOutcome, format: Format) -> String {
             ));
         }
         text
+    })
+}
+
+fn synced_fields() -> Columns<'static, SyncOutcome> {
+    Columns::new()
+        .column("tenant", |o: &SyncOutcome| {
+            Cell::free_text(o.tenant.clone())
+        })
+        .column("from_commit", |o: &SyncOutcome| Cell::number(o.from_seq))
+        .column("through_commit", |o: &SyncOutcome| {
+            Cell::number(o.through_seq)
+        })
+        .column("replaced", |o: &SyncOutcome| Cell::boolean(o.replaced))
+        .column("commits", |o: &SyncOutcome| Cell::number(o.commits))
+        .column("spans_added", |o: &SyncOutcome| Cell::number(o.spans_added))
+        .column("spans_removed", |o: &SyncOutcome| {
+            Cell::number(o.spans_removed)
+        })
+        .column("names_set", |o: &SyncOutcome| Cell::number(o.names_set))
+        .column("names_removed", |o: &SyncOutcome| {
+            Cell::number(o.names_removed)
+        })
+        .column("seconds", |o: &SyncOutcome| {
+            let seconds = o.took.as_secs_f64();
+            Cell::exact(json!(seconds), format!("{seconds:.3}"))
+        })
+}
+
+/// A sync: its fields (JSON, CSV) or a sentence (table).
+pub fn synced(outcome: &SyncOutcome, format: Format) -> String {
+    synced_fields().record(outcome, format, || {
+        let o = outcome;
+        if o.up_to_date() {
+            return format!(
+                "tenant {}: up to date through commit {}; nothing changed\n",
+                o.tenant, o.through_seq
+            );
+        }
+        let how = match o.replaced {
+            true => "copied whole".to_string(),
+            false => format!("caught up from commit {}", o.from_seq),
+        };
+        format!(
+            "tenant {}: {how} through commit {} ({} commits): {} spans added, {} removed; {} \
+             names set, {} removed ({:.2} s)\n",
+            o.tenant,
+            o.through_seq,
+            o.commits,
+            o.spans_added,
+            o.spans_removed,
+            o.names_set,
+            o.names_removed,
+            o.took.as_secs_f64()
+        )
     })
 }
 

@@ -1,0 +1,237 @@
+//! Deciding what a sync must change: from the commit a database was last synced to (its
+//! sync state) and the ledger as it stands, the spans to remove and add, the names to set
+//! and remove, and the commits to list.
+//!
+//! Owns: [`Synced`], [`SyncPlan`], [`Decision`] and [`decide`], the one rule of what a
+//! database must hold to equal the ledger (docs/postgres.md).
+//! Must not: talk to a database or write anything (`sync::postgres` applies a plan); open
+//! or lock the ledger (the caller hands it over).
+
+use std::collections::BTreeSet;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::ledger::Ledger;
+use crate::log::hash::{hex, Hash};
+use crate::log::personal::Subject;
+use crate::model::{GroupId, Span};
+use crate::progress::Progress;
+use crate::query::membership;
+
+/// The commit a database holds the ledger through: what its sync state records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Synced {
+    pub seq: u64,
+    pub hash: Hash,
+}
+
+/// One commit as the database lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommitRow {
+    pub seq: u64,
+    pub recorded_at_ms: i64,
+    /// The source's kind (`sb`, `facts`, `names`, `forget`, ...).
+    pub source: String,
+    /// The files the import read, by name, in the order the commit lists them.
+    pub files: Vec<String>,
+    pub facts: u64,
+    pub hash: Hash,
+}
+
+/// Everything one sync changes, applied in one transaction with the new sync state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyncPlan {
+    /// What the database held before (`None`: nothing, or replaced whole).
+    pub from: Option<Synced>,
+    /// What it holds after: the ledger's head.
+    pub through: Synced,
+    /// Replace the tenant's rows whole (a first sync, or `--full`), rather than change
+    /// them: every row the tenant has is removed first.
+    pub replace: bool,
+    pub commits: Vec<CommitRow>,
+    /// Spans the database holds that the ledger no longer has, sorted.
+    pub removed: Vec<Span>,
+    /// Spans the ledger has that the database does not hold yet, sorted.
+    pub added: Vec<Span>,
+    /// Names to set (new or changed), sorted by subject.
+    pub names_set: Vec<(Subject, String)>,
+    /// Subjects whose name must go (erased, or never had one), sorted.
+    pub names_removed: Vec<Subject>,
+}
+
+/// What a sync must do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// The database already holds the ledger through its head: nothing to change.
+    UpToDate(Synced),
+    Apply(SyncPlan),
+}
+
+/// The error a database that follows another history gets: nothing is changed.
+fn diverged(tenant: &str, detail: String) -> Error {
+    Error::new(
+        ErrorKind::Diverged,
+        format!(
+            "tenant {tenant}: {detail}. The ledger was restored from an older backup, or \
+             another ledger syncs under this tenant; nothing was changed. `--tenant NAME` \
+             syncs this ledger under another tenant; `--full` replaces this tenant's rows \
+             with this ledger's (docs/postgres.md)"
+        ),
+    )
+}
+
+/// Decides what makes a database that holds `state` (the tenant's sync state; `None` for
+/// a tenant never synced) equal to `ledger` as it stands. `full` replaces the tenant's rows
+/// whole, whatever they are.
+///
+/// Refused, as [`ErrorKind::Diverged`], when the state names a commit the ledger does not
+/// have, or has with another hash: applying later commits on top would mix two histories.
+pub fn decide(
+    ledger: &Ledger,
+    tenant: &str,
+    state: Option<Synced>,
+    full: bool,
+    progress: &dyn Progress,
+) -> Result<Decision> {
+    let head = Synced {
+        seq: ledger.head_seq(),
+        hash: ledger.head_hash(),
+    };
+    let from = match (state, full) {
+        (_, true) | (None, _) => None,
+        (Some(state), false) => {
+            check_same_history(ledger, tenant, state)?;
+            if state.seq == head.seq {
+                return Ok(Decision::UpToDate(head));
+            }
+            Some(state)
+        }
+    };
+    let after = from.map_or(0, |from| from.seq);
+    let mut commits = Vec::new();
+    let mut groups = BTreeSet::new();
+    let mut subjects = BTreeSet::new();
+    for item in ledger.commits_from(after + 1) {
+        let (commit, hash) = item?;
+        groups.extend(commit.groups.iter().map(|record| record.group.clone()));
+        subjects.extend(commit.personal.iter().map(|record| record.subject.clone()));
+        subjects.extend(commit.erased.iter().cloned().map(Subject::Member));
+        commits.push(CommitRow {
+            seq: commit.seq,
+            recorded_at_ms: commit.recorded_at_ms,
+            source: commit.source.kind.as_str().to_string(),
+            files: commit
+                .source
+                .files
+                .iter()
+                .map(|file| file.name.clone())
+                .collect(),
+            facts: commit.fact_count() as u64,
+            hash,
+        });
+    }
+    if from.is_none() {
+        // A whole copy lists every name the vault holds, not only those set by the commits
+        // read (names moved in from an older ledger's side file have no commit of their own).
+        subjects.extend(ledger.named_subjects()?);
+        groups.extend(ledger.group_ids()?);
+    }
+    let (removed, added) = span_changes(ledger, &groups, from.map(|from| from.seq), progress)?;
+    let (names_set, mut names_removed) = name_changes(ledger, subjects)?;
+    if from.is_none() {
+        // Replacing removes every name the tenant had: nothing is left to remove.
+        names_removed.clear();
+    }
+    Ok(Decision::Apply(SyncPlan {
+        from,
+        through: head,
+        replace: from.is_none(),
+        commits,
+        removed,
+        added,
+        names_set,
+        names_removed,
+    }))
+}
+
+/// Refuses a state the ledger's history does not contain.
+fn check_same_history(ledger: &Ledger, tenant: &str, state: Synced) -> Result<()> {
+    if state.seq > ledger.head_seq() {
+        return Err(diverged(
+            tenant,
+            format!(
+                "the database holds commits through {}, but this ledger ends at commit {}",
+                state.seq,
+                ledger.head_seq()
+            ),
+        ));
+    }
+    if state.seq == 0 {
+        return Ok(());
+    }
+    let (_, hash) = ledger.commit_at(state.seq)?;
+    if hash != state.hash {
+        return Err(diverged(
+            tenant,
+            format!(
+                "the database holds commit {} with hash {}, but this ledger's commit {} has \
+                 hash {}",
+                state.seq,
+                hex(&state.hash),
+                state.seq,
+                hex(&hash)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The spans of `groups` that went (held after commit `before`, not now) and came (held
+/// now, not after `before`). Nothing is held before the first commit.
+fn span_changes(
+    ledger: &Ledger,
+    groups: &BTreeSet<GroupId>,
+    before: Option<u64>,
+    progress: &dyn Progress,
+) -> Result<(Vec<Span>, Vec<Span>)> {
+    progress.start("reading spans", groups.len() as u64);
+    let mut removed = Vec::new();
+    let mut added = Vec::new();
+    for group in groups {
+        let now: BTreeSet<Span> = membership::group_history(ledger, group, None)?
+            .into_iter()
+            .map(|record| record.span)
+            .collect();
+        let then: BTreeSet<Span> = match before {
+            Some(before) => membership::group_history(ledger, group, Some(before))?
+                .into_iter()
+                .map(|record| record.span)
+                .collect(),
+            None => BTreeSet::new(),
+        };
+        removed.extend(then.difference(&now).cloned());
+        added.extend(now.difference(&then).cloned());
+        progress.advance(1);
+    }
+    progress.finish();
+    Ok((removed, added))
+}
+
+/// Names to set, and subjects whose name must go.
+type NameChanges = (Vec<(Subject, String)>, Vec<Subject>);
+
+/// For each subject, its live name to set, or its removal when it has none (erased).
+fn name_changes(ledger: &Ledger, subjects: BTreeSet<Subject>) -> Result<NameChanges> {
+    let mut set = Vec::new();
+    let mut removed = Vec::new();
+    for subject in subjects {
+        let name = match &subject {
+            Subject::Member(member) => ledger.member_name(member)?,
+            Subject::Group(group) => ledger.group_name(group)?,
+        };
+        match name {
+            Some(name) => set.push((subject, name)),
+            None => removed.push(subject),
+        }
+    }
+    Ok((set, removed))
+}
