@@ -20,3 +20,4 @@ mod portable;
 mod sb;
 mod storage;
 mod support;
+mod sync;

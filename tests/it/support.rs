@@ -64,8 +64,9 @@ impl Sandbox {
     }
 }
 
-/// `muster --db DB ARGS` run in `dir`, with `MUSTER_DB` unset so the machine's environment
-/// cannot pick another ledger: how every test starts the built binary.
+/// `muster --db DB ARGS` run in `dir`, with `MUSTER_DB` and `MUSTER_POSTGRES_URL` unset so
+/// the machine's environment cannot pick another ledger or database: how every test starts
+/// the built binary.
 pub fn muster_command(dir: impl AsRef<Path>, db: impl AsRef<Path>, args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_muster"));
     command
@@ -73,7 +74,8 @@ pub fn muster_command(dir: impl AsRef<Path>, db: impl AsRef<Path>, args: &[&str]
         .arg("--db")
         .arg(db.as_ref())
         .args(args)
-        .env_remove("MUSTER_DB");
+        .env_remove("MUSTER_DB")
+        .env_remove("MUSTER_POSTGRES_URL");
     command
 }
 
