@@ -191,6 +191,7 @@ pub fn plan(
                     .collect(),
                 ended: pending.ended.into_iter().collect(),
                 reopened: pending.reopened.into_iter().collect(),
+                subgroups: Vec::new(),
             });
         }
     }
