@@ -9,7 +9,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use crate::error::Result;
-use crate::model::{Date, MemberId};
+use crate::model::{Change, Date, MemberId};
+use crate::projection::timeline::Timeline;
 use crate::projection::GroupState;
 
 /// Most states each cache keeps; past it the cache starts again empty. A school has a few
@@ -88,13 +89,24 @@ pub struct GroupSpans {
     starts: Vec<u32>,
     /// (from, until, member's position in `members`); `until` is `None` while open.
     spans: Vec<(Date, Option<Date>, u32)>,
+    /// The members that were ever directly excluded, with their timelines (few: most
+    /// groups have none), for resolving nested groups without scanning every timeline.
+    exclusions: Vec<(MemberId, Timeline)>,
 }
 
 impl GroupSpans {
     pub(crate) fn of(state: &GroupState) -> GroupSpans {
         let mut members = Vec::new();
         let mut all = Vec::new();
+        let mut exclusions = Vec::new();
         for (member, timeline) in &state.members {
+            if timeline
+                .entries()
+                .iter()
+                .any(|e| e.change == Change::Exclude)
+            {
+                exclusions.push((member.clone(), timeline.clone()));
+            }
             let intervals = timeline.intervals(None);
             if intervals.is_empty() {
                 continue;
@@ -151,7 +163,17 @@ impl GroupSpans {
             bucket_days,
             starts,
             spans,
+            exclusions,
         }
+    }
+
+    /// Members directly excluded on `date`, sorted.
+    pub fn excluded_on(&self, date: Date) -> Vec<MemberId> {
+        self.exclusions
+            .iter()
+            .filter(|(_, timeline)| timeline.state(date, None) == Change::Exclude)
+            .map(|(member, _)| member.clone())
+            .collect()
     }
 
     /// Members on `date`, sorted (a bucket lists spans in member order; one member's spans

@@ -9,4 +9,5 @@ pub mod audit;
 pub mod chart;
 pub mod find;
 pub mod membership;
+pub mod nesting;
 pub mod spans;
