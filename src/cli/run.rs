@@ -58,6 +58,8 @@ fn recorded(commit: Option<u64>, unfinished: Option<&Unfinished>) -> Status {
 
 type Run = Result<Status, Error>;
 
+mod nesting;
+
 /// Runs the command `cli` names, printing its answer to `out`.
 pub fn run(cli: &Cli, out: &mut Output<impl Write>) -> Run {
     match &cli.command {
@@ -65,15 +67,37 @@ pub fn run(cli: &Cli, out: &mut Output<impl Write>) -> Run {
         Command::Members {
             group,
             on,
+            direct: true,
             as_of,
             output,
         } => members(cli, group, on, as_of, output.format, out),
+        Command::Members {
+            group,
+            on,
+            as_of,
+            output,
+            ..
+        } => nesting::members(cli, group, on, as_of, output.format, out),
+        Command::Groups {
+            member,
+            on,
+            direct: true,
+            as_of,
+            output,
+        } => groups(cli, member, on, as_of, output.format, out),
         Command::Groups {
             member,
             on,
             as_of,
             output,
-        } => groups(cli, member, on, as_of, output.format, out),
+            ..
+        } => nesting::groups(cli, member, on, as_of, output.format, out),
+        Command::Subgroups {
+            group,
+            on,
+            as_of,
+            output,
+        } => nesting::subgroups(cli, group, on, as_of, output.format, out),
         Command::History {
             group,
             member,
@@ -91,9 +115,10 @@ pub fn run(cli: &Cli, out: &mut Output<impl Write>) -> Run {
         } => changes(cli, (from, to), (group, member), as_of, output, out),
         Command::Export(ExportCommand::Spans {
             group,
+            resolved,
             as_of,
             output,
-        }) => export_spans(cli, group, as_of, output.format, out),
+        }) => export_spans(cli, group, *resolved, as_of, output.format, out),
         Command::Export(ExportCommand::Log { since, output }) => {
             export_log(cli, *since, output, out)
         }
@@ -322,6 +347,13 @@ fn import(cli: &Cli, command: &ImportCommand, out: &mut Output<impl Write>) -> R
         ImportCommand::Facts(args) => {
             import_file(cli, args, SourceKind::Facts, statements::read_facts, out)
         }
+        ImportCommand::Nesting(args) => import_file(
+            cli,
+            args,
+            SourceKind::Nesting,
+            muster::import::nesting::read_nesting,
+            out,
+        ),
         ImportCommand::Spans(args) => {
             let outcome = import_spans(cli, &args.file, args.dry_run)?;
             print_import(&outcome, args, out);
@@ -543,6 +575,7 @@ fn changes(
 fn export_spans(
     cli: &Cli,
     g: &Option<String>,
+    resolved: bool,
     as_of_text: &Option<String>,
     format: Format,
     out: &mut Output<impl Write>,
@@ -553,7 +586,11 @@ fn export_spans(
         find::require_group(&ledger, g)?;
     }
     let as_of = as_of(&ledger, as_of_text)?;
-    let rows = muster::query::spans::export_spans(&ledger, g.as_ref(), as_of)?;
+    let rows = if resolved {
+        muster::query::nesting::export_resolved_spans(&ledger, g.as_ref(), as_of)?
+    } else {
+        muster::query::spans::export_spans(&ledger, g.as_ref(), as_of)?
+    };
     out.print(&render::export_spans(&rows, format));
     Ok(Status::Done)
 }

@@ -174,7 +174,7 @@ impl Fold {
 
     /// The facts added so far.
     pub fn facts(&self) -> u64 {
-        self.facts.len() as u64
+        (self.facts.len() + self.aside.len()) as u64
     }
 
     /// Ranks ids by their text and sorts the facts both ways, on two threads.

@@ -91,6 +91,11 @@ impl Aside {
         self.exclusions.is_empty() && self.subgroups.is_empty()
     }
 
+    /// How many facts are kept aside.
+    pub fn len(&self) -> usize {
+        self.exclusions.len() + self.subgroups.len()
+    }
+
     pub fn exclusion(&mut self, group: &GroupId, member: &MemberId, date: Date, seq: u64) {
         let entry = Entry {
             date,

@@ -342,32 +342,8 @@ fn contains(
         _ => {
             let state = ledger.group_state(group)?;
             let subgroups = subgroups_of(&state.subgroups, on, as_of);
-            let mut through = false;
-            for subgroup in subgroups
-                .included
-                .iter()
-                .filter(|g| candidates.contains(*g))
-            {
-                if contains(
-                    ledger,
-                    subgroup,
-                    own,
-                    candidates,
-                    on,
-                    as_of,
-                    decided,
-                    depth + 1,
-                )? {
-                    through = true;
-                    break;
-                }
-            }
-            if through {
-                for subgroup in subgroups
-                    .excluded
-                    .iter()
-                    .filter(|g| candidates.contains(*g))
-                {
+            let mut holds = |subgroups: &[GroupId]| -> Result<bool> {
+                for subgroup in subgroups.iter().filter(|g| candidates.contains(*g)) {
                     if contains(
                         ledger,
                         subgroup,
@@ -378,12 +354,12 @@ fn contains(
                         decided,
                         depth + 1,
                     )? {
-                        through = false;
-                        break;
+                        return Ok(true);
                     }
                 }
-            }
-            through
+                Ok(false)
+            };
+            holds(&subgroups.included)? && !holds(&subgroups.excluded)?
         }
     };
     decided.insert(group.clone(), answer);
@@ -452,4 +428,32 @@ pub fn resolved_spans(ledger: &Ledger, group: &GroupId, as_of: Option<u64>) -> R
     }));
     spans.sort();
     Ok(spans)
+}
+
+/// Every resolved span of `group` (all groups when `None`) as the ledger stood after
+/// `as_of`, with an inclusive last day, sorted by group, member, start (`export spans
+/// --resolved`).
+pub fn export_resolved_spans(
+    ledger: &Ledger,
+    group: Option<&GroupId>,
+    as_of: Option<u64>,
+) -> Result<Vec<crate::model::InclusiveSpan>> {
+    let groups = match group {
+        Some(group) => vec![group.clone()],
+        None => ledger.group_ids()?,
+    };
+    let mut out = Vec::new();
+    for group in &groups {
+        for span in resolved_spans(ledger, group, as_of)? {
+            out.push(crate::model::InclusiveSpan {
+                group: span.group,
+                member: span.member,
+                starts_on: span.from,
+                // `until` is the first day out, so it always has a day before it.
+                ends_on: span.until.and_then(Date::previous),
+            });
+        }
+    }
+    out.sort();
+    Ok(out)
 }

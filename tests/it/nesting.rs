@@ -426,3 +426,230 @@ fn a_cycle_only_on_some_dates_is_refused_and_none_is_not() {
     // And now g0 cannot hold g1 again from day 5.
     refusal(&mut ledger, &[nest(0, 1, 5, Direct::Included)]);
 }
+
+/// A sandbox holding a small school: football (U14) and chess under a Sports umbrella,
+/// which sits under `all`; p2 is excluded from Sports; names for the groups.
+fn school() -> crate::support::Sandbox {
+    let sandbox = crate::support::Sandbox::new();
+    let facts = sandbox.write(
+        "facts.csv",
+        "date,group,member,change\n\
+         2024-01-01,football,p1,join\n\
+         2024-01-01,football,p2,join\n\
+         2024-01-01,chess,p3,join\n\
+         2024-01-01,sports,p2,exclude\n\
+         2024-01-01,all,p9,join\n",
+    );
+    let nesting = sandbox.write(
+        "nesting.csv",
+        "date,group,subgroup,change\n\
+         2024-01-01,sports,football,include\n\
+         2024-01-01,sports,chess,include\n\
+         2024-01-01,all,sports,include\n\
+         2024-03-01,sports,chess,end\n",
+    );
+    let names = sandbox.write(
+        "names.csv",
+        "kind,id,name\ngroup,sports,Sports\ngroup,football,Football (U14)\n",
+    );
+    for (kind, file) in [("facts", &facts), ("nesting", &nesting), ("names", &names)] {
+        sandbox
+            .muster(&["import", kind, file.to_str().unwrap()])
+            .ok();
+    }
+    sandbox
+}
+
+#[test]
+fn members_are_resolved_by_default_with_the_path_and_direct_on_request() {
+    let sandbox = school();
+    let table = sandbox
+        .muster(&["members", "all", "--on", "2024-02-01"])
+        .ok();
+    assert!(
+        table.stdout.contains("Sports > Football (U14)"),
+        "{}",
+        table.stdout
+    );
+    assert!(
+        !table.stdout.contains("p2"),
+        "p2 is excluded from Sports: {}",
+        table.stdout
+    );
+    let json = sandbox
+        .muster(&["members", "all", "--on", "2024-02-01", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(json["members"], serde_json::json!(["p1", "p3", "p9"]));
+    assert_eq!(json["via"]["p1"], serde_json::json!(["sports", "football"]));
+    assert_eq!(json["via"]["p3"], serde_json::json!(["sports", "chess"]));
+    assert!(json["via"].get("p9").is_none(), "p9 is in directly");
+    assert_eq!(json["group"], "all");
+    assert_eq!(json["on"], "2024-02-01");
+    let direct = sandbox
+        .muster(&[
+            "members",
+            "all",
+            "--on",
+            "2024-02-01",
+            "--direct",
+            "--format",
+            "json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(direct["members"], serde_json::json!(["p9"]));
+    assert!(direct.get("via").is_none());
+    // Chess left the umbrella on 2024-03-01: p3 with it.
+    let later = sandbox
+        .muster(&[
+            "members",
+            "sports",
+            "--on",
+            "2024-03-01",
+            "--format",
+            "json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(later["members"], serde_json::json!(["p1"]));
+    // As of commit 1 (before any nesting), only the direct members.
+    let before = sandbox
+        .muster(&[
+            "members",
+            "all",
+            "--on",
+            "2024-02-01",
+            "--as-of",
+            "1",
+            "--format",
+            "json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(before["members"], serde_json::json!(["p9"]));
+}
+
+#[test]
+fn groups_subgroups_and_resolved_spans() {
+    let sandbox = school();
+    let groups = sandbox
+        .muster(&["groups", "p1", "--on", "2024-02-01", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(
+        groups["groups"],
+        serde_json::json!(["all", "football", "sports"])
+    );
+    let table = sandbox.muster(&["groups", "p1", "--on", "2024-02-01"]).ok();
+    assert!(
+        table.stdout.contains("nested") && table.stdout.contains("direct"),
+        "{}",
+        table.stdout
+    );
+    let direct = sandbox
+        .muster(&[
+            "groups",
+            "p2",
+            "--on",
+            "2024-02-01",
+            "--direct",
+            "--format",
+            "json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(direct["groups"], serde_json::json!(["football"]));
+    let subgroups = sandbox
+        .muster(&[
+            "subgroups",
+            "sports",
+            "--on",
+            "2024-02-01",
+            "--format",
+            "json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(
+        subgroups["included"],
+        serde_json::json!(["chess", "football"])
+    );
+    let spans = sandbox
+        .muster(&[
+            "export",
+            "spans",
+            "--resolved",
+            "--group",
+            "sports",
+            "--format",
+            "csv",
+        ])
+        .ok();
+    assert_eq!(
+        spans.stdout,
+        "group,member,starts_on,ends_on\nsports,p1,2024-01-01,\nsports,p3,2024-01-01,2024-02-29\n"
+    );
+}
+
+#[test]
+fn a_cycle_in_a_nesting_file_is_refused_naming_file_line_and_cycle() {
+    let sandbox = school();
+    let bad = sandbox.write(
+        "bad.csv",
+        "date,group,subgroup,change\n2024-05-01,chess,football,include\n2024-05-01,football,all,include\n",
+    );
+    let before = sandbox.muster(&["log", "--format", "json"]).ok().stdout;
+    let run = sandbox.muster(&["import", "nesting", bad.to_str().unwrap()]);
+    crate::support::assert_code(
+        &run,
+        2,
+        &[
+            "bad.csv",
+            "line 3",
+            "football > all > sports > football",
+            "nothing was written",
+        ],
+    );
+    assert_eq!(
+        sandbox.muster(&["log", "--format", "json"]).ok().stdout,
+        before
+    );
+    // Itself, on the row's line.
+    let itself = sandbox.write(
+        "itself.csv",
+        "date,group,subgroup,change\n2024-05-01,all,all,include\n",
+    );
+    let run = sandbox.muster(&["import", "nesting", itself.to_str().unwrap()]);
+    crate::support::assert_code(&run, 2, &["itself.csv", "line 2", "all > all"]);
+}
+
+#[test]
+fn a_nesting_dry_run_reports_the_same_summary_and_writes_nothing() {
+    let sandbox = school();
+    let more = sandbox.write(
+        "more.csv",
+        "date,group,subgroup,change\n2024-06-01,all,chess,exclude\n",
+    );
+    let json = sandbox
+        .muster(&[
+            "import",
+            "nesting",
+            more.to_str().unwrap(),
+            "--dry-run",
+            "--format",
+            "json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(
+        json,
+        serde_json::json!({"commit": null, "dry_run": true, "facts": 1, "joins": 0,
+            "leaves": 0, "observed_dates": 0})
+    );
+    let subgroups = sandbox
+        .muster(&["subgroups", "all", "--on", "2024-06-01", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(subgroups["excluded"], serde_json::json!([]));
+}
