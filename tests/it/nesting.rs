@@ -653,3 +653,23 @@ fn a_nesting_dry_run_reports_the_same_summary_and_writes_nothing() {
         .json();
     assert_eq!(subgroups["excluded"], serde_json::json!([]));
 }
+
+/// The demo puts activities under an umbrella, excludes a pupil, and the answers show it.
+#[test]
+fn the_demo_shows_an_umbrella_group_and_an_excluded_pupil() {
+    let sandbox = crate::support::Sandbox::new();
+    let demo = sandbox.muster(&["demo"]).ok();
+    assert!(
+        demo.stdout.contains("9. Groups inside groups"),
+        "{}",
+        demo.stdout
+    );
+    assert!(
+        demo.stdout.contains("is excluded from it"),
+        "{}",
+        demo.stdout
+    );
+    assert!(demo.stdout.contains("not clubs."), "{}", demo.stdout);
+    assert!(demo.stdout.contains("clubs > "), "{}", demo.stdout);
+    assert!(demo.stdout.contains("sound:"), "{}", demo.stdout);
+}
