@@ -144,6 +144,10 @@ pub enum Command {
         /// List the beliefs later commits revised (late data) instead of the spans.
         #[arg(long)]
         corrections: bool,
+        /// The resolved membership (through subgroups, less exclusions) instead of the
+        /// direct one.
+        #[arg(long, conflicts_with = "corrections")]
+        resolved: bool,
         #[command(flatten)]
         output: OutputFormat,
     },
@@ -164,6 +168,10 @@ pub enum Command {
         /// Only this member's changes.
         #[arg(long, value_name = "MEMBER")]
         member: Option<String>,
+        /// The resolved membership's changes (through subgroups, less exclusions) instead
+        /// of the direct one's.
+        #[arg(long)]
+        resolved: bool,
         /// Answer as the ledger stood after commit SEQ, or at a UTC time
         /// (2015-11-14T09:00:00Z): what it believed before later imports.
         #[arg(long, value_name = "SEQ|TIME")]
@@ -202,6 +210,10 @@ pub enum Command {
         /// The last date drawn (YYYY-MM-DD; default: the last change).
         #[arg(long, value_name = "DATE")]
         to: Option<String>,
+        /// Draw the resolved membership (through subgroups, less exclusions) instead of
+        /// the direct one.
+        #[arg(long)]
+        resolved: bool,
         /// Answer as the ledger stood after commit SEQ, or at a UTC time
         /// (2015-11-14T09:00:00Z): what it believed before later imports.
         #[arg(long, value_name = "SEQ|TIME")]

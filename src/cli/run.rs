@@ -103,16 +103,32 @@ pub fn run(cli: &Cli, out: &mut Output<impl Write>) -> Run {
             member,
             as_of,
             corrections,
+            resolved,
             output,
-        } => history(cli, (group, member), as_of, *corrections, output, out),
+        } => history(
+            cli,
+            (group, member),
+            as_of,
+            (*corrections, *resolved),
+            output,
+            out,
+        ),
         Command::Changes {
             from,
             to,
             group,
             member,
+            resolved,
             as_of,
             output,
-        } => changes(cli, (from, to), (group, member), as_of, output, out),
+        } => changes(
+            cli,
+            (from, to),
+            (group, member),
+            (as_of, *resolved),
+            output,
+            out,
+        ),
         Command::Export(ExportCommand::Spans {
             group,
             resolved,
@@ -128,9 +144,17 @@ pub fn run(cli: &Cli, out: &mut Output<impl Write>) -> Run {
             member,
             from,
             to,
+            resolved,
             as_of,
             output,
-        } => draw_chart(cli, scope(group, member)?, (from, to), as_of, output, out),
+        } => draw_chart(
+            cli,
+            scope(group, member)?,
+            (from, to),
+            (as_of, *resolved),
+            output,
+            out,
+        ),
         Command::Log { output } => {
             out.print(&render::log(
                 &open_past_damaged_anchor(cli)?.log()?,
@@ -521,7 +545,7 @@ fn history(
     cli: &Cli,
     (g, m): (&Option<String>, &Option<String>),
     as_of_text: &Option<String>,
-    corrections: bool,
+    (corrections, resolved): (bool, bool),
     output: &OutputFormat,
     out: &mut Output<impl Write>,
 ) -> Run {
@@ -541,6 +565,7 @@ fn history(
         return Ok(Status::Done);
     }
     let spans = match &scope {
+        _ if resolved => muster::query::resolved_history::history(&ledger, &scope, as_of)?,
         Scope::Member(m) => membership::member_history(&ledger, m, as_of)?,
         Scope::Group(g) => membership::group_history(&ledger, g, as_of)?,
         Scope::All => Vec::new(),
@@ -554,7 +579,7 @@ fn changes(
     cli: &Cli,
     (from, to): (&str, &str),
     (g, m): (&Option<String>, &Option<String>),
-    as_of_text: &Option<String>,
+    (as_of_text, resolved): (&Option<String>, bool),
     output: &OutputFormat,
     out: &mut Output<impl Write>,
 ) -> Run {
@@ -562,7 +587,12 @@ fn changes(
     let scope = scope(g, m)?;
     let ledger = open(cli)?;
     require(&ledger, &scope)?;
-    let changes = audit::changes(&ledger, from, to, &scope, as_of(&ledger, as_of_text)?)?;
+    let as_of = as_of(&ledger, as_of_text)?;
+    let changes = if resolved {
+        muster::query::resolved_history::changes(&ledger, from, to, &scope, as_of)?
+    } else {
+        audit::changes(&ledger, from, to, &scope, as_of)?
+    };
     let book = name_book(
         &ledger,
         changes.iter().map(|c| &c.group),
@@ -587,7 +617,7 @@ fn export_spans(
     }
     let as_of = as_of(&ledger, as_of_text)?;
     let rows = if resolved {
-        muster::query::nesting::export_resolved_spans(&ledger, g.as_ref(), as_of)?
+        muster::query::resolved_history::export_spans(&ledger, g.as_ref(), as_of)?
     } else {
         muster::query::spans::export_spans(&ledger, g.as_ref(), as_of)?
     };
@@ -662,7 +692,7 @@ fn draw_chart(
     cli: &Cli,
     scope: Scope,
     (from, to): (&Option<String>, &Option<String>),
-    as_of_text: &Option<String>,
+    (as_of_text, resolved): (&Option<String>, bool),
     path: &Path,
     out: &mut Output<impl Write>,
 ) -> Run {
@@ -672,7 +702,13 @@ fn draw_chart(
     );
     let ledger = open(cli)?;
     require(&ledger, &scope)?;
-    let chart = chart::chart(&ledger, &scope, from, to, as_of(&ledger, as_of_text)?)?;
+    let as_of = as_of(&ledger, as_of_text)?;
+    let chart = if resolved {
+        let spans = muster::query::resolved_history::history(&ledger, &scope, as_of)?;
+        chart::chart_of(&ledger, &scope, &spans, from, to)?
+    } else {
+        chart::chart(&ledger, &scope, from, to, as_of)?
+    };
     let svg = crate::cli::chart::svg(&chart, today()?);
     if is_standard_stream(path) {
         // Standard output carries the SVG alone, so that it can be piped on.

@@ -179,17 +179,23 @@ impl GroupSpans {
     /// Members on `date`, sorted (a bucket lists spans in member order; one member's spans
     /// never overlap, so none is named twice).
     pub fn members_on(&self, date: Date) -> Vec<MemberId> {
+        self.members_on_by_reference(date).cloned().collect()
+    }
+
+    /// [`Self::members_on`] without copying the ids: what resolving nested groups reads
+    /// from thousands of groups at once.
+    pub fn members_on_by_reference(&self, date: Date) -> impl Iterator<Item = &MemberId> + '_ {
         let offset = date.days_from_ce() - self.first_day;
-        let bucket = match offset {
-            offset if offset < 0 => return Vec::new(),
-            offset => ((offset / self.bucket_days) as usize).min(self.starts.len() - 2),
+        let bucket_spans = match offset {
+            offset if offset < 0 => &self.spans[..0],
+            offset => {
+                let bucket = ((offset / self.bucket_days) as usize).min(self.starts.len() - 2);
+                &self.spans[self.starts[bucket] as usize..self.starts[bucket + 1] as usize]
+            }
         };
-        let bucket_spans =
-            &self.spans[self.starts[bucket] as usize..self.starts[bucket + 1] as usize];
         bucket_spans
             .iter()
-            .filter(|(from, until, _)| *from <= date && until.is_none_or(|until| date < until))
-            .map(|(_, _, position)| self.members[*position as usize].clone())
-            .collect()
+            .filter(move |(from, until, _)| *from <= date && until.is_none_or(|until| date < until))
+            .map(|(_, _, position)| &self.members[*position as usize])
     }
 }

@@ -10,4 +10,5 @@ pub mod chart;
 pub mod find;
 pub mod membership;
 pub mod nesting;
+pub mod resolved_history;
 pub mod spans;

@@ -12,9 +12,12 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
+use rustc_hash::{FxHashMap, FxHashSet};
+
 use crate::error::{Error, ErrorKind, Result};
+use crate::ledger::cache::GroupSpans;
 use crate::ledger::Ledger;
-use crate::model::{Change, Date, GroupId, MemberId, Span};
+use crate::model::{Change, Date, GroupId, MemberId};
 use crate::projection::timeline::Timeline;
 
 /// A group's subgroups on a date: those included in it and those excluded from it, each
@@ -27,13 +30,38 @@ pub struct Subgroups {
 
 /// What one group says directly on a date.
 struct Direct {
-    included: Vec<MemberId>,
+    /// The members directly included: read by reference from the group's span index as the
+    /// ledger stands now, or evaluated from its timelines as of an earlier commit.
+    included: Included,
     excluded: Vec<MemberId>,
     subgroups: Subgroups,
 }
 
+enum Included {
+    Now(Arc<GroupSpans>, Date),
+    AsOf(Vec<MemberId>),
+}
+
+impl Included {
+    /// The members, sorted, by reference.
+    fn members(&self) -> Box<dyn Iterator<Item = &MemberId> + '_> {
+        match self {
+            Included::Now(spans, on) => Box::new(spans.members_on_by_reference(*on)),
+            Included::AsOf(members) => Box::new(members.iter()),
+        }
+    }
+
+    fn to_vec(&self) -> Vec<MemberId> {
+        self.members().cloned().collect()
+    }
+
+    fn contains(&self, member: &MemberId) -> bool {
+        self.members().any(|included| included == member)
+    }
+}
+
 /// The subgroups of `timelines` in state `Join` and `Exclude` on `on`.
-fn subgroups_of(
+pub(crate) fn subgroups_of(
     timelines: &BTreeMap<GroupId, Timeline>,
     on: Date,
     as_of: Option<u64>,
@@ -69,8 +97,10 @@ pub struct Resolver<'l> {
     ledger: &'l Ledger,
     on: Date,
     as_of: Option<u64>,
-    resolved: HashMap<GroupId, Arc<Vec<MemberId>>>,
-    direct: HashMap<GroupId, Arc<Direct>>,
+    resolved: FxHashMap<GroupId, Arc<Vec<MemberId>>>,
+    direct: FxHashMap<GroupId, Arc<Direct>>,
+    without_exclusions: FxHashMap<GroupId, bool>,
+    open_checks: BTreeSet<GroupId>,
     /// Groups being resolved: meeting one again is a cycle, which a checked ledger never
     /// holds (refused as corrupt rather than recursing for ever).
     open: BTreeSet<GroupId>,
@@ -84,8 +114,10 @@ impl<'l> Resolver<'l> {
             ledger,
             on,
             as_of,
-            resolved: HashMap::new(),
-            direct: HashMap::new(),
+            resolved: FxHashMap::default(),
+            direct: FxHashMap::default(),
+            without_exclusions: FxHashMap::default(),
+            open_checks: BTreeSet::new(),
             open: BTreeSet::new(),
         }
     }
@@ -102,10 +134,11 @@ impl<'l> Resolver<'l> {
                     .ledger
                     .group_spans(group)?
                     .ok_or_else(|| unknown(group))?;
-                (spans.members_on(on), spans.excluded_on(on))
+                let excluded = spans.excluded_on(on);
+                (Included::Now(spans, on), excluded)
             }
             Some(_) => (
-                state.members_on(on, as_of),
+                Included::AsOf(state.members_on(on, as_of)),
                 state
                     .members
                     .iter()
@@ -129,29 +162,34 @@ impl<'l> Resolver<'l> {
             return Ok(members.clone());
         }
         if !self.open.insert(group.clone()) {
-            return Err(Error::corrupt(format!(
-                "group {group} contains itself through its subgroups"
-            )));
+            return Err(cycle(group));
         }
         let direct = self.direct(group)?;
         let members = if direct.subgroups.included.is_empty() {
             // Nothing comes in through nesting: an excluded subgroup takes nothing away
             // from nothing, and the direct states are one per member.
-            direct.included.clone()
+            direct.included.to_vec()
+        } else if self.without_exclusions(group)? {
+            // No exclusion anywhere below: the union of every direct inclusion below,
+            // gathered once, without building each level's set.
+            let mut below = Vec::new();
+            self.gather(group, &mut FxHashSet::default(), &mut below)?;
+            distinct_sorted(below.iter().flat_map(|direct| direct.included.members()))
         } else {
             let mut runs = Vec::with_capacity(direct.subgroups.included.len());
             for subgroup in &direct.subgroups.included {
                 runs.push(self.members(subgroup)?);
             }
-            let mut through = union(&runs);
+            let mut through = distinct_sorted(runs.iter().flat_map(|run| run.iter()));
             if !direct.subgroups.excluded.is_empty() {
                 let mut runs = Vec::with_capacity(direct.subgroups.excluded.len());
                 for subgroup in &direct.subgroups.excluded {
                     runs.push(self.members(subgroup)?);
                 }
-                through = difference(&through, &union(&runs));
+                let out = distinct_sorted(runs.iter().flat_map(|run| run.iter()));
+                through = difference(&through, &out);
             }
-            let with_own = union(&[Arc::new(through), Arc::new(direct.included.clone())]);
+            let with_own = distinct_sorted(through.iter().chain(direct.included.members()));
             difference(&with_own, &direct.excluded)
         };
         self.open.remove(group);
@@ -160,12 +198,51 @@ impl<'l> Resolver<'l> {
         Ok(members)
     }
 
+    /// Whether no member and no subgroup is excluded from `group` or any group below it.
+    fn without_exclusions(&mut self, group: &GroupId) -> Result<bool> {
+        if let Some(&answer) = self.without_exclusions.get(group) {
+            return Ok(answer);
+        }
+        if !self.open_checks.insert(group.clone()) {
+            return Err(cycle(group));
+        }
+        let direct = self.direct(group)?;
+        let mut answer = direct.excluded.is_empty() && direct.subgroups.excluded.is_empty();
+        for subgroup in &direct.subgroups.included {
+            if !answer {
+                break;
+            }
+            answer = self.without_exclusions(subgroup)?;
+        }
+        self.open_checks.remove(group);
+        self.without_exclusions.insert(group.clone(), answer);
+        Ok(answer)
+    }
+
+    /// What `group` and every group included below it say directly, each once.
+    fn gather(
+        &mut self,
+        group: &GroupId,
+        seen: &mut FxHashSet<GroupId>,
+        below: &mut Vec<Arc<Direct>>,
+    ) -> Result<()> {
+        if !seen.insert(group.clone()) {
+            return Ok(());
+        }
+        let direct = self.direct(group)?;
+        for subgroup in &direct.subgroups.included {
+            self.gather(subgroup, seen, below)?;
+        }
+        below.push(direct);
+        Ok(())
+    }
+
     /// For a resolved member of `group` not directly included in it, the subgroups it
     /// comes in through, from `group`'s subgroup down to the one that includes it
     /// directly (the first such path in id order); `None` when it is directly included.
     pub fn via(&mut self, group: &GroupId, member: &MemberId) -> Result<Option<Vec<GroupId>>> {
         let direct = self.direct(group)?;
-        if direct.included.binary_search(member).is_ok() {
+        if direct.included.contains(member) {
             return Ok(None);
         }
         for subgroup in &direct.subgroups.included {
@@ -181,6 +258,12 @@ impl<'l> Resolver<'l> {
     }
 }
 
+fn cycle(group: &GroupId) -> Error {
+    Error::corrupt(format!(
+        "group {group} contains itself through its subgroups"
+    ))
+}
+
 fn unknown(group: &GroupId) -> Error {
     Error::new(
         ErrorKind::NotFound,
@@ -188,46 +271,13 @@ fn unknown(group: &GroupId) -> Error {
     )
 }
 
-/// The union of sorted runs, sorted, merged pairwise.
-fn union(runs: &[Arc<Vec<MemberId>>]) -> Vec<MemberId> {
-    let mut merged: Vec<Vec<MemberId>> = runs.iter().map(|run| run.as_ref().clone()).collect();
-    while merged.len() > 1 {
-        let mut next = Vec::with_capacity(merged.len().div_ceil(2));
-        let mut pairs = merged.into_iter();
-        while let Some(first) = pairs.next() {
-            match pairs.next() {
-                Some(second) => next.push(merge(&first, &second)),
-                None => next.push(first),
-            }
-        }
-        merged = next;
-    }
-    merged.pop().unwrap_or_default()
-}
-
-fn merge(a: &[MemberId], b: &[MemberId]) -> Vec<MemberId> {
-    let mut out = Vec::with_capacity(a.len() + b.len());
-    let (mut i, mut j) = (0, 0);
-    while i < a.len() && j < b.len() {
-        match a[i].cmp(&b[j]) {
-            std::cmp::Ordering::Less => {
-                out.push(a[i].clone());
-                i += 1;
-            }
-            std::cmp::Ordering::Greater => {
-                out.push(b[j].clone());
-                j += 1;
-            }
-            std::cmp::Ordering::Equal => {
-                out.push(a[i].clone());
-                i += 1;
-                j += 1;
-            }
-        }
-    }
-    out.extend_from_slice(&a[i..]);
-    out.extend_from_slice(&b[j..]);
-    out
+/// The members `members` names, each once, sorted: duplicates dropped through a hash set
+/// of references, the rest sorted, and each member cloned once.
+fn distinct_sorted<'a>(members: impl Iterator<Item = &'a MemberId>) -> Vec<MemberId> {
+    let mut seen: FxHashSet<&MemberId> = FxHashSet::default();
+    let mut distinct: Vec<&MemberId> = members.filter(|member| seen.insert(member)).collect();
+    distinct.sort_unstable();
+    distinct.into_iter().cloned().collect()
 }
 
 /// `a` without `b`, both sorted.
@@ -364,96 +414,4 @@ fn contains(
     };
     decided.insert(group.clone(), answer);
     Ok(answer)
-}
-
-/// Every group `group` holds through its subgroups on any date (itself included).
-fn groups_below(ledger: &Ledger, group: &GroupId) -> Result<BTreeSet<GroupId>> {
-    let mut seen = BTreeSet::new();
-    let mut next = vec![group.clone()];
-    while let Some(group) = next.pop() {
-        if seen.insert(group.clone()) {
-            next.extend(ledger.group_state(&group)?.subgroups.keys().cloned());
-        }
-    }
-    Ok(seen)
-}
-
-/// The resolved membership of `group` as spans (`from` inclusive, `until` exclusive),
-/// sorted by member then start, as of commit `as_of`. Resolved membership can change only
-/// on a date some fact of the group or a group below it names, so it is resolved on each
-/// such date.
-pub fn resolved_spans(ledger: &Ledger, group: &GroupId, as_of: Option<u64>) -> Result<Vec<Span>> {
-    let mut dates: BTreeSet<Date> = BTreeSet::new();
-    for below in groups_below(ledger, group)? {
-        let state = ledger.group_state(&below)?;
-        for timeline in state.members.values().chain(state.subgroups.values()) {
-            dates.extend(
-                timeline
-                    .entries()
-                    .iter()
-                    .filter(|e| as_of.is_none_or(|limit| e.seq <= limit))
-                    .map(|e| e.date),
-            );
-        }
-    }
-    let mut open: BTreeMap<MemberId, Date> = BTreeMap::new();
-    let mut spans = Vec::new();
-    for date in dates {
-        let now = members_resolved(ledger, group, date, as_of)?;
-        let now_set: BTreeSet<&MemberId> = now.iter().collect();
-        let closed: Vec<MemberId> = open
-            .keys()
-            .filter(|member| !now_set.contains(member))
-            .cloned()
-            .collect();
-        for member in closed {
-            if let Some(from) = open.remove(&member) {
-                spans.push(Span {
-                    group: group.clone(),
-                    member,
-                    from,
-                    until: Some(date),
-                });
-            }
-        }
-        for member in now {
-            open.entry(member).or_insert(date);
-        }
-    }
-    spans.extend(open.into_iter().map(|(member, from)| Span {
-        group: group.clone(),
-        member,
-        from,
-        until: None,
-    }));
-    spans.sort();
-    Ok(spans)
-}
-
-/// Every resolved span of `group` (all groups when `None`) as the ledger stood after
-/// `as_of`, with an inclusive last day, sorted by group, member, start (`export spans
-/// --resolved`).
-pub fn export_resolved_spans(
-    ledger: &Ledger,
-    group: Option<&GroupId>,
-    as_of: Option<u64>,
-) -> Result<Vec<crate::model::InclusiveSpan>> {
-    let groups = match group {
-        Some(group) => vec![group.clone()],
-        None => ledger.group_ids()?,
-    };
-    let mut out = Vec::new();
-    for group in &groups {
-        for span in resolved_spans(ledger, group, as_of)? {
-            out.push(crate::model::InclusiveSpan {
-                group: span.group,
-                member: span.member,
-                starts_on: span.from,
-                // `until` is the first day out, so it always has a day before it.
-                ends_on: span.until.and_then(Date::previous),
-            });
-        }
-    }
-    out.sort();
-    Ok(out)
 }

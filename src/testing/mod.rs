@@ -145,8 +145,9 @@ pub fn difference(ledger: &Ledger, model: &Model) -> Option<String> {
 
 /// Like [`difference`], for nesting and as of commit `as_of` (`model` is the model after
 /// that commit): for every group, member and day, the direct members and groups, the
-/// resolved members and groups (and which of those are direct), and the subgroups
-/// included and excluded. A group or member the ledger does not know must have nothing in
+/// resolved members and groups (and which of those are direct), the subgroups included
+/// and excluded, and the resolved histories (their spans cover exactly the resolved
+/// answers on every day). A group or member the ledger does not know must have nothing in
 /// the model.
 pub fn nesting_difference(ledger: &Ledger, model: &Model, as_of: Option<u64>) -> Option<String> {
     use crate::query::nesting;
@@ -156,6 +157,49 @@ pub fn nesting_difference(ledger: &Ledger, model: &Model, as_of: Option<u64>) ->
     };
     let member_id = |m: usize| space.member(m).as_str().to_string();
     let group_id = |g: usize| space.group(g).as_str().to_string();
+    // Resolved history: the spans cover exactly the resolved members on every day.
+    let covered = |spans: &[membership::SpanRecord],
+                   on: crate::model::Date,
+                   key: &dyn Fn(&membership::SpanRecord) -> String|
+     -> BTreeSet<String> {
+        spans
+            .iter()
+            .filter(|r| r.span.from <= on && r.span.until.is_none_or(|until| on < until))
+            .map(key)
+            .collect()
+    };
+    for g in 0..space.groups {
+        let spans =
+            match crate::query::resolved_history::group_history(ledger, &space.group(g), as_of) {
+                Ok(spans) => spans,
+                Err(error) if error.kind() == ErrorKind::NotFound => Vec::new(),
+                Err(error) => return Some(format!("resolved history of g{g}: {error}")),
+            };
+        for d in 0..space.days {
+            let got = covered(&spans, space.day(d), &|r| {
+                r.span.member.as_str().to_string()
+            });
+            let expected = ids(model.resolved(g, d), &member_id);
+            if got != expected {
+                return Some(format!("resolved history of g{g} on day {d} as of {as_of:?}: the ledger says {got:?}, the model {expected:?}"));
+            }
+        }
+    }
+    for m in 0..space.members {
+        let spans =
+            match crate::query::resolved_history::member_history(ledger, &space.member(m), as_of) {
+                Ok(spans) => spans,
+                Err(error) if error.kind() == ErrorKind::NotFound => Vec::new(),
+                Err(error) => return Some(format!("resolved history of m{m}: {error}")),
+            };
+        for d in 0..space.days {
+            let got = covered(&spans, space.day(d), &|r| r.span.group.as_str().to_string());
+            let expected = ids(model.resolved_groups(m, d), &group_id);
+            if got != expected {
+                return Some(format!("resolved history of m{m} on day {d} as of {as_of:?}: the ledger says {got:?}, the model {expected:?}"));
+            }
+        }
+    }
     for d in 0..space.days {
         let on = space.day(d);
         for g in 0..space.groups {

@@ -673,3 +673,57 @@ fn the_demo_shows_an_umbrella_group_and_an_excluded_pupil() {
     assert!(demo.stdout.contains("clubs > "), "{}", demo.stdout);
     assert!(demo.stdout.contains("sound:"), "{}", demo.stdout);
 }
+
+#[test]
+fn history_changes_and_chart_take_resolved() {
+    let sandbox = school();
+    let history = sandbox
+        .muster(&[
+            "history",
+            "--group",
+            "sports",
+            "--resolved",
+            "--format",
+            "json",
+        ])
+        .ok()
+        .json();
+    let rows = history.as_array().expect("an array of spans");
+    let members: Vec<&str> = rows.iter().map(|r| r["member"].as_str().unwrap()).collect();
+    assert_eq!(members, ["p1", "p3"], "{history}");
+    assert_eq!(rows[1]["until"], "2024-03-01", "{history}");
+    let direct = sandbox
+        .muster(&["history", "--group", "sports", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(
+        direct.as_array().unwrap().len(),
+        0,
+        "sports has no direct inclusion: {direct}"
+    );
+    let changes = sandbox
+        .muster(&[
+            "changes",
+            "--from",
+            "2024-02-01",
+            "--to",
+            "2024-12-31",
+            "--group",
+            "all",
+            "--resolved",
+            "--format",
+            "json",
+        ])
+        .ok()
+        .json();
+    let rows = changes.as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{changes}");
+    assert_eq!(rows[0]["member"], "p3");
+    assert_eq!(rows[0]["change"], "leave");
+    let chart = sandbox
+        .muster(&["chart", "--member", "p1", "--resolved", "-o", "-"])
+        .ok();
+    for group in ["all", "sports", "football"] {
+        assert!(chart.stdout.contains(group), "{group}: {}", chart.stdout);
+    }
+}
