@@ -727,3 +727,43 @@ fn history_changes_and_chart_take_resolved() {
         assert!(chart.stdout.contains(group), "{group}: {}", chart.stdout);
     }
 }
+
+/// The portable log carries exclusions and subgroup facts: a copy made from it answers
+/// alike, and `verify` and `rebuild` hold on both.
+#[test]
+fn the_portable_log_verify_and_rebuild_cover_nesting() {
+    let sandbox = school();
+    let backup = sandbox.path("backup.jsonl");
+    sandbox
+        .muster(&["export", "log", "-o", backup.to_str().unwrap()])
+        .ok();
+    let text = std::fs::read_to_string(&backup).unwrap();
+    assert!(
+        text.contains("\"subgroups\"") && text.contains("\"exclude\""),
+        "{text}"
+    );
+    let copy = sandbox.path("copy.db");
+    let on_copy = |args: &[&str]| crate::support::run_in(sandbox.dir.path(), &copy, args);
+    on_copy(&["import", "log", backup.to_str().unwrap()]).ok();
+    for args in [
+        &["members", "all", "--on", "2024-02-01", "--format", "json"][..],
+        &[
+            "subgroups",
+            "sports",
+            "--on",
+            "2024-02-01",
+            "--format",
+            "json",
+        ],
+        &["export", "spans", "--resolved", "--format", "csv"],
+    ] {
+        let original = sandbox.muster(args).ok().stdout;
+        assert_eq!(on_copy(args).ok().stdout, original, "{args:?}");
+    }
+    for db in [sandbox.db(), copy.clone()] {
+        let run = |args: &[&str]| crate::support::run_in(sandbox.dir.path(), &db, args);
+        run(&["rebuild"]).ok();
+        let verdict = run(&["verify"]).ok();
+        assert!(verdict.stdout.contains("sound"), "{}", verdict.stdout);
+    }
+}
