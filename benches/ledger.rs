@@ -1,13 +1,15 @@
 //! In-library timings (criterion) of every operation of issue 5, per scale named by
 //! `MUSTER_BENCH_SCALES` (default `school,large`): import of a generated export into a
 //! fresh ledger, re-import, a late week, `members`, `groups`, `history`, opening, and
-//! rebuilding. Run with `cargo bench --bench ledger`; criterion prints p50 and spread.
+//! rebuilding; on the 10M-fact ledger also resolved nesting (issue 15). Run with `cargo
+//! bench --bench ledger`; criterion prints p50 and spread.
 //!
 //! Owns: the criterion groups. Must not: build data itself (`support::data` caches it), or
 //! assert on timings. The end-to-end table against the peer is `benches/report.rs`.
 
 mod support {
     pub mod data;
+    pub mod hierarchy;
     pub mod peer;
     pub mod synthetic;
 }
@@ -20,9 +22,9 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use muster::import::sb;
 use muster::{Date, GroupId, Ledger, MemberId, OpenOptions};
 
-use muster::query::membership;
+use muster::query::{membership, nesting};
 use support::data::{self, BenchScale};
-use support::synthetic;
+use support::{hierarchy, synthetic};
 
 /// Samples per benchmark: criterion's minimum, since one large import takes seconds.
 const SAMPLES: usize = 10;
@@ -128,7 +130,48 @@ fn ten_million(c: &mut Criterion) {
         let on = Date::from_ymd(year, 6, 15).expect("a valid date");
         queries(c, name, &ledger, &(group, on, member));
     }
+    nested(
+        c,
+        &data,
+        &ledger_dir.with_file_name(format!("{name}-nested")),
+    );
     open_and_rebuild(c, name, &ledger_dir);
+}
+
+/// Issue 15: the 10M-fact ledger with the three-level hierarchy on top (every group in one
+/// of 100 umbrellas, those in 10 divisions, those in `all`), imported into a copy; resolved
+/// `members` of `all` (every member) and of an umbrella, and resolved `groups` of a member.
+fn nested(c: &mut Criterion, data: &data::SyntheticData, ledger_dir: &Path) {
+    data::copy_tree(&data.ledger, ledger_dir).expect("copy");
+    let mut ledger = open(ledger_dir);
+    let source = muster::log::source::Source {
+        kind: muster::log::source::SourceKind::Nesting,
+        files: Vec::new(),
+        options: Vec::new(),
+    };
+    ledger
+        .import(&hierarchy::hierarchy_batch(data.shape), source, false)
+        .expect("import the hierarchy");
+    let year = synthetic::FIRST_YEAR + data.shape.years as i32 / 2;
+    let on = Date::from_ymd(year, 6, 15).expect("a valid date");
+    let top = hierarchy::top_id();
+    let umbrella = hierarchy::umbrella_id(hierarchy::UMBRELLAS / 2);
+    let member = synthetic::member_id(data.shape.members / 2);
+    let resolved = |group: &GroupId| nesting::members_resolved(&ledger, group, on, None);
+    eprintln!(
+        "nested: all has {} members on {on}, umbrella {umbrella} {}",
+        resolved(&top).expect("members").len(),
+        resolved(&umbrella).expect("members").len()
+    );
+    c.bench_function("ten_million/nested members of all", |b| {
+        b.iter(|| black_box(resolved(&top)))
+    });
+    c.bench_function("ten_million/nested members of an umbrella", |b| {
+        b.iter(|| black_box(resolved(&umbrella)))
+    });
+    c.bench_function("ten_million/nested groups of a member", |b| {
+        b.iter(|| black_box(nesting::groups_resolved(&ledger, &member, on, None)))
+    });
 }
 
 fn benches(c: &mut Criterion) {

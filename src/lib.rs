@@ -32,5 +32,7 @@ pub mod testing;
 
 pub use error::{Error, ErrorKind, Place, Result};
 pub use ledger::{ImportOutcome, Ledger, OpenOptions, Verdict};
-pub use model::{Batch, Change, Date, Fact, GroupId, MemberId, Observation, ObservationKind, Span};
+pub use model::{
+    Batch, Change, Date, Fact, GroupId, MemberId, NestingFact, Observation, ObservationKind, Span,
+};
 pub use query::audit::{AsOf, Scope};

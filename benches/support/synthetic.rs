@@ -73,5 +73,6 @@ pub fn year_batch(shape: Shape, year: u32, seed: u64) -> Batch {
     Batch {
         observations: Vec::new(),
         facts,
+        nesting: Vec::new(),
     }
 }

@@ -66,9 +66,11 @@ pub enum Command {
     /// Import a file or an SB export into the ledger as one commit.
     #[command(subcommand)]
     Import(ImportCommand),
-    /// Who was in GROUP on a date.
+    /// Who was in GROUP on a date: its members directly and through its subgroups (a
+    /// member in through nesting shows the path), less those excluded.
     #[command(after_help = "Examples:
   muster members 34004 --on 2015-11-20
+  muster members sports --on 2015-11-20 --direct      only those included directly
   muster members 34004 --on 2015-11-20 --as-of 3 --format csv")]
     Members {
         /// The group's id (`muster list groups --name FRAGMENT` finds it).
@@ -76,6 +78,9 @@ pub enum Command {
         /// The date asked about (YYYY-MM-DD).
         #[arg(long, value_name = "DATE")]
         on: String,
+        /// Only the members included in the group directly, not through its subgroups.
+        #[arg(long)]
+        direct: bool,
         /// Answer as the ledger stood after commit SEQ, or at a UTC time
         /// (2015-11-14T09:00:00Z): what it believed before later imports.
         #[arg(long, value_name = "SEQ|TIME")]
@@ -83,13 +88,34 @@ pub enum Command {
         #[command(flatten)]
         output: OutputFormat,
     },
-    /// Which groups MEMBER was in on a date.
+    /// Which groups MEMBER was in on a date, directly or through nesting.
     #[command(after_help = "Examples:
   muster groups 12345 --on 2015-11-20
+  muster groups 12345 --on 2015-11-20 --direct
   muster groups 12345 --on 2015-11-20 --format json")]
     Groups {
         /// The member's id (`muster list members --name FRAGMENT` finds it).
         member: String,
+        /// The date asked about (YYYY-MM-DD).
+        #[arg(long, value_name = "DATE")]
+        on: String,
+        /// Only the groups the member is included in directly.
+        #[arg(long)]
+        direct: bool,
+        /// Answer as the ledger stood after commit SEQ, or at a UTC time
+        /// (2015-11-14T09:00:00Z): what it believed before later imports.
+        #[arg(long, value_name = "SEQ|TIME")]
+        as_of: Option<String>,
+        #[command(flatten)]
+        output: OutputFormat,
+    },
+    /// The subgroups included in and excluded from GROUP on a date.
+    #[command(after_help = "Examples:
+  muster subgroups sports --on 2015-11-20
+  muster subgroups all --on 2015-11-20 --format json")]
+    Subgroups {
+        /// The group's id.
+        group: String,
         /// The date asked about (YYYY-MM-DD).
         #[arg(long, value_name = "DATE")]
         on: String,
@@ -120,6 +146,10 @@ pub enum Command {
         /// List the beliefs later commits revised (late data) instead of the spans.
         #[arg(long)]
         corrections: bool,
+        /// The resolved membership (through subgroups, less exclusions) instead of the
+        /// direct one.
+        #[arg(long, conflicts_with = "corrections")]
+        resolved: bool,
         #[command(flatten)]
         output: OutputFormat,
     },
@@ -140,6 +170,10 @@ pub enum Command {
         /// Only this member's changes.
         #[arg(long, value_name = "MEMBER")]
         member: Option<String>,
+        /// The resolved membership's changes (through subgroups, less exclusions) instead
+        /// of the direct one's.
+        #[arg(long)]
+        resolved: bool,
         /// Answer as the ledger stood after commit SEQ, or at a UTC time
         /// (2015-11-14T09:00:00Z): what it believed before later imports.
         #[arg(long, value_name = "SEQ|TIME")]
@@ -178,6 +212,10 @@ pub enum Command {
         /// The last date drawn (YYYY-MM-DD; default: the last change).
         #[arg(long, value_name = "DATE")]
         to: Option<String>,
+        /// Draw the resolved membership (through subgroups, less exclusions) instead of
+        /// the direct one.
+        #[arg(long)]
+        resolved: bool,
         /// Answer as the ledger stood after commit SEQ, or at a UTC time
         /// (2015-11-14T09:00:00Z): what it believed before later imports.
         #[arg(long, value_name = "SEQ|TIME")]
@@ -394,10 +432,18 @@ pub enum ImportCommand {
   muster import observations week.csv
   muster import observations week.csv --dry-run")]
     Observations(ImportArgs),
-    /// CSV `date,group,member,change` with change `join` or `leave`.
+    /// CSV `date,group,member,change` with change `join`, `leave` or `exclude` (kept out
+    /// of the group even when a subgroup holds them).
     #[command(after_help = "Example:
-  muster import facts changes.csv")]
+  muster import facts changes.csv       change: join, leave or exclude")]
     Facts(ImportArgs),
+    /// Import subgroup facts: CSV `date,group,subgroup,change`, change `include`,
+    /// `exclude` or `end`. A fact that would make a group contain itself, directly or
+    /// through other groups, on any date, is refused and nothing is written.
+    #[command(after_help = "Examples:
+  muster import nesting sports.csv
+  muster import nesting sports.csv --dry-run --format json")]
+    Nesting(ImportArgs),
     /// CSV `group,member,starts_on,ends_on` (ends_on the last day, blank while open).
     #[command(after_help = "Example:
   muster import spans terms.csv")]
@@ -469,6 +515,10 @@ pub enum ExportCommand {
         /// Only this group's spans.
         #[arg(long, value_name = "GROUP")]
         group: Option<String>,
+        /// The resolved membership (through subgroups, less exclusions) instead of the
+        /// direct one.
+        #[arg(long)]
+        resolved: bool,
         /// Answer as the ledger stood after commit SEQ, or at a UTC time
         /// (2015-11-14T09:00:00Z): what it believed before later imports.
         #[arg(long, value_name = "SEQ|TIME")]

@@ -1,6 +1,7 @@
 //! `muster demo`: a guided tour on a generated school year, for a school's data manager:
-//! weekly exports imported as cron would bring them, one week arriving late, and the
-//! questions muster answers (with names, and the command that asks each).
+//! weekly exports imported as cron would bring them, one week arriving late, the
+//! questions muster answers (with names, and the command that asks each), and an umbrella
+//! group over some activities with one pupil excluded (`demo/nesting.rs`).
 //!
 //! Owns: the tour's steps and the text it returns; the temporary directory it works in.
 //! Must not: print (the binary prints what [`run`] returns), or touch any ledger but the
@@ -17,6 +18,8 @@ use muster::import::sb::{self, generate};
 use muster::ledger::{Ledger, OpenOptions, Verdict};
 use muster::model::{Date, GroupId, MemberId};
 use muster::query::{audit, find, membership, spans};
+
+mod nesting;
 
 /// The seed of the demo's school year: fixed, so every run tells the same story.
 pub const DEMO_SEED: u64 = 2015;
@@ -237,6 +240,9 @@ fn tour(work: &Path, db: &Path, out: &mut String) -> Result<()> {
 
     same_names(&ledger, out)?;
     late_week_questions(&ledger, &late, before_late, late_commit, out)?;
+    if let Some(day) = late.occurrences.iter().map(|((_, date), _)| *date).min() {
+        nesting::umbrella(&mut ledger, day, out)?;
+    }
 
     let verdict = ledger.verify()?;
     let _ = writeln!(

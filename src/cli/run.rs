@@ -62,6 +62,8 @@ fn recorded(commit: Option<u64>, unfinished: Option<&Unfinished>) -> Status {
 
 type Run = Result<Status, Error>;
 
+mod nesting;
+
 /// Runs the command `cli` names, printing its answer to `out`.
 pub fn run(cli: &Cli, out: &mut Output<impl Write>) -> Run {
     match &cli.command {
@@ -69,35 +71,74 @@ pub fn run(cli: &Cli, out: &mut Output<impl Write>) -> Run {
         Command::Members {
             group,
             on,
+            direct: true,
             as_of,
             output,
         } => members(cli, group, on, as_of, output.format, out),
+        Command::Members {
+            group,
+            on,
+            as_of,
+            output,
+            ..
+        } => nesting::members(cli, group, on, as_of, output.format, out),
+        Command::Groups {
+            member,
+            on,
+            direct: true,
+            as_of,
+            output,
+        } => groups(cli, member, on, as_of, output.format, out),
         Command::Groups {
             member,
             on,
             as_of,
             output,
-        } => groups(cli, member, on, as_of, output.format, out),
+            ..
+        } => nesting::groups(cli, member, on, as_of, output.format, out),
+        Command::Subgroups {
+            group,
+            on,
+            as_of,
+            output,
+        } => nesting::subgroups(cli, group, on, as_of, output.format, out),
         Command::History {
             group,
             member,
             as_of,
             corrections,
+            resolved,
             output,
-        } => history(cli, (group, member), as_of, *corrections, output, out),
+        } => history(
+            cli,
+            (group, member),
+            as_of,
+            (*corrections, *resolved),
+            output,
+            out,
+        ),
         Command::Changes {
             from,
             to,
             group,
             member,
+            resolved,
             as_of,
             output,
-        } => changes(cli, (from, to), (group, member), as_of, output, out),
+        } => changes(
+            cli,
+            (from, to),
+            (group, member),
+            (as_of, *resolved),
+            output,
+            out,
+        ),
         Command::Export(ExportCommand::Spans {
             group,
+            resolved,
             as_of,
             output,
-        }) => export_spans(cli, group, as_of, output.format, out),
+        }) => export_spans(cli, group, *resolved, as_of, output.format, out),
         Command::Export(ExportCommand::Log { since, output }) => {
             export_log(cli, *since, output, out)
         }
@@ -107,9 +148,17 @@ pub fn run(cli: &Cli, out: &mut Output<impl Write>) -> Run {
             member,
             from,
             to,
+            resolved,
             as_of,
             output,
-        } => draw_chart(cli, scope(group, member)?, (from, to), as_of, output, out),
+        } => draw_chart(
+            cli,
+            scope(group, member)?,
+            (from, to),
+            (as_of, *resolved),
+            output,
+            out,
+        ),
         Command::Log { output } => {
             out.print(&render::log(
                 &open_past_damaged_anchor(cli)?.log()?,
@@ -327,6 +376,13 @@ fn import(cli: &Cli, command: &ImportCommand, out: &mut Output<impl Write>) -> R
         ImportCommand::Facts(args) => {
             import_file(cli, args, SourceKind::Facts, statements::read_facts, out)
         }
+        ImportCommand::Nesting(args) => import_file(
+            cli,
+            args,
+            SourceKind::Nesting,
+            muster::import::nesting::read_nesting,
+            out,
+        ),
         ImportCommand::Spans(args) => {
             let outcome = import_spans(cli, &args.file, args.dry_run)?;
             print_import(&outcome, args, out);
@@ -494,7 +550,7 @@ fn history(
     cli: &Cli,
     (g, m): (&Option<String>, &Option<String>),
     as_of_text: &Option<String>,
-    corrections: bool,
+    (corrections, resolved): (bool, bool),
     output: &OutputFormat,
     out: &mut Output<impl Write>,
 ) -> Run {
@@ -514,6 +570,7 @@ fn history(
         return Ok(Status::Done);
     }
     let spans = match &scope {
+        _ if resolved => muster::query::resolved_history::history(&ledger, &scope, as_of)?,
         Scope::Member(m) => membership::member_history(&ledger, m, as_of)?,
         Scope::Group(g) => membership::group_history(&ledger, g, as_of)?,
         Scope::All => Vec::new(),
@@ -527,7 +584,7 @@ fn changes(
     cli: &Cli,
     (from, to): (&str, &str),
     (g, m): (&Option<String>, &Option<String>),
-    as_of_text: &Option<String>,
+    (as_of_text, resolved): (&Option<String>, bool),
     output: &OutputFormat,
     out: &mut Output<impl Write>,
 ) -> Run {
@@ -535,7 +592,12 @@ fn changes(
     let scope = scope(g, m)?;
     let ledger = open(cli)?;
     require(&ledger, &scope)?;
-    let changes = audit::changes(&ledger, from, to, &scope, as_of(&ledger, as_of_text)?)?;
+    let as_of = as_of(&ledger, as_of_text)?;
+    let changes = if resolved {
+        muster::query::resolved_history::changes(&ledger, from, to, &scope, as_of)?
+    } else {
+        audit::changes(&ledger, from, to, &scope, as_of)?
+    };
     let book = name_book(
         &ledger,
         changes.iter().map(|c| &c.group),
@@ -548,6 +610,7 @@ fn changes(
 fn export_spans(
     cli: &Cli,
     g: &Option<String>,
+    resolved: bool,
     as_of_text: &Option<String>,
     format: Format,
     out: &mut Output<impl Write>,
@@ -558,7 +621,11 @@ fn export_spans(
         find::require_group(&ledger, g)?;
     }
     let as_of = as_of(&ledger, as_of_text)?;
-    let rows = muster::query::spans::export_spans(&ledger, g.as_ref(), as_of)?;
+    let rows = if resolved {
+        muster::query::resolved_history::export_spans(&ledger, g.as_ref(), as_of)?
+    } else {
+        muster::query::spans::export_spans(&ledger, g.as_ref(), as_of)?
+    };
     out.print(&render::export_spans(&rows, format));
     Ok(Status::Done)
 }
@@ -630,7 +697,7 @@ fn draw_chart(
     cli: &Cli,
     scope: Scope,
     (from, to): (&Option<String>, &Option<String>),
-    as_of_text: &Option<String>,
+    (as_of_text, resolved): (&Option<String>, bool),
     path: &Path,
     out: &mut Output<impl Write>,
 ) -> Run {
@@ -640,7 +707,13 @@ fn draw_chart(
     );
     let ledger = open(cli)?;
     require(&ledger, &scope)?;
-    let chart = chart::chart(&ledger, &scope, from, to, as_of(&ledger, as_of_text)?)?;
+    let as_of = as_of(&ledger, as_of_text)?;
+    let chart = if resolved {
+        let spans = muster::query::resolved_history::history(&ledger, &scope, as_of)?;
+        chart::chart_of(&ledger, &scope, &spans, from, to)?
+    } else {
+        chart::chart(&ledger, &scope, from, to, as_of)?
+    };
     let svg = crate::cli::chart::svg(&chart, today()?);
     if is_standard_stream(path) {
         // Standard output carries the SVG alone, so that it can be piped on.

@@ -6,6 +6,7 @@
 //! Must not: open or consult the ledger, or decide what to record (that is `plan`).
 
 pub mod names;
+pub mod nesting;
 pub mod portable;
 pub mod sb;
 pub mod spans;

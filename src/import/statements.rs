@@ -34,11 +34,13 @@ pub fn read_observations(path: &Path) -> Result<(Batch, SourceFile)> {
     let batch = Batch {
         observations: observations.into_values().collect(),
         facts: Vec::new(),
+        nesting: Vec::new(),
     };
     Ok((batch, source))
 }
 
-/// Reads a facts file: header `date,group,member,change`, change `join` or `leave` (any
+/// Reads a facts file: header `date,group,member,change`, change `join`, `leave` or
+/// `exclude` (any
 /// case, written exactly: `join ` with a space is refused, not guessed at).
 pub fn read_facts(path: &Path) -> Result<(Batch, SourceFile)> {
     let (table, source) = read_table(path)?;
@@ -55,7 +57,7 @@ pub fn read_facts(path: &Path) -> Result<(Batch, SourceFile)> {
             };
             row.error(
                 change_column,
-                format!("{change_text:?} is not a change: write join or leave{hint}"),
+                format!("{change_text:?} is not a change: write join, leave or exclude{hint}"),
             )
         })?;
         facts.push(Fact {
@@ -69,6 +71,7 @@ pub fn read_facts(path: &Path) -> Result<(Batch, SourceFile)> {
         Batch {
             observations: Vec::new(),
             facts,
+            nesting: Vec::new(),
         },
         source,
     ))

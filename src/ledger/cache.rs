@@ -9,7 +9,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use crate::error::Result;
-use crate::model::{Date, MemberId};
+use crate::model::{Change, Date, MemberId};
+use crate::projection::timeline::Timeline;
 use crate::projection::GroupState;
 
 /// Most states each cache keeps; past it the cache starts again empty. A school has a few
@@ -88,13 +89,24 @@ pub struct GroupSpans {
     starts: Vec<u32>,
     /// (from, until, member's position in `members`); `until` is `None` while open.
     spans: Vec<(Date, Option<Date>, u32)>,
+    /// The members that were ever directly excluded, with their timelines (few: most
+    /// groups have none), for resolving nested groups without scanning every timeline.
+    exclusions: Vec<(MemberId, Timeline)>,
 }
 
 impl GroupSpans {
     pub(crate) fn of(state: &GroupState) -> GroupSpans {
         let mut members = Vec::new();
         let mut all = Vec::new();
+        let mut exclusions = Vec::new();
         for (member, timeline) in &state.members {
+            if timeline
+                .entries()
+                .iter()
+                .any(|e| e.change == Change::Exclude)
+            {
+                exclusions.push((member.clone(), timeline.clone()));
+            }
             let intervals = timeline.intervals(None);
             if intervals.is_empty() {
                 continue;
@@ -151,23 +163,39 @@ impl GroupSpans {
             bucket_days,
             starts,
             spans,
+            exclusions,
         }
+    }
+
+    /// Members directly excluded on `date`, sorted.
+    pub fn excluded_on(&self, date: Date) -> Vec<MemberId> {
+        self.exclusions
+            .iter()
+            .filter(|(_, timeline)| timeline.state(date, None) == Change::Exclude)
+            .map(|(member, _)| member.clone())
+            .collect()
     }
 
     /// Members on `date`, sorted (a bucket lists spans in member order; one member's spans
     /// never overlap, so none is named twice).
     pub fn members_on(&self, date: Date) -> Vec<MemberId> {
+        self.members_on_by_reference(date).cloned().collect()
+    }
+
+    /// [`Self::members_on`] without copying the ids: what resolving nested groups reads
+    /// from thousands of groups at once.
+    pub fn members_on_by_reference(&self, date: Date) -> impl Iterator<Item = &MemberId> + '_ {
         let offset = date.days_from_ce() - self.first_day;
-        let bucket = match offset {
-            offset if offset < 0 => return Vec::new(),
-            offset => ((offset / self.bucket_days) as usize).min(self.starts.len() - 2),
+        let bucket_spans = match offset {
+            offset if offset < 0 => &self.spans[..0],
+            offset => {
+                let bucket = ((offset / self.bucket_days) as usize).min(self.starts.len() - 2);
+                &self.spans[self.starts[bucket] as usize..self.starts[bucket + 1] as usize]
+            }
         };
-        let bucket_spans =
-            &self.spans[self.starts[bucket] as usize..self.starts[bucket + 1] as usize];
         bucket_spans
             .iter()
-            .filter(|(from, until, _)| *from <= date && until.is_none_or(|until| date < until))
-            .map(|(_, _, position)| self.members[*position as usize].clone())
-            .collect()
+            .filter(move |(from, until, _)| *from <= date && until.is_none_or(|until| date < until))
+            .map(|(_, _, position)| &self.members[*position as usize])
     }
 }

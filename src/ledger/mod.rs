@@ -36,7 +36,7 @@ use crate::log::head::seq_key;
 use crate::log::head::Head;
 use crate::log::personal::PersonalValue;
 use crate::log::source::Source;
-use crate::model::{Batch, InclusiveSpan};
+use crate::model::{Batch, InclusiveSpan, NestingFact};
 use crate::model::{Change, Fact, GroupId, MemberId, MAX_COMMITS, MAX_FACTS_PER_COMMIT};
 use crate::plan::plan;
 use crate::plan::spans::span_batch;
@@ -53,6 +53,7 @@ use crate::storage::vault::Vault;
 pub mod cache;
 pub mod info;
 pub mod names;
+mod nesting;
 mod read;
 mod reanchor;
 mod rebuild;
@@ -74,8 +75,10 @@ const LOCK_RETRY: Duration = Duration::from_millis(50);
 pub struct ImportOutcome {
     /// The commit written; `None` when there was nothing to record, or on a dry run.
     pub commit: Option<u64>,
-    /// The facts recorded (or that would be), sorted by date, group, member.
+    /// The member facts recorded (or that would be), sorted by date, group, member.
     pub facts: Vec<Fact>,
+    /// The subgroup facts recorded (or that would be), sorted by date, group, subgroup.
+    pub subgroup_facts: Vec<NestingFact>,
     /// Observed dates not seen before.
     pub new_observed_dates: usize,
     pub dry_run: bool,
@@ -120,12 +123,23 @@ impl ImportOutcome {
     }
 
     pub fn leaves(&self) -> usize {
-        self.facts.len() - self.joins()
+        self.facts
+            .iter()
+            .filter(|f| f.change == Change::Leave)
+            .count()
+    }
+
+    /// Members' exclusions recorded.
+    pub fn exclusions(&self) -> usize {
+        self.facts
+            .iter()
+            .filter(|f| f.change == Change::Exclude)
+            .count()
     }
 
     /// True when the ledger already reflected everything the import said.
     pub fn nothing_to_record(&self) -> bool {
-        self.facts.is_empty() && self.new_observed_dates == 0
+        self.facts.is_empty() && self.subgroup_facts.is_empty() && self.new_observed_dates == 0
     }
 }
 
@@ -504,7 +518,10 @@ impl Ledger {
             let state = self.group(&group)?.unwrap_or_default();
             working.insert(group, state);
         }
+        self.hold_groups_below(batch, &mut working)?;
         let records = plan(&mut working, batch, seq, source.kind);
+        nesting::refuse_cycle(&working, batch)?;
+        let subgroup_facts = nesting::recorded_subgroup_facts(&records);
         let mut facts: Vec<Fact> = records
             .iter()
             .flat_map(|record| {
@@ -531,6 +548,7 @@ impl Ledger {
         let mut outcome = ImportOutcome {
             commit: None,
             facts,
+            subgroup_facts,
             new_observed_dates,
             dry_run,
             already_recorded: None,

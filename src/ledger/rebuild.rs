@@ -85,6 +85,12 @@ impl Ledger {
                         "the derived-state file was written twice",
                     )
                 })?;
+                if fold.has_nesting() {
+                    // Exclusions and subgroup facts are few; their states are built in
+                    // memory and written whole.
+                    let states = fold.finish()?;
+                    return derived::write(out, None, &states, head.seq, head.hash);
+                }
                 derived::write_fold(out, fold.sort()?, head.seq, head.hash)
             })?;
         self.derived = DerivedFile::open(self.store())?;

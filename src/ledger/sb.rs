@@ -57,6 +57,7 @@ impl Report {
             outcome: ImportOutcome {
                 commit: None,
                 facts: Vec::new(),
+                subgroup_facts: Vec::new(),
                 new_observed_dates: 0,
                 dry_run,
                 already_recorded: Some(seq),

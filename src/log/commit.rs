@@ -12,6 +12,7 @@
 mod body_v1;
 mod body_v2;
 mod body_v3;
+mod nesting_section;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -55,6 +56,15 @@ pub struct MemberFact {
     pub change: Change,
 }
 
+/// One subgroup's fact inside a [`GroupRecord`]: on `date` the group includes (`Join`),
+/// excludes (`Exclude`) or stops naming (`Leave`, written `end`) `subgroup`.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct SubgroupFact {
+    pub subgroup: GroupId,
+    pub date: Date,
+    pub change: Change,
+}
+
 /// Everything one commit records about one group: the dates it was observed on, and its
 /// facts.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
@@ -70,6 +80,39 @@ pub struct GroupRecord {
     /// Ends taken back by this commit (dates re-observed as not an end). Sorted, no
     /// repeats, none also in `ended`.
     pub reopened: Vec<Date>,
+    /// Subgroup facts (body version 3's nesting section). Sorted by (subgroup, date); at
+    /// most one per (subgroup, date); never the group itself.
+    #[serde(skip)]
+    pub subgroups: Vec<SubgroupFact>,
+}
+
+impl GroupRecord {
+    /// A record of `group` holding nothing yet.
+    pub fn new(group: GroupId) -> GroupRecord {
+        GroupRecord {
+            group,
+            observed: Vec::new(),
+            facts: Vec::new(),
+            ended: Vec::new(),
+            reopened: Vec::new(),
+            subgroups: Vec::new(),
+        }
+    }
+
+    /// Whether the record holds nothing.
+    pub fn is_empty(&self) -> bool {
+        self.observed.is_empty()
+            && self.facts.is_empty()
+            && self.ended.is_empty()
+            && self.reopened.is_empty()
+            && self.subgroups.is_empty()
+    }
+
+    /// Whether the record holds anything only body version 3's nesting section can: a
+    /// member's exclusion or a subgroup fact.
+    pub fn has_nesting(&self) -> bool {
+        !self.subgroups.is_empty() || self.facts.iter().any(|f| f.change == Change::Exclude)
+    }
 }
 
 /// One log record: all that one import recorded.
@@ -106,6 +149,16 @@ impl Commit {
         self.groups.iter().map(|group| group.facts.len()).sum()
     }
 
+    /// How many subgroup facts the commit records.
+    pub fn subgroup_fact_count(&self) -> usize {
+        self.groups.iter().map(|group| group.subgroups.len()).sum()
+    }
+
+    /// Whether the commit records a member's exclusion or a subgroup fact.
+    pub fn has_nesting(&self) -> bool {
+        self.groups.iter().any(GroupRecord::has_nesting)
+    }
+
     pub fn observed_count(&self) -> usize {
         self.groups.iter().map(|group| group.observed.len()).sum()
     }
@@ -122,6 +175,9 @@ impl Commit {
             group
                 .facts
                 .sort_by(|a, b| (&a.member, a.date).cmp(&(&b.member, b.date)));
+            group
+                .subgroups
+                .sort_by(|a, b| (&a.subgroup, a.date).cmp(&(&b.subgroup, b.date)));
         }
         self.erased.sort();
         self.erased.dedup();
@@ -197,12 +253,27 @@ impl Commit {
             {
                 return bad(format!("a date of {} both ended and reopened", group.group));
             }
-            if group.observed.is_empty()
-                && group.facts.is_empty()
-                && group.ended.is_empty()
-                && group.reopened.is_empty()
-            {
+            if group.is_empty() {
                 return bad(format!("group {} is recorded with nothing", group.group));
+            }
+            if !group
+                .subgroups
+                .windows(2)
+                .all(|w| (&w[0].subgroup, w[0].date) < (&w[1].subgroup, w[1].date))
+            {
+                return bad(format!(
+                    "subgroup facts of {} not sorted, or two for one subgroup on one date",
+                    group.group
+                ));
+            }
+            if group.subgroups.iter().any(|f| f.subgroup == group.group) {
+                return bad(format!("group {} names itself as a subgroup", group.group));
+            }
+            if self.format_version < COMMIT_VERSION_3 && group.has_nesting() {
+                return bad(format!(
+                    "a version-{} commit cannot hold exclusions or subgroup facts",
+                    self.format_version
+                ));
             }
         }
         if !self.erased.windows(2).all(|w| w[0] < w[1]) {
@@ -282,5 +353,7 @@ impl Commit {
     }
 }
 
+#[cfg(test)]
+mod nesting_tests;
 #[cfg(test)]
 mod tests;

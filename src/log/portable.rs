@@ -14,7 +14,9 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::log::commit::{Commit, GroupRecord, MemberFact, COMMIT_VERSIONS, COMMIT_VERSION_1};
+use crate::log::commit::{
+    Commit, GroupRecord, MemberFact, SubgroupFact, COMMIT_VERSIONS, COMMIT_VERSION_1,
+};
 use crate::log::hash::Hash;
 use crate::log::hash::{from_hex, hex};
 use crate::log::personal::{Field, PersonalRecord, PersonalValue, Salt, Subject, SALT_BYTES};
@@ -93,6 +95,18 @@ struct PortableGroup {
     facts: Vec<PortableFact>,
     ended: Vec<String>,
     reopened: Vec<String>,
+    /// Subgroup facts (body version 3); absent when the group has none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    subgroups: Vec<PortableSubgroupFact>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PortableSubgroupFact {
+    subgroup: GroupId,
+    date: String,
+    /// `include`, `exclude` or `end`.
+    change: String,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -153,6 +167,15 @@ fn to_portable(commit: &Commit, hash: &Hash, values: &[PersonalValue]) -> Result
                     .collect(),
                 ended: dates_text(&group.ended),
                 reopened: dates_text(&group.reopened),
+                subgroups: group
+                    .subgroups
+                    .iter()
+                    .map(|fact| PortableSubgroupFact {
+                        subgroup: fact.subgroup.clone(),
+                        date: fact.date.to_string(),
+                        change: fact.change.subgroup_str().to_string(),
+                    })
+                    .collect(),
             })
             .collect(),
         erased: commit.erased.clone(),
@@ -276,8 +299,23 @@ fn from_portable(line: PortableCommit) -> std::result::Result<ParsedLine, String
                         date: parse_date(&fact.date)?,
                         change: Change::parse(&fact.change)
                             .filter(|change| change.as_str() == fact.change)
-                            .ok_or_else(|| format!("{:?} is not join or leave", fact.change))?,
+                            .ok_or_else(|| {
+                                format!("{:?} is not join, leave or exclude", fact.change)
+                            })?,
                         member: fact.member,
+                    })
+                })
+                .collect::<std::result::Result<Vec<_>, String>>()?;
+            let subgroups = group
+                .subgroups
+                .into_iter()
+                .map(|fact| {
+                    Ok(SubgroupFact {
+                        date: parse_date(&fact.date)?,
+                        change: Change::parse_subgroup(&fact.change).ok_or_else(|| {
+                            format!("{:?} is not include, exclude or end", fact.change)
+                        })?,
+                        subgroup: fact.subgroup,
                     })
                 })
                 .collect::<std::result::Result<Vec<_>, String>>()?;
@@ -287,6 +325,7 @@ fn from_portable(line: PortableCommit) -> std::result::Result<ParsedLine, String
                 facts,
                 ended: parse_dates(&group.ended)?,
                 reopened: parse_dates(&group.reopened)?,
+                subgroups,
             })
         })
         .collect::<std::result::Result<Vec<_>, String>>()?;

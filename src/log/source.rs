@@ -121,6 +121,8 @@ pub enum SourceKind {
     Forget,
     /// `import names`, or the names an older ledger kept beside the log, moved in once.
     Names,
+    /// `import nesting`: subgroup facts.
+    Nesting,
 }
 
 impl SourceKind {
@@ -135,6 +137,7 @@ impl SourceKind {
             SourceKind::SchoolBase => 3,
             SourceKind::Forget => 4,
             SourceKind::Names => 5,
+            SourceKind::Nesting => 6,
         }
     }
 
@@ -146,13 +149,14 @@ impl SourceKind {
     }
 
     /// Every kind, in the order of their stored numbers.
-    pub const ALL: [SourceKind; 6] = [
+    pub const ALL: [SourceKind; 7] = [
         SourceKind::Observations,
         SourceKind::Facts,
         SourceKind::Spans,
         SourceKind::SchoolBase,
         SourceKind::Forget,
         SourceKind::Names,
+        SourceKind::Nesting,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -163,6 +167,7 @@ impl SourceKind {
             SourceKind::SchoolBase => "sb",
             SourceKind::Forget => "forget",
             SourceKind::Names => "names",
+            SourceKind::Nesting => "nesting",
         }
     }
 }

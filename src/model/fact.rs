@@ -8,13 +8,19 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::Place;
 use crate::model::{Date, GroupId, MemberId};
 
-/// The two kinds of fact. Persisted as a 4-byte variant index: leave = 0, join = 1.
+/// The three kinds of fact, and so the three *direct states* of an element in a group
+/// (see `model::nesting`): leave (none), join (included), exclude (excluded). Persisted as a
+/// 4-byte variant index in version 1 (leave = 0, join = 1; version 1 holds no exclusion)
+/// and as a byte in versions 2 and 3 (0, 1, and 2 for exclude, only in the nesting
+/// section). A subgroup fact uses the same three: `end`, `include`, `exclude`.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize)]
 pub enum Change {
     Leave,
     Join,
+    Exclude,
 }
 
 impl Change {
@@ -27,15 +33,17 @@ impl Change {
         }
     }
 
-    /// Whether the member is in the group after this change.
+    /// Whether the member is directly included in the group after this change.
     pub fn is_member(self) -> bool {
         self == Change::Join
     }
 
+    /// A member fact's change as written: `join`, `leave` or `exclude`.
     pub fn parse(text: &str) -> Option<Change> {
         match text {
             "join" => Some(Change::Join),
             "leave" => Some(Change::Leave),
+            "exclude" => Some(Change::Exclude),
             _ => None,
         }
     }
@@ -44,8 +52,40 @@ impl Change {
         match self {
             Change::Join => "join",
             Change::Leave => "leave",
+            Change::Exclude => "exclude",
         }
     }
+
+    /// A subgroup fact's change as written: `include`, `end` or `exclude`.
+    pub fn parse_subgroup(text: &str) -> Option<Change> {
+        match text {
+            "include" => Some(Change::Join),
+            "end" => Some(Change::Leave),
+            "exclude" => Some(Change::Exclude),
+            _ => None,
+        }
+    }
+
+    /// The word a subgroup fact of this change is written with.
+    pub fn subgroup_str(self) -> &'static str {
+        match self {
+            Change::Join => "include",
+            Change::Leave => "end",
+            Change::Exclude => "exclude",
+        }
+    }
+}
+
+/// On `date`, `group` includes (`Join`), excludes (`Exclude`) or stops naming (`Leave`,
+/// written `end`) `subgroup`, and with it the subgroup's resolved members. `place` is the
+/// input line it was read from, for a refusal (a cycle) to name.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct NestingFact {
+    pub date: Date,
+    pub group: GroupId,
+    pub subgroup: GroupId,
+    pub change: Change,
+    pub place: Option<Place>,
 }
 
 /// On `date`, `member` joins or leaves `group`. A join on D: member from D on. A leave on D:
@@ -117,19 +157,26 @@ pub struct InclusiveSpan {
 pub struct Batch {
     pub observations: Vec<Observation>,
     pub facts: Vec<Fact>,
+    /// Subgroup facts (`import nesting`).
+    pub nesting: Vec<NestingFact>,
 }
 
 impl Batch {
     pub fn is_empty(&self) -> bool {
-        self.observations.is_empty() && self.facts.is_empty()
+        self.observations.is_empty() && self.facts.is_empty() && self.nesting.is_empty()
     }
 
-    /// The groups the batch speaks of, sorted.
+    /// The groups the batch speaks of, sorted (for a subgroup fact, both groups).
     pub fn groups(&self) -> BTreeSet<GroupId> {
         self.observations
             .iter()
             .map(|o| o.group.clone())
             .chain(self.facts.iter().map(|f| f.group.clone()))
+            .chain(
+                self.nesting
+                    .iter()
+                    .flat_map(|n| [n.group.clone(), n.subgroup.clone()]),
+            )
             .collect()
     }
 }

@@ -13,7 +13,9 @@ pub mod limits;
 mod name;
 
 pub use date::{Date, InvalidDate};
-pub use fact::{Batch, Change, Fact, InclusiveSpan, Observation, ObservationKind, Span};
+pub use fact::{
+    Batch, Change, Fact, InclusiveSpan, NestingFact, Observation, ObservationKind, Span,
+};
 pub use id::{GroupId, InvalidId, MemberId};
 pub use limits::*;
 pub use name::{check_name, InvalidName};

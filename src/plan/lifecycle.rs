@@ -176,6 +176,7 @@ pub fn sb_batch<'a>(
     Batch {
         observations,
         facts: Vec::new(),
+        nesting: Vec::new(),
     }
 }
 

@@ -33,6 +33,7 @@ use crate::projection::timeline::{Entry as TimelineEntry, Timeline};
 use crate::projection::GroupState;
 
 pub mod lifecycle;
+pub mod nesting;
 pub mod spans;
 
 /// What a batch says about one group, before planning. Member sets are borrowed from the
@@ -154,8 +155,7 @@ pub fn plan(
                     }
                 }
             }
-            for (&member, change) in statements.facts.get(&date).into_iter().flatten() {
-                let desired = change.is_member();
+            for (&member, &desired) in statements.facts.get(&date).into_iter().flatten() {
                 let timeline = state.members.get(member);
                 if needs_change(timeline, &pending, member, date, desired) {
                     set_state(
@@ -191,23 +191,32 @@ pub fn plan(
                     .collect(),
                 ended: pending.ended.into_iter().collect(),
                 reopened: pending.reopened.into_iter().collect(),
+                subgroups: Vec::new(),
             });
         }
     }
+    nesting::plan_subgroups(states, batch, seq, source, &mut records);
     records
 }
 
 /// The members whose state on `date` must be set, with the state they must have: the
 /// group's known members and the listed ones, walked together in order (both are sorted)
-/// so that no member is looked up.
+/// so that no member is looked up. A listed member is directly included (ending a direct
+/// exclusion); a known member not listed loses a direct inclusion, and a direct exclusion
+/// is left alone (an observation speaks of direct, individual inclusion only).
 fn members_to_change(
     state: &GroupState,
     pending: &Pending,
     listed: &BTreeSet<MemberId>,
     date: Date,
-) -> Vec<(MemberId, bool)> {
+) -> Vec<(MemberId, Change)> {
     let mut changes = Vec::new();
-    let mut check = |member: &MemberId, timeline: Option<&Timeline>, desired: bool| {
+    let mut check = |member: &MemberId, timeline: Option<&Timeline>, listed: bool| {
+        let desired = match (listed, timeline.map(|t| t.state(date, None))) {
+            (true, _) => Change::Join,
+            (false, Some(Change::Exclude)) => Change::Exclude,
+            (false, _) => Change::Leave,
+        };
         if needs_change(timeline, pending, member, date, desired) {
             changes.push((member.clone(), desired));
         }
@@ -245,31 +254,32 @@ fn members_to_change(
     changes
 }
 
-/// Whether setting `member`'s state on `date` to `desired` would do anything: it differs
-/// from the state now, or a fact planned earlier in this batch sits on that day.
+/// Whether setting `member`'s direct state on `date` to `desired` would do anything: it
+/// differs from the state now, or a fact planned earlier in this batch sits on that day.
 fn needs_change(
     timeline: Option<&Timeline>,
     pending: &Pending,
     member: &MemberId,
     date: Date,
-    desired: bool,
+    desired: Change,
 ) -> bool {
-    let is_member = timeline.is_some_and(|timeline| timeline.is_member(date, None));
-    is_member != desired
+    let now = timeline.map_or(Change::Leave, |timeline| timeline.state(date, None));
+    now != desired
         || pending
             .facts
             .get(member)
             .is_some_and(|dates| dates.contains_key(&date))
 }
 
-/// Makes `member` be (`desired`) or not be a member of the group on `date`, recording a
-/// fact only when that changes something, and compensating on the next observed date.
+/// Gives `member` the direct state `desired` (`Join` included, `Leave` none, `Exclude`
+/// excluded) in the group on `date`, recording a fact only when that changes something,
+/// and compensating on the next observed date.
 fn set_state(
     state: &mut GroupState,
     pending: &mut Pending,
     member: &MemberId,
     date: Date,
-    desired: bool,
+    desired: Change,
     seq: u64,
 ) {
     let next_observed = state.observed_after(date);
@@ -277,20 +287,20 @@ fn set_state(
     // What the next observed date says now, when no fact of this member decides it.
     let keep = next_observed
         .filter(|&next| !timeline.has_entry_in(date, next))
-        .map(|next| (next, timeline.is_member(next, None)));
+        .map(|next| (next, timeline.state(next, None)));
     let planned = pending.facts.entry(member.clone()).or_default();
     // A fact planned earlier in this batch for the same day is replaced, never stacked.
     if planned.remove(&date).is_some() {
         timeline.remove(date, seq);
     }
-    if timeline.is_member(date, None) != desired {
-        let change = Change::to(desired);
+    if timeline.state(date, None) != desired {
+        let change = desired;
         timeline.insert(TimelineEntry { date, seq, change });
         planned.insert(date, change);
     }
     if let Some((next, was)) = keep {
-        if timeline.is_member(next, None) != was {
-            let change = Change::to(was);
+        if timeline.state(next, None) != was {
+            let change = was;
             timeline.insert(TimelineEntry {
                 date: next,
                 seq,

@@ -45,5 +45,6 @@ pub fn span_batch<'a>(
     Batch {
         observations: Vec::new(),
         facts,
+        nesting: Vec::new(),
     }
 }

@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::log::commit::Commit;
 use crate::log::hash::Hash;
 use crate::model::{Change, Date, GroupId, MemberId, MAX_COMMITS};
+use crate::projection::nesting::Aside;
 use crate::projection::state::{GroupState, MemberState};
 use crate::projection::timeline::{Entry, Timeline};
 use crate::projection::Projection;
@@ -36,6 +37,8 @@ pub struct Fold {
     facts: Vec<FlatFact>,
     /// Each commit's input fingerprint, for the imports register.
     recorded: Vec<(Hash, u64)>,
+    /// Exclusions and subgroup facts, kept aside from the flat facts.
+    aside: Aside,
 }
 
 /// A fact as the fold keeps it: interned group and member, the date as days from the
@@ -113,6 +116,18 @@ impl Fold {
             // Facts come sorted by member: consecutive facts mostly share one.
             let mut last: Option<(&MemberId, u32)> = None;
             for fact in &record.facts {
+                if fact.change == Change::Exclude {
+                    let member = intern(
+                        &mut self.member_index,
+                        &mut self.members,
+                        &fact.member,
+                        || 0,
+                    );
+                    self.members[member as usize].1 = seq;
+                    self.aside
+                        .exclusion(&record.group, &fact.member, fact.date, seq);
+                    continue;
+                }
                 let member = match last {
                     Some((id, position)) if *id == fact.member => position,
                     _ => intern(
@@ -132,13 +147,34 @@ impl Fold {
                     seq_change: (seq as u32) << 1 | u32::from(fact.change == Change::Join),
                 });
             }
+            for fact in &record.subgroups {
+                let subgroup = intern(
+                    &mut self.group_index,
+                    &mut self.groups,
+                    &fact.subgroup,
+                    GroupState::default,
+                );
+                self.groups[subgroup as usize].1.applied_through = seq;
+                let entry = Entry {
+                    date: fact.date,
+                    seq,
+                    change: fact.change,
+                };
+                self.aside.subgroup(&record.group, &fact.subgroup, entry);
+            }
         }
         Ok(())
     }
 
+    /// Whether the log holds exclusions or subgroup facts: then a rebuild writes from
+    /// [`Fold::finish`], since [`Fold::sort`] keeps only joins and leaves.
+    pub fn has_nesting(&self) -> bool {
+        !self.aside.is_empty()
+    }
+
     /// The facts added so far.
     pub fn facts(&self) -> u64 {
-        self.facts.len() as u64
+        (self.facts.len() + self.aside.len()) as u64
     }
 
     /// Ranks ids by their text and sorts the facts both ways, on two threads.
@@ -149,8 +185,14 @@ impl Fold {
             members,
             mut facts,
             recorded,
+            aside,
             ..
         } = self;
+        if !aside.is_empty() {
+            return Err(Error::corrupt(
+                "a fold holding exclusions or subgroup facts cannot be written from sorted facts",
+            ));
+        }
         let group_rank = ranks(&groups);
         let member_rank = ranks(&members);
         for fact in &mut facts {
@@ -211,7 +253,8 @@ impl Fold {
 
     /// The derived state of everything added, in memory. Fails only if two facts of one
     /// commit share a (group, member, date), which a checked commit cannot hold.
-    pub fn finish(self) -> Result<Projection> {
+    pub fn finish(mut self) -> Result<Projection> {
+        let aside = std::mem::take(&mut self.aside);
         let sorted = self.sort()?;
         let mut projection = Projection {
             recorded: sorted.recorded.clone(),
@@ -233,6 +276,7 @@ impl Fold {
                 },
             );
         }
+        aside.finish(&mut projection)?;
         Ok(projection)
     }
 }

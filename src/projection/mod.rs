@@ -15,6 +15,7 @@
 //! reflects; applying a commit at or below it changes nothing.
 
 pub mod fold;
+pub mod nesting;
 pub mod state;
 pub mod timeline;
 
@@ -47,13 +48,16 @@ impl Projection {
     /// the caller loads their stored states (or none, for new ones) with
     /// [`Projection::hold_group`] and [`Projection::hold_member`] before [`Projection::apply`].
     pub fn missing(&self, commit: &Commit) -> (Vec<GroupId>, Vec<MemberId>) {
-        let groups = commit
+        let groups: BTreeSet<&GroupId> = commit
             .groups
             .iter()
-            .map(|record| &record.group)
+            .flat_map(|record| {
+                std::iter::once(&record.group)
+                    .chain(record.subgroups.iter().map(|fact| &fact.subgroup))
+            })
             .filter(|group| !self.groups.contains_key(*group))
-            .cloned()
             .collect();
+        let groups = groups.into_iter().cloned().collect();
         let members: BTreeSet<&MemberId> = commit
             .groups
             .iter()
@@ -81,6 +85,7 @@ impl Projection {
         for fingerprint in commit.source.fingerprints() {
             self.recorded.push((fingerprint, seq));
         }
+        let fresh_for_subgroups = nesting::fresh_groups(self, commit);
         let mut by_member: BTreeMap<&MemberId, Vec<(&GroupId, Entry)>> = BTreeMap::new();
         for record in &commit.groups {
             let state = self.groups.entry(record.group.clone()).or_default();
@@ -122,7 +127,7 @@ impl Projection {
             state.applied_through = seq;
             self.dirty_members.insert(member.clone());
         }
-        Ok(())
+        nesting::apply_subgroups(self, commit, &fresh_for_subgroups)
     }
 
     /// The states changed since the last [`Projection::written`], sorted by group.

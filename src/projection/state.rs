@@ -24,6 +24,13 @@ pub struct GroupState {
     /// The kinds of source that have recorded anything about the group. Sorted.
     pub sources: Vec<SourceKind>,
     pub members: BTreeMap<MemberId, Timeline>,
+    /// Per subgroup H, the facts of H in this group (`Join` include, `Exclude` exclude,
+    /// `Leave` end): the direct state of H as an element of this group.
+    pub subgroups: BTreeMap<GroupId, Timeline>,
+    /// The same timelines keyed the other way round: per group P that has a fact naming
+    /// this group as a subgroup, P's timeline of it. So resolution walks up as well as
+    /// down without reading every group.
+    pub parents: BTreeMap<GroupId, Timeline>,
 }
 
 impl GroupState {
@@ -102,9 +109,20 @@ impl GroupState {
                 "derived state of group {group}: observed dates out of order"
             )));
         }
-        if !self.members.values().all(Timeline::is_sorted) {
+        if !self
+            .members
+            .values()
+            .chain(self.subgroups.values())
+            .chain(self.parents.values())
+            .all(Timeline::is_sorted)
+        {
             return Err(Error::corrupt(format!(
                 "derived state of group {group}: a timeline is out of order"
+            )));
+        }
+        if self.subgroups.contains_key(group) || self.parents.contains_key(group) {
+            return Err(Error::corrupt(format!(
+                "derived state of group {group}: the group names itself as a subgroup"
             )));
         }
         if !self.ended.windows(2).all(|w| w[0] < w[1])

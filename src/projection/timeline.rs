@@ -79,12 +79,19 @@ impl Timeline {
     /// Whether the member is in the group on `date`, counting only commits up to
     /// `as_of` (all commits when `None`).
     pub fn is_member(&self, date: Date, as_of: Option<u64>) -> bool {
+        self.state(date, as_of).is_member()
+    }
+
+    /// The direct state on `date`, counting only commits up to `as_of`: the change of the
+    /// deciding entry (`Join` included, `Exclude` excluded), or `Leave` (none) when no
+    /// entry decides.
+    pub fn state(&self, date: Date, as_of: Option<u64>) -> Change {
         let end = self.entries.partition_point(|e| e.date <= date);
         self.entries[..end]
             .iter()
             .rev()
             .find(|e| as_of.is_none_or(|limit| e.seq <= limit))
-            .is_some_and(|e| e.change.is_member())
+            .map_or(Change::Leave, |e| e.change)
     }
 
     /// Whether any entry is dated in `(after, up_to]`.

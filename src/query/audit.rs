@@ -208,6 +208,17 @@ fn timelines(ledger: &Ledger, scope: &Scope) -> Result<Vec<(GroupId, MemberId, T
     Ok(out)
 }
 
+/// Refuses a range whose end comes before its start.
+pub(crate) fn check_range(from: Date, to: Date) -> Result<()> {
+    if to < from {
+        return Err(Error::new(
+            ErrorKind::Input,
+            format!("--to {to} is before --from {from}"),
+        ));
+    }
+    Ok(())
+}
+
 /// Every effective join and leave dated in `[from, to]`, as the ledger stood after
 /// `as_of` (now when `None`): the starts and ends of membership spans, so facts that
 /// changed nothing do not appear. Sorted by date, group, member.
@@ -218,12 +229,7 @@ pub fn changes(
     scope: &Scope,
     as_of: Option<u64>,
 ) -> Result<Vec<ChangeRecord>> {
-    if to < from {
-        return Err(Error::new(
-            ErrorKind::Input,
-            format!("--to {to} is before --from {from}"),
-        ));
-    }
+    check_range(from, to)?;
     let mut changes = Vec::new();
     let in_range = |date: Date| from <= date && date <= to;
     for (group, member, timeline) in timelines(ledger, scope)? {

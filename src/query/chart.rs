@@ -9,7 +9,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::ledger::Ledger;
 use crate::model::Date;
 use crate::query::audit::Scope;
-use crate::query::membership;
+use crate::query::membership::{self, SpanRecord};
 
 /// One row: a label and its bars, each `from` inclusive to `until` exclusive (`None`:
 /// still open), earliest first.
@@ -43,21 +43,31 @@ pub fn chart(
     to: Option<Date>,
     as_of: Option<u64>,
 ) -> Result<Chart> {
-    let (title, spans) = match scope {
-        Scope::Group(g) => (
-            match ledger.group_name(g)? {
-                Some(name) => format!("Members of {name} ({g})"),
-                None => format!("Members of group {g}"),
-            },
-            membership::group_history(ledger, g, as_of)?,
-        ),
-        Scope::Member(m) => (
-            match ledger.member_name(m)? {
-                Some(name) => format!("Groups of {name} ({m})"),
-                None => format!("Groups of member {m}"),
-            },
-            membership::member_history(ledger, m, as_of)?,
-        ),
+    let spans = match scope {
+        Scope::Group(g) => membership::group_history(ledger, g, as_of)?,
+        Scope::Member(m) => membership::member_history(ledger, m, as_of)?,
+        Scope::All => Vec::new(),
+    };
+    chart_of(ledger, scope, &spans, from, to)
+}
+
+/// [`chart`] of the given spans (the direct history, or the resolved one).
+pub fn chart_of(
+    ledger: &Ledger,
+    scope: &Scope,
+    spans: &[SpanRecord],
+    from: Option<Date>,
+    to: Option<Date>,
+) -> Result<Chart> {
+    let title = match scope {
+        Scope::Group(g) => match ledger.group_name(g)? {
+            Some(name) => format!("Members of {name} ({g})"),
+            None => format!("Members of group {g}"),
+        },
+        Scope::Member(m) => match ledger.member_name(m)? {
+            Some(name) => format!("Groups of {name} ({m})"),
+            None => format!("Groups of member {m}"),
+        },
         Scope::All => {
             return Err(Error::new(
                 ErrorKind::Input,
@@ -66,7 +76,7 @@ pub fn chart(
         }
     };
     let mut rows: Vec<ChartRow> = Vec::new();
-    for record in &spans {
+    for record in spans {
         let label = match scope {
             Scope::Group(_) => match ledger.member_name(&record.span.member)? {
                 Some(name) => format!("{name} ({})", record.span.member),

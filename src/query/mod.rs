@@ -9,4 +9,6 @@ pub mod audit;
 pub mod chart;
 pub mod find;
 pub mod membership;
+pub mod nesting;
+pub mod resolved_history;
 pub mod spans;

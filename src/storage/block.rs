@@ -87,40 +87,50 @@ impl BlockWriter {
     /// Adds the timeline of `id` (a member in a group block, a group in a member block).
     /// Ids must come in strictly ascending order, entries sorted by (date, commit).
     pub fn timeline(&mut self, id: &str, entries: impl ExactSizeIterator<Item = Entry>) {
-        self.packed_timeline(
-            id,
-            entries.map(|entry| {
-                // Commits are checked against MAX_COMMITS (31 bits) when made and read.
-                let packed = (entry.seq as u32) << 1 | u32::from(entry.change == Change::Join);
-                (entry.date.days_from_ce(), packed)
-            }),
-        );
+        self.next_id(id);
+        push_timeline(&mut self.body, id, entries);
+        self.count += 1;
     }
 
     /// [`Self::timeline`] with each entry as stored: days from the common era, and
-    /// `commit << 1 | join`.
+    /// `commit << 1 | join` (never an exclusion: a log holding one is not written from
+    /// packed facts).
     pub fn packed_timeline(
         &mut self,
         id: &str,
         entries: impl ExactSizeIterator<Item = (i32, u32)>,
     ) {
+        self.next_id(id);
+        push_packed_timeline(&mut self.body, id, entries);
+        self.count += 1;
+    }
+
+    fn next_id(&mut self, id: &str) {
         debug_assert!(self.count == 0 || self.previous_id.as_slice() < id.as_bytes());
         self.previous_id.clear();
         self.previous_id.extend_from_slice(id.as_bytes());
-        // Ids are validated newtypes of at most MAX_ID_BYTES (64) bytes.
-        self.body.push(id.len() as u8);
-        self.body.extend_from_slice(id.as_bytes());
-        // Entries per timeline are limited by facts per commit and commits: far below u32.
-        push_varint(&mut self.body, entries.len() as u32);
-        self.body.reserve(entries.len() * 4);
-        let mut previous = 0;
-        for (days, packed) in entries {
-            // Entries ascend by date and days are positive: the step is never negative.
-            push_varint(&mut self.body, days.abs_diff(previous));
-            push_varint(&mut self.body, packed);
-            previous = days;
+    }
+
+    /// A group block's subgroup and parent timelines, after its member timelines; written
+    /// only when either is not empty (`docs/format.md`, "A group block").
+    pub fn nesting(
+        &mut self,
+        subgroups: &BTreeMap<GroupId, Timeline>,
+        parents: &BTreeMap<GroupId, Timeline>,
+    ) {
+        if subgroups.is_empty() && parents.is_empty() {
+            return;
         }
-        self.count += 1;
+        for side in [subgroups, parents] {
+            push_count(&mut self.body, side.len());
+            for (group, timeline) in side {
+                push_timeline(
+                    &mut self.body,
+                    group.as_str(),
+                    timeline.entries().iter().copied(),
+                );
+            }
+        }
     }
 
     /// The sealed block.
@@ -129,6 +139,55 @@ impl BlockWriter {
         self.body[self.count_at..self.count_at + 4].copy_from_slice(&count);
         seal(self.magic, &self.body)
     }
+}
+
+/// The second number of an exclusion entry: `commit << 1 | join` with commit 0, which no
+/// join or leave can be (commits start at 1); the commit follows as a third number.
+const EXCLUDED: u32 = 1;
+
+/// Writes one timeline: its id, entry count and entries.
+fn push_timeline(body: &mut Vec<u8>, id: &str, entries: impl ExactSizeIterator<Item = Entry>) {
+    push_id_and_count(body, id, entries.len());
+    let mut previous = 0;
+    for entry in entries {
+        let days = entry.date.days_from_ce();
+        // Entries ascend by date and days are positive: the step is never negative.
+        push_varint(body, days.abs_diff(previous));
+        // Commits are checked against MAX_COMMITS (31 bits) when made and read.
+        let seq = entry.seq as u32;
+        match entry.change {
+            Change::Exclude => {
+                push_varint(body, EXCLUDED);
+                push_varint(body, seq);
+            }
+            change => push_varint(body, seq << 1 | u32::from(change == Change::Join)),
+        }
+        previous = days;
+    }
+}
+
+fn push_packed_timeline(
+    body: &mut Vec<u8>,
+    id: &str,
+    entries: impl ExactSizeIterator<Item = (i32, u32)>,
+) {
+    push_id_and_count(body, id, entries.len());
+    body.reserve(entries.len() * 4);
+    let mut previous = 0;
+    for (days, packed) in entries {
+        // Entries ascend by date and days are positive: the step is never negative.
+        push_varint(body, days.abs_diff(previous));
+        push_varint(body, packed);
+        previous = days;
+    }
+}
+
+fn push_id_and_count(body: &mut Vec<u8>, id: &str, count: usize) {
+    // Ids are validated newtypes of at most MAX_ID_BYTES (64) bytes.
+    body.push(id.len() as u8);
+    body.extend_from_slice(id.as_bytes());
+    // Entries per timeline are limited by facts per commit and commits: far below u32.
+    push_varint(body, count as u32);
 }
 
 /// Counts of dates and entries are `u32`; the limits on commits and facts keep them far
@@ -148,6 +207,7 @@ pub fn encode_group(state: &GroupState) -> Result<Vec<u8>> {
     for (member, timeline) in &state.members {
         writer.timeline(member.as_str(), timeline.entries().iter().copied());
     }
+    writer.nesting(&state.subgroups, &state.parents);
     writer.finish()
 }
 
@@ -258,11 +318,11 @@ impl<'a> Reader<'a> {
             let date = Date::try_from(days)
                 .map_err(|_| Error::corrupt("a block holds an impossible date"))?;
             let packed = self.varint()?;
-            let change = match packed & 1 {
-                1 => Change::Join,
-                _ => Change::Leave,
+            let (change, seq) = match packed {
+                EXCLUDED => (Change::Exclude, u64::from(self.varint()?)),
+                packed if packed & 1 == 1 => (Change::Join, u64::from(packed >> 1)),
+                packed => (Change::Leave, u64::from(packed >> 1)),
             };
-            let seq = u64::from(packed >> 1);
             if seq == 0 {
                 return Err(Error::corrupt("a block holds commit 0"));
             }
@@ -318,6 +378,16 @@ pub fn decode_group(group: &GroupId, bytes: &[u8]) -> Result<GroupState> {
             })
             .collect::<Result<Vec<_>>>()?;
         let members = reader.timelines(|text| MemberId::new(text).ok())?;
+        let (mut subgroups, mut parents) = (BTreeMap::new(), BTreeMap::new());
+        if reader.at < reader.bytes.len() {
+            subgroups = reader.timelines(|text| GroupId::new(text).ok())?;
+            parents = reader.timelines(|text| GroupId::new(text).ok())?;
+            if subgroups.is_empty() && parents.is_empty() {
+                return Err(Error::corrupt(
+                    "a block holds empty nesting timelines, which are left out",
+                ));
+            }
+        }
         reader.end()?;
         Ok(GroupState {
             applied_through,
@@ -325,6 +395,8 @@ pub fn decode_group(group: &GroupId, bytes: &[u8]) -> Result<GroupState> {
             ended,
             sources,
             members,
+            subgroups,
+            parents,
         })
     })();
     let state: GroupState =
@@ -385,9 +457,25 @@ mod tests {
                 ),
                 (
                     MemberId::new("b").unwrap(),
-                    timeline(&[(1, 3, Change::Join)]),
+                    timeline(&[(1, 3, Change::Join), (9, 8, Change::Exclude)]),
                 ),
             ]
+            .into_iter()
+            .collect(),
+            subgroups: [(
+                GroupId::new("h").unwrap(),
+                timeline(&[
+                    (2, 4, Change::Join),
+                    (3, 5, Change::Exclude),
+                    (4, 6, Change::Leave),
+                ]),
+            )]
+            .into_iter()
+            .collect(),
+            parents: [(
+                GroupId::new("p").unwrap(),
+                timeline(&[(2, 4, Change::Join)]),
+            )]
             .into_iter()
             .collect(),
         }

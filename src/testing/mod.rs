@@ -17,9 +17,9 @@ use crate::error::ErrorKind;
 use crate::ledger::Ledger;
 use crate::log::source::{Source, SourceKind};
 use crate::model::Batch;
-use crate::model::{Change, Fact, GroupId, MemberId, Observation, ObservationKind};
+use crate::model::{Change, Fact, GroupId, MemberId, NestingFact, Observation, ObservationKind};
 use crate::query::membership;
-use reference::{Model, Space, Statement};
+use reference::{Direct, Model, Space, Statement};
 
 /// The source the model's batches are imported as.
 pub fn source() -> Source {
@@ -66,6 +66,28 @@ pub fn to_batch(space: &Space, statements: &[Statement]) -> Batch {
                 group: space.group(*group),
                 member: space.member(*member),
                 change: Change::to(*join),
+            }),
+            Statement::Exclude { group, member, day } => batch.facts.push(Fact {
+                date: space.day(*day),
+                group: space.group(*group),
+                member: space.member(*member),
+                change: Change::Exclude,
+            }),
+            Statement::Nesting {
+                group,
+                subgroup,
+                day,
+                state,
+            } => batch.nesting.push(NestingFact {
+                date: space.day(*day),
+                group: space.group(*group),
+                subgroup: space.group(*subgroup),
+                change: match state {
+                    Direct::None => Change::Leave,
+                    Direct::Included => Change::Join,
+                    Direct::Excluded => Change::Exclude,
+                },
+                place: None,
             }),
         }
     }
@@ -116,6 +138,160 @@ pub fn difference(ledger: &Ledger, model: &Model) -> Option<String> {
                     "groups of m{m} on day {d}: the ledger says {got:?}, the model {expected:?}"
                 ));
             }
+        }
+    }
+    None
+}
+
+/// Like [`difference`], for nesting and as of commit `as_of` (`model` is the model after
+/// that commit): for every group, member and day, the direct members and groups, the
+/// resolved members and groups (and which of those are direct), the subgroups included
+/// and excluded, and the resolved histories (their spans cover exactly the resolved
+/// answers on every day). A group or member the ledger does not know must have nothing in
+/// the model.
+pub fn nesting_difference(ledger: &Ledger, model: &Model, as_of: Option<u64>) -> Option<String> {
+    use crate::query::nesting;
+    let space = model.space();
+    let ids = |set: BTreeSet<usize>, id: &dyn Fn(usize) -> String| -> BTreeSet<String> {
+        set.into_iter().map(id).collect()
+    };
+    let member_id = |m: usize| space.member(m).as_str().to_string();
+    let group_id = |g: usize| space.group(g).as_str().to_string();
+    // Resolved history: the spans cover exactly the resolved members on every day.
+    let covered = |spans: &[membership::SpanRecord],
+                   on: crate::model::Date,
+                   key: &dyn Fn(&membership::SpanRecord) -> String|
+     -> BTreeSet<String> {
+        spans
+            .iter()
+            .filter(|r| r.span.from <= on && r.span.until.is_none_or(|until| on < until))
+            .map(key)
+            .collect()
+    };
+    for g in 0..space.groups {
+        let spans =
+            match crate::query::resolved_history::group_history(ledger, &space.group(g), as_of) {
+                Ok(spans) => spans,
+                Err(error) if error.kind() == ErrorKind::NotFound => Vec::new(),
+                Err(error) => return Some(format!("resolved history of g{g}: {error}")),
+            };
+        for d in 0..space.days {
+            let got = covered(&spans, space.day(d), &|r| {
+                r.span.member.as_str().to_string()
+            });
+            let expected = ids(model.resolved(g, d), &member_id);
+            if got != expected {
+                return Some(format!("resolved history of g{g} on day {d} as of {as_of:?}: the ledger says {got:?}, the model {expected:?}"));
+            }
+        }
+    }
+    for m in 0..space.members {
+        let spans =
+            match crate::query::resolved_history::member_history(ledger, &space.member(m), as_of) {
+                Ok(spans) => spans,
+                Err(error) if error.kind() == ErrorKind::NotFound => Vec::new(),
+                Err(error) => return Some(format!("resolved history of m{m}: {error}")),
+            };
+        for d in 0..space.days {
+            let got = covered(&spans, space.day(d), &|r| r.span.group.as_str().to_string());
+            let expected = ids(model.resolved_groups(m, d), &group_id);
+            if got != expected {
+                return Some(format!("resolved history of m{m} on day {d} as of {as_of:?}: the ledger says {got:?}, the model {expected:?}"));
+            }
+        }
+    }
+    for d in 0..space.days {
+        let on = space.day(d);
+        for g in 0..space.groups {
+            let group = space.group(g);
+            let checks: [Check; 4] = [
+                (
+                    "direct members",
+                    membership::members(ledger, &group, on, as_of)
+                        .map(|list| list.iter().map(|m| m.as_str().to_string()).collect()),
+                    ids(model.members(g, d), &member_id),
+                ),
+                (
+                    "resolved members",
+                    nesting::members_resolved(ledger, &group, on, as_of)
+                        .map(|list| list.iter().map(|m| m.as_str().to_string()).collect()),
+                    ids(model.resolved(g, d), &member_id),
+                ),
+                (
+                    "included subgroups",
+                    nesting::subgroups(ledger, &group, on, as_of)
+                        .map(|s| s.included.iter().map(|g| g.as_str().to_string()).collect()),
+                    ids(model.subgroups(g, d, Direct::Included), &group_id),
+                ),
+                (
+                    "excluded subgroups",
+                    nesting::subgroups(ledger, &group, on, as_of)
+                        .map(|s| s.excluded.iter().map(|g| g.as_str().to_string()).collect()),
+                    ids(model.subgroups(g, d, Direct::Excluded), &group_id),
+                ),
+            ];
+            if let Some(mismatch) = first_mismatch(checks, &format!("of g{g} on day {d}"), as_of) {
+                return Some(mismatch);
+            }
+        }
+        for m in 0..space.members {
+            let member = space.member(m);
+            let resolved = nesting::groups_resolved(ledger, &member, on, as_of);
+            let checks: [Check; 3] = [
+                (
+                    "direct groups",
+                    membership::groups(ledger, &member, on, as_of)
+                        .map(|list| list.iter().map(|g| g.as_str().to_string()).collect()),
+                    ids(model.groups(m, d), &group_id),
+                ),
+                (
+                    "resolved groups",
+                    resolved
+                        .as_ref()
+                        .map_err(Clone::clone)
+                        .map(|list| list.iter().map(|g| g.group.as_str().to_string()).collect()),
+                    ids(model.resolved_groups(m, d), &group_id),
+                ),
+                (
+                    "resolved groups marked direct",
+                    resolved.as_ref().map_err(Clone::clone).map(|list| {
+                        list.iter()
+                            .filter(|g| g.direct)
+                            .map(|g| g.group.as_str().to_string())
+                            .collect()
+                    }),
+                    ids(model.groups(m, d), &group_id),
+                ),
+            ];
+            if let Some(mismatch) = first_mismatch(checks, &format!("of m{m} on day {d}"), as_of) {
+                return Some(mismatch);
+            }
+        }
+    }
+    None
+}
+
+/// One question asked of the ledger: what, its answer, and the model's.
+type Check<'a> = (&'a str, crate::error::Result<Vec<String>>, BTreeSet<String>);
+
+/// The first check whose answer differs from the model's (an unknown id answers
+/// nothing), as a sentence.
+fn first_mismatch(
+    checks: impl IntoIterator<Item = Check<'static>>,
+    subject: &str,
+    as_of: Option<u64>,
+) -> Option<String> {
+    for (what, got, expected) in checks {
+        let what = format!("{what} {subject} as of {as_of:?}");
+        let got: BTreeSet<String> = match got {
+            Ok(list) => list.into_iter().collect(),
+            Err(error) if error.kind() == ErrorKind::NotFound => BTreeSet::new(),
+            Err(error) => return Some(format!("{what}: {error}")),
+        };
+        if got != expected {
+            return Some(format!(
+                "{what}: the ledger says {got:?}, the model {expected:?}"
+            ));
         }
     }
     None

@@ -20,6 +20,21 @@
 //! - a batch is folded per group, days in order; on one day the observation first
 //!   (snapshots of the day united; a snapshot outweighs an end or a carry-forward; between
 //!   those two the later wins), then the explicit facts (the last per member wins).
+//!
+//! Nesting, as the model applies it:
+//! - each (group, member) and each (group, subgroup) has a *direct state* per day: none,
+//!   included or excluded ([`Direct`]); a member's join, leave and exclude set it to
+//!   included, none and excluded; a subgroup's include, end and exclude likewise;
+//! - a snapshot makes its listed members included, and every unlisted member that is
+//!   included on the day none; an unlisted excluded member stays excluded; it never
+//!   touches subgroups;
+//! - a subgroup fact sets the state from its day up to the next day on which a subgroup
+//!   fact of the same (group, subgroup) was recorded (observations are no anchors for
+//!   subgroups); one that changes nothing is not recorded; the last of one day wins;
+//! - a batch that would leave any day on which a group contains itself (through included
+//!   or excluded subgroups, at any depth) is refused whole: the model does not change;
+//! - resolved(G, D) = ((⋃ resolved(H, D), H included) − (⋃ resolved(H, D), H excluded)
+//!   ∪ included members) − excluded members, by plain recursion over sets.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -63,6 +78,14 @@ impl Space {
     }
 }
 
+/// A direct state of an element in a group on a day.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Direct {
+    None,
+    Included,
+    Excluded,
+}
+
 /// One statement of a batch, in small-space indexes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Statement {
@@ -83,6 +106,20 @@ pub enum Statement {
         day: usize,
         join: bool,
     },
+    /// On `day`, `member` is excluded from `group`.
+    Exclude {
+        group: usize,
+        member: usize,
+        day: usize,
+    },
+    /// On `day`, `group` includes (`Included`), excludes (`Excluded`) or ends (`None`)
+    /// `subgroup`.
+    Nesting {
+        group: usize,
+        subgroup: usize,
+        day: usize,
+        state: Direct,
+    },
 }
 
 impl Statement {
@@ -92,7 +129,9 @@ impl Statement {
             Statement::Snapshot { group, .. }
             | Statement::End { group, .. }
             | Statement::CarryForward { group, .. }
-            | Statement::Fact { group, .. } => *group,
+            | Statement::Fact { group, .. }
+            | Statement::Exclude { group, .. }
+            | Statement::Nesting { group, .. } => *group,
         }
     }
 
@@ -102,7 +141,9 @@ impl Statement {
             Statement::Snapshot { day, .. }
             | Statement::End { day, .. }
             | Statement::CarryForward { day, .. }
-            | Statement::Fact { day, .. } => *day,
+            | Statement::Fact { day, .. }
+            | Statement::Exclude { day, .. }
+            | Statement::Nesting { day, .. } => *day,
         }
     }
 }
@@ -111,8 +152,12 @@ impl Statement {
 #[derive(Clone, Debug)]
 pub struct Model {
     space: Space,
-    /// Per (group, member): member on each day? Missing: never a member.
-    days: BTreeMap<(usize, usize), Vec<bool>>,
+    /// Per (group, member): the direct state on each day. Missing: none on every day.
+    days: BTreeMap<(usize, usize), Vec<Direct>>,
+    /// Per (group, subgroup): the direct state on each day. Missing: none on every day.
+    nesting: BTreeMap<(usize, usize), Vec<Direct>>,
+    /// Per (group, subgroup): the days on which a subgroup fact was recorded.
+    nesting_recorded: BTreeMap<(usize, usize), BTreeSet<usize>>,
     /// Per group: its observed days.
     observed: BTreeMap<usize, BTreeSet<usize>>,
     /// Per (group, member): the days on which an explicit fact was recorded.
@@ -125,9 +170,79 @@ impl Model {
         Model {
             space,
             days: BTreeMap::new(),
+            nesting: BTreeMap::new(),
+            nesting_recorded: BTreeMap::new(),
             observed: BTreeMap::new(),
             explicit: BTreeMap::new(),
         }
+    }
+
+    /// The direct state of member `m` in group `g` on day `d`.
+    pub fn direct(&self, g: usize, m: usize, d: usize) -> Direct {
+        self.days.get(&(g, m)).map_or(Direct::None, |days| days[d])
+    }
+
+    /// The direct state of subgroup `h` in group `g` on day `d`.
+    pub fn subgroup(&self, g: usize, h: usize, d: usize) -> Direct {
+        self.nesting
+            .get(&(g, h))
+            .map_or(Direct::None, |days| days[d])
+    }
+
+    /// Members directly excluded from group `g` on day `d`.
+    pub fn excluded(&self, g: usize, d: usize) -> BTreeSet<usize> {
+        (0..self.space.members)
+            .filter(|&m| self.direct(g, m, d) == Direct::Excluded)
+            .collect()
+    }
+
+    /// The subgroups of `g` in state `state` on day `d`.
+    pub fn subgroups(&self, g: usize, d: usize, state: Direct) -> BTreeSet<usize> {
+        (0..self.space.groups)
+            .filter(|&h| self.subgroup(g, h, d) == state)
+            .collect()
+    }
+
+    /// The resolved members of group `g` on day `d`, by plain recursion (the model never
+    /// holds a cycle: batches that would make one are refused).
+    pub fn resolved(&self, g: usize, d: usize) -> BTreeSet<usize> {
+        let mut through: BTreeSet<usize> = BTreeSet::new();
+        for h in self.subgroups(g, d, Direct::Included) {
+            through.extend(self.resolved(h, d));
+        }
+        for h in self.subgroups(g, d, Direct::Excluded) {
+            for m in self.resolved(h, d) {
+                through.remove(&m);
+            }
+        }
+        through.extend(self.members(g, d));
+        for m in self.excluded(g, d) {
+            through.remove(&m);
+        }
+        through
+    }
+
+    /// Every group member `m` is in on day `d`, directly or through nesting.
+    pub fn resolved_groups(&self, m: usize, d: usize) -> BTreeSet<usize> {
+        (0..self.space.groups)
+            .filter(|&g| self.resolved(g, d).contains(&m))
+            .collect()
+    }
+
+    /// Whether some group contains itself on some day.
+    fn has_cycle(&self) -> bool {
+        (0..self.space.days).any(|d| (0..self.space.groups).any(|g| self.reaches(g, g, d, 0)))
+    }
+
+    /// Whether `to` is below `from` on day `d` (through included or excluded subgroups).
+    fn reaches(&self, from: usize, to: usize, d: usize, depth: usize) -> bool {
+        if depth > self.space.groups {
+            return true;
+        }
+        (0..self.space.groups).any(|h| {
+            self.subgroup(from, h, d) != Direct::None
+                && (h == to || self.reaches(h, to, d, depth + 1))
+        })
     }
 
     pub fn space(&self) -> Space {
@@ -136,7 +251,7 @@ impl Model {
 
     /// Whether member `m` is in group `g` on day `d`.
     pub fn is_member(&self, g: usize, m: usize, d: usize) -> bool {
-        self.days.get(&(g, m)).is_some_and(|days| days[d])
+        self.direct(g, m, d) == Direct::Included
     }
 
     /// The members of group `g` on day `d`.
@@ -158,7 +273,7 @@ impl Model {
     pub fn changes(&self) -> usize {
         let mut count = 0;
         for days in self.days.values() {
-            let mut before = false;
+            let mut before = Direct::None;
             for &now in days {
                 if now != before {
                     count += 1;
@@ -187,34 +302,80 @@ impl Model {
     }
 
     /// Sets member `m`'s state in group `g` from day `d` up to the next anchor.
-    fn set(&mut self, g: usize, m: usize, d: usize, member: bool) {
+    fn set(&mut self, g: usize, m: usize, d: usize, state: Direct) {
         let until = self.next_anchor(g, m, d);
         let days = self
             .days
             .entry((g, m))
-            .or_insert(vec![false; self.space.days]);
+            .or_insert(vec![Direct::None; self.space.days]);
         for slot in &mut days[d..until] {
-            *slot = member;
+            *slot = state;
         }
     }
 
-    /// Group `g` had exactly `members` on day `d`.
+    /// Group `g` had exactly `members` on day `d`: the listed are included, the unlisted
+    /// included are none, the unlisted excluded stay excluded.
     fn observe(&mut self, g: usize, d: usize, members: &BTreeSet<usize>) {
         for m in 0..self.space.members {
-            self.set(g, m, d, members.contains(&m));
+            if members.contains(&m) {
+                self.set(g, m, d, Direct::Included);
+            } else if self.direct(g, m, d) != Direct::Excluded {
+                self.set(g, m, d, Direct::None);
+            }
         }
         self.observed.entry(g).or_default().insert(d);
     }
 
-    /// Folds one batch (one import) into the model.
-    pub fn apply(&mut self, statements: &[Statement]) {
+    /// Folds one batch (one import) into the model; returns false, changing nothing, when
+    /// the batch would make a cycle on some day.
+    pub fn apply(&mut self, statements: &[Statement]) -> bool {
+        let mut next = self.clone();
         for g in 0..self.space.groups {
             for d in 0..self.space.days {
                 let on_day: Vec<&Statement> = statements
                     .iter()
                     .filter(|s| s.group() == g && s.day() == d)
                     .collect();
-                self.apply_day(g, d, &on_day);
+                next.apply_day(g, d, &on_day);
+                next.apply_nesting(g, d, &on_day);
+            }
+        }
+        if next.has_cycle() {
+            return false;
+        }
+        *self = next;
+        true
+    }
+
+    /// The subgroup facts of one batch about group `g` on day `d`, the last per subgroup
+    /// winning.
+    fn apply_nesting(&mut self, g: usize, d: usize, on_day: &[&Statement]) {
+        let mut last: BTreeMap<usize, Direct> = BTreeMap::new();
+        for statement in on_day {
+            if let Statement::Nesting {
+                subgroup, state, ..
+            } = statement
+            {
+                last.insert(*subgroup, *state);
+            }
+        }
+        for (h, state) in last {
+            if self.subgroup(g, h, d) == state {
+                continue;
+            }
+            let recorded = self.nesting_recorded.entry((g, h)).or_default();
+            let until = recorded
+                .iter()
+                .copied()
+                .find(|later| *later > d)
+                .unwrap_or(self.space.days);
+            recorded.insert(d);
+            let days = self
+                .nesting
+                .entry((g, h))
+                .or_insert(vec![Direct::None; self.space.days]);
+            for slot in &mut days[d..until] {
+                *slot = state;
             }
         }
     }
@@ -233,7 +394,7 @@ impl Model {
                 Statement::End { .. } | Statement::CarryForward { .. } => {
                     lifecycle = Some(statement);
                 }
-                Statement::Fact { .. } => {}
+                Statement::Fact { .. } | Statement::Exclude { .. } | Statement::Nesting { .. } => {}
             }
         }
         let observed = match (snapshot, lifecycle) {
@@ -247,15 +408,26 @@ impl Model {
             self.observe(g, d, &members);
         }
         // Then the explicit facts, the last per member winning.
-        let mut facts: BTreeMap<usize, bool> = BTreeMap::new();
+        let mut facts: BTreeMap<usize, Direct> = BTreeMap::new();
         for statement in on_day {
-            if let Statement::Fact { member, join, .. } = statement {
-                facts.insert(*member, *join);
+            match statement {
+                Statement::Fact { member, join, .. } => {
+                    let state = if *join {
+                        Direct::Included
+                    } else {
+                        Direct::None
+                    };
+                    facts.insert(*member, state);
+                }
+                Statement::Exclude { member, .. } => {
+                    facts.insert(*member, Direct::Excluded);
+                }
+                _ => {}
             }
         }
-        for (m, join) in facts {
-            if self.is_member(g, m, d) != join {
-                self.set(g, m, d, join);
+        for (m, state) in facts {
+            if self.direct(g, m, d) != state {
+                self.set(g, m, d, state);
                 self.explicit.entry((g, m)).or_default().insert(d);
             }
         }

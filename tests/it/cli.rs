@@ -237,7 +237,7 @@ fn bad_input_names_file_line_and_column_and_writes_nothing() {
             "facts",
             "bad-change.csv",
             "date,group,member,change\n2020-01-01,g,a,arrive\n",
-            &["line 2, column 4 (change)", "join or leave"],
+            &["line 2, column 4 (change)", "join, leave or exclude"],
         ),
         (
             "observations",

@@ -397,7 +397,7 @@ fn the_demo_cleans_up_and_tells_the_story() {
         "are called \"Choir (L10)\"",
         "did you mean",
         "last day",
-        "sound: 3 commits",
+        "sound: 5 commits",
         "now removed",
     ] {
         assert!(stdout.contains(text), "the demo lacks {text:?}:\n{stdout}");
@@ -438,7 +438,7 @@ fn the_demo_keeps_its_ledger_where_db_says_and_refuses_an_existing_one() {
         },
     );
     let info = sandbox.muster(&["info", "--format", "json"]).ok().json();
-    assert_eq!(info["commits"], 3);
+    assert_eq!(info["commits"], 5);
     let refused = check(
         &sandbox,
         Case {
@@ -450,5 +450,5 @@ fn the_demo_keeps_its_ledger_where_db_says_and_refuses_an_existing_one() {
     );
     assert!(refused.stdout.is_empty());
     let again = sandbox.muster(&["info", "--format", "json"]).ok().json();
-    assert_eq!(again["commits"], 3);
+    assert_eq!(again["commits"], 5);
 }

@@ -50,6 +50,7 @@ fn seed_ledger() -> MemoryStore {
             Observation::snapshot(date, GroupId::new("h").unwrap(), [id("b"), id("c")].into()),
         ],
         facts: vec![],
+        nesting: vec![],
     };
     let source = Source {
         kind: SourceKind::Observations,

@@ -453,7 +453,7 @@ fn csv_cases() -> Vec<Case> {
         f("facts: leave with a leading space", "2025-01-06,chess,a, leave\n",
             &["line 2, column 4 (change) of", "is not a change"]),
         f("facts: a change that is no change", "2025-01-06,chess,a,joined\n",
-            &["line 2, column 4 (change) of", "write join or leave"]),
+            &["line 2, column 4 (change) of", "write join, leave or exclude"]),
         f("facts: a ragged row", "2025-01-06,chess,a\n",
             &["line 2, column 4 (change) of", "3 fields but the header names 4"]),
         f("facts: an extra field", "2025-01-06,chess,a,join,x\n",

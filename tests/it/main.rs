@@ -13,6 +13,7 @@ mod finding;
 mod fuzz_smoke;
 mod input_matrix;
 mod model;
+mod nesting;
 mod outcomes;
 mod output;
 mod personal;

@@ -1157,7 +1157,7 @@ proptest! {
             })
             .collect();
         let source = Source::new(SourceKind::Facts, vec![SourceFile::new("later.csv", b"later")]);
-        let batch = Batch { observations: Vec::new(), facts: later };
+        let batch = Batch { observations: Vec::new(), facts: later, nesting: Vec::new() };
         split_ledger.import(&batch, source, false).unwrap();
         let settled = memberships(&split_ledger, first, last);
         let head = split_ledger.head_seq();

@@ -25,6 +25,7 @@ fn import(ledger: &mut Ledger, observations: Vec<Observation>) {
     let batch = Batch {
         observations,
         facts: vec![],
+        nesting: vec![],
     };
     let source = Source {
         kind: SourceKind::Observations,

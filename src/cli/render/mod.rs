@@ -26,6 +26,7 @@ use muster::sync::SyncOutcome;
 
 mod columns;
 mod finding;
+pub mod nesting;
 mod sb;
 
 pub use columns::Format;
@@ -68,13 +69,16 @@ fn fact_columns() -> Columns<'static, Fact> {
         .column("change", |f: &Fact| Cell::word(f.change.as_str()))
 }
 
-/// The totals of an import, as JSON gives them (the table says them in a sentence).
+/// The totals of an import, as JSON gives them (the table says them in a sentence). One
+/// shape for every import: `facts` counts subgroup facts and exclusions too.
 fn import_summary_fields() -> Columns<'static, ImportOutcome> {
     Columns::new()
         .column("commit", |o: &ImportOutcome| {
             Cell::optional_number(o.commit)
         })
-        .column("facts", |o: &ImportOutcome| Cell::number(o.facts.len()))
+        .column("facts", |o: &ImportOutcome| {
+            Cell::number(o.facts.len() + o.subgroup_facts.len())
+        })
         .column("joins", |o: &ImportOutcome| Cell::number(o.joins()))
         .column("leaves", |o: &ImportOutcome| Cell::number(o.leaves()))
         .column("observed_dates", |o: &ImportOutcome| {
@@ -95,32 +99,55 @@ pub fn import(outcome: &ImportOutcome, format: Format) -> String {
                     out.push_str(&format!(
                         "{day}  {}  {} {}{note}\n",
                         fact.group,
-                        if fact.change.is_member() { '+' } else { '-' },
+                        match fact.change {
+                            Change::Join => '+',
+                            Change::Exclude => 'x',
+                            Change::Leave => '-',
+                        },
                         fact.member
                     ));
                 }
+                out.push_str(&nesting::subgroup_fact_lines(&outcome.subgroup_facts));
             }
             out + &import_sentence(outcome)
         }
     }
 }
 
+/// The exclusions and subgroup facts of an import, for its sentence: nothing when there
+/// are none (so imports without nesting say what they always said).
+fn nesting_counts(outcome: &ImportOutcome) -> String {
+    let mut text = String::new();
+    if outcome.exclusions() > 0 {
+        text.push_str(&format!(", {} exclusions", outcome.exclusions()));
+    }
+    if !outcome.subgroup_facts.is_empty() {
+        text.push_str(&format!(
+            ", {} subgroup facts",
+            outcome.subgroup_facts.len()
+        ));
+    }
+    text
+}
+
 /// The one line that says what an import did: all `--quiet` prints.
 pub fn import_sentence(outcome: &ImportOutcome) -> String {
     if outcome.dry_run {
         format!(
-            "dry run: would record {} facts ({} joins, {} leaves) and {} new observed dates; nothing written\n",
-            outcome.facts.len(),
+            "dry run: would record {} facts ({} joins, {} leaves{}) and {} new observed dates; nothing written\n",
+            outcome.facts.len() + outcome.subgroup_facts.len(),
             outcome.joins(),
             outcome.leaves(),
+            nesting_counts(outcome),
             outcome.new_observed_dates
         )
     } else if let Some(seq) = outcome.commit {
         format!(
-            "commit {seq}: recorded {} facts ({} joins, {} leaves) and {} new observed dates\n",
-            outcome.facts.len(),
+            "commit {seq}: recorded {} facts ({} joins, {} leaves{}) and {} new observed dates\n",
+            outcome.facts.len() + outcome.subgroup_facts.len(),
             outcome.joins(),
             outcome.leaves(),
+            nesting_counts(outcome),
             outcome.new_observed_dates
         )
     } else {

@@ -27,7 +27,7 @@ use crate::model::{Change, Date, GroupId, MemberId, MAX_FACTS_PER_COMMIT};
 /// Bytes of a count or a length prefix (`u64`).
 pub(super) const COUNT_BYTES: usize = 8;
 /// Bytes of a date (`i32`).
-const DATE_BYTES: usize = 4;
+pub(super) const DATE_BYTES: usize = 4;
 /// Bytes of a hash or a digest.
 pub(super) const HASH_BYTES: usize = 32;
 /// Bytes of one fact: member index (`u32`), date (`i32`), change (`u8`).
@@ -39,13 +39,16 @@ const MIN_SOURCE_FILE_BYTES: usize = COUNT_BYTES + HASH_BYTES;
 /// Fewest bytes a group record takes: its id and four empty lists.
 const MIN_GROUP_BYTES: usize = MIN_ID_BYTES + 4 * COUNT_BYTES;
 /// A fact's change byte.
-const LEAVE_BYTE: u8 = 0;
-const JOIN_BYTE: u8 = 1;
+pub(super) const LEAVE_BYTE: u8 = 0;
+pub(super) const JOIN_BYTE: u8 = 1;
+/// Only body version 3's nesting section holds it (`nesting_section`).
+pub(super) const EXCLUDE_BYTE: u8 = 2;
 
-fn change_byte(change: Change) -> u8 {
+pub(super) fn change_byte(change: Change) -> u8 {
     match change {
         Change::Leave => LEAVE_BYTE,
         Change::Join => JOIN_BYTE,
+        Change::Exclude => EXCLUDE_BYTE,
     }
 }
 
@@ -325,7 +328,7 @@ impl<'a> Reader<'a> {
     }
 }
 
-fn date(days: [u8; DATE_BYTES], what: &str) -> Result<Date> {
+pub(super) fn date(days: [u8; DATE_BYTES], what: &str) -> Result<Date> {
     let days = i32::from_be_bytes(days);
     Date::try_from(days).map_err(|error| damaged(format!("{what}: day number {days}: {error}")))
 }
@@ -468,6 +471,7 @@ pub(super) fn read_membership(input: &mut Reader) -> Result<Vec<GroupRecord>> {
             facts,
             ended,
             reopened,
+            subgroups: Vec::new(),
         });
     }
     if let Some(unused) = dictionary.iter().find(|entry| !entry.used) {

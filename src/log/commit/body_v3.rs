@@ -6,8 +6,8 @@
 //! Section kinds, in the order they appear (strictly ascending; an empty one is left out):
 //! 1 the interned id dictionary (reserved for the interned ids of issue 14; never written
 //! yet), 2 membership (version 2's member dictionary and group records, byte for byte),
-//! 3 nesting facts (reserved for nested groups and exclusions, issue 15; never written
-//! yet), 4 personal data (salted digests of the values this commit sets, and the subjects
+//! 3 nesting facts (members' exclusions and subgroup facts, `nesting_section`), 4 personal
+//! data (salted digests of the values this commit sets, and the subjects
 //! it erases). `docs/format.md` gives every byte.
 //!
 //! Owns: turning a [`Commit`] into version-3 body bytes and back, and the checks only this
@@ -21,13 +21,13 @@ use super::body_v2::{
     read_head, read_membership, write_head, write_membership, writer_for, Reader, Writer,
     HASH_BYTES, MIN_ID_BYTES,
 };
-use super::{Commit, COMMIT_VERSION_3};
+use super::{nesting_section, Commit, COMMIT_VERSION_3};
 use crate::error::{Error, Result};
 use crate::log::personal::{Field, PersonalRecord, Subject, MEMBER_SUBJECT};
 use crate::model::MAX_PERSONAL_VALUES_PER_COMMIT;
 
-/// Section kinds. 1 and 3 are reserved (see the module header): a commit holding one is
-/// refused until the muster that writes them reads them.
+/// Section kinds. 1 is reserved (see the module header): a commit holding one is refused
+/// until the muster that writes it reads it.
 pub(super) const SECTION_ID_DICTIONARY: u16 = 1;
 pub(super) const SECTION_MEMBERSHIP: u16 = 2;
 pub(super) const SECTION_NESTING: u16 = 3;
@@ -46,10 +46,14 @@ fn damaged(what: impl Display) -> Error {
 pub(super) fn encode(commit: &Commit) -> Result<Vec<u8>> {
     let mut out = writer_for(commit);
     write_head(&mut out, commit);
-    if !commit.groups.is_empty() {
-        let mut section = writer_for(commit);
-        write_membership(&mut section, commit)?;
+    let membership = nesting_section::membership_view(commit);
+    if !membership.groups.is_empty() {
+        let mut section = writer_for(&membership);
+        write_membership(&mut section, &membership)?;
         put_section(&mut out, SECTION_MEMBERSHIP, &section.bytes);
+    }
+    if let Some(bytes) = nesting_section::write(commit) {
+        put_section(&mut out, SECTION_NESTING, &bytes);
     }
     if !commit.personal.is_empty() || !commit.erased.is_empty() {
         let mut section = Writer { bytes: Vec::new() };
@@ -96,8 +100,9 @@ pub(super) fn decode(body: &[u8]) -> Result<Commit> {
         let mut section = Reader::new(bytes);
         match kind {
             SECTION_MEMBERSHIP => commit.groups = read_membership(&mut section)?,
+            SECTION_NESTING => nesting_section::read(&mut section, &mut commit.groups)?,
             SECTION_PERSONAL => read_personal(&mut section, &mut commit)?,
-            SECTION_ID_DICTIONARY | SECTION_NESTING => {
+            SECTION_ID_DICTIONARY => {
                 return Err(damaged(format!(
                     "section kind {kind} is reserved and not read by this muster \
                      (written by a newer one?)"

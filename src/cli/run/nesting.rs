@@ -1,0 +1,91 @@
+//! The nesting commands: `members` and `groups` resolved (the default), and
+//! `subgroups`.
+//!
+//! Owns: turning those commands' arguments into library calls and printing the answers.
+//! Must not: resolve anything itself (that is `query::nesting`), or print except through
+//! [`Output`].
+
+use std::io::Write;
+
+use muster::query::find;
+use muster::query::nesting::{self, Resolver};
+
+use super::{as_of, date, group, member, open_to_ask, Run, Status};
+use crate::cli::args::{Cli, Format};
+use crate::cli::output::Output;
+use crate::cli::render::{self, nesting::ResolvedMember};
+
+/// `members G --on D`: resolved, each member not directly included with its path.
+pub(super) fn members(
+    cli: &Cli,
+    g: &str,
+    on: &str,
+    as_of_text: &Option<String>,
+    format: Format,
+    out: &mut Output<impl Write>,
+) -> Run {
+    let (g, on) = (group(g)?, date(on)?);
+    let ledger = open_to_ask(cli, as_of_text)?;
+    find::require_group(&ledger, &g)?;
+    let mut resolver = Resolver::new(&ledger, on, as_of(&ledger, as_of_text)?);
+    let members = resolver.members(&g)?;
+    let mut answer = Vec::with_capacity(members.len());
+    let mut path_groups = std::collections::BTreeSet::new();
+    for member in members.iter() {
+        let via = resolver.via(&g, member)?;
+        path_groups.extend(via.iter().flatten().cloned());
+        answer.push(ResolvedMember {
+            member: member.clone(),
+            via,
+        });
+    }
+    let names = ledger.member_names(members.iter())?;
+    let group_names = ledger.group_names(path_groups.iter())?;
+    out.print(&render::nesting::members(
+        &g,
+        on,
+        &answer,
+        &names,
+        &group_names,
+        format,
+    ));
+    Ok(Status::Done)
+}
+
+/// `groups M --on D`: every group M is in, directly or through nesting.
+pub(super) fn groups(
+    cli: &Cli,
+    m: &str,
+    on: &str,
+    as_of_text: &Option<String>,
+    format: Format,
+    out: &mut Output<impl Write>,
+) -> Run {
+    let (m, on) = (member(m)?, date(on)?);
+    let ledger = open_to_ask(cli, as_of_text)?;
+    find::require_member(&ledger, &m)?;
+    let groups = nesting::groups_resolved(&ledger, &m, on, as_of(&ledger, as_of_text)?)?;
+    let names = ledger.group_names(groups.iter().map(|g| &g.group))?;
+    out.print(&render::nesting::groups(&m, on, &groups, &names, format));
+    Ok(Status::Done)
+}
+
+/// `subgroups G --on D`.
+pub(super) fn subgroups(
+    cli: &Cli,
+    g: &str,
+    on: &str,
+    as_of_text: &Option<String>,
+    format: Format,
+    out: &mut Output<impl Write>,
+) -> Run {
+    let (g, on) = (group(g)?, date(on)?);
+    let ledger = open_to_ask(cli, as_of_text)?;
+    find::require_group(&ledger, &g)?;
+    let subgroups = nesting::subgroups(&ledger, &g, on, as_of(&ledger, as_of_text)?)?;
+    let names = ledger.group_names(subgroups.included.iter().chain(&subgroups.excluded))?;
+    out.print(&render::nesting::subgroups(
+        &g, on, &subgroups, &names, format,
+    ));
+    Ok(Status::Done)
+}

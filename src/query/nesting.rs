@@ -1,0 +1,417 @@
+//! Nested groups resolved: who is in a group on a date through its subgroups, which groups
+//! a member is in through nesting, a group's subgroups, and resolved spans.
+//!
+//! Owns: the resolution rule (ARCHITECTURE.md, "resolution"): members(G, D) =
+//! ((⋃ members(H, D), H included in G) − (⋃ members(H, D), H excluded from G) ∪ I) − X,
+//! with I and X the members directly included in and excluded from G on D. So an
+//! individual exclusion beats everything, an individual inclusion beats a group
+//! exclusion, and a group exclusion beats a group inclusion.
+//! Must not: write anything, or replay the log: it reads the derived state (as the ledger
+//! stands now, each group's cached span index; as of an earlier commit, its timelines).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::ledger::cache::GroupSpans;
+use crate::ledger::Ledger;
+use crate::model::{Change, Date, GroupId, MemberId};
+use crate::projection::timeline::Timeline;
+
+/// A group's subgroups on a date: those included in it and those excluded from it, each
+/// sorted.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Subgroups {
+    pub included: Vec<GroupId>,
+    pub excluded: Vec<GroupId>,
+}
+
+/// What one group says directly on a date.
+struct Direct {
+    /// The members directly included: read by reference from the group's span index as the
+    /// ledger stands now, or evaluated from its timelines as of an earlier commit.
+    included: Included,
+    excluded: Vec<MemberId>,
+    subgroups: Subgroups,
+}
+
+enum Included {
+    Now(Arc<GroupSpans>, Date),
+    AsOf(Vec<MemberId>),
+}
+
+impl Included {
+    /// The members, sorted, by reference.
+    fn members(&self) -> Box<dyn Iterator<Item = &MemberId> + '_> {
+        match self {
+            Included::Now(spans, on) => Box::new(spans.members_on_by_reference(*on)),
+            Included::AsOf(members) => Box::new(members.iter()),
+        }
+    }
+
+    fn to_vec(&self) -> Vec<MemberId> {
+        self.members().cloned().collect()
+    }
+
+    fn contains(&self, member: &MemberId) -> bool {
+        self.members().any(|included| included == member)
+    }
+}
+
+/// The subgroups of `timelines` in state `Join` and `Exclude` on `on`.
+pub(crate) fn subgroups_of(
+    timelines: &BTreeMap<GroupId, Timeline>,
+    on: Date,
+    as_of: Option<u64>,
+) -> Subgroups {
+    let mut subgroups = Subgroups::default();
+    for (subgroup, timeline) in timelines {
+        match timeline.state(on, as_of) {
+            Change::Join => subgroups.included.push(subgroup.clone()),
+            Change::Exclude => subgroups.excluded.push(subgroup.clone()),
+            Change::Leave => {}
+        }
+    }
+    subgroups
+}
+
+/// The subgroups included in and excluded from `group` on `on`, as of commit `as_of`.
+pub fn subgroups(
+    ledger: &Ledger,
+    group: &GroupId,
+    on: Date,
+    as_of: Option<u64>,
+) -> Result<Subgroups> {
+    Ok(subgroups_of(
+        &ledger.group_state(group)?.subgroups,
+        on,
+        as_of,
+    ))
+}
+
+/// Resolves groups on one date, as of one commit, remembering every group it resolved
+/// (a group reached through two paths is resolved once).
+pub struct Resolver<'l> {
+    ledger: &'l Ledger,
+    on: Date,
+    as_of: Option<u64>,
+    resolved: FxHashMap<GroupId, Arc<Vec<MemberId>>>,
+    direct: FxHashMap<GroupId, Arc<Direct>>,
+    without_exclusions: FxHashMap<GroupId, bool>,
+    open_checks: BTreeSet<GroupId>,
+    /// Groups being resolved: meeting one again is a cycle, which a checked ledger never
+    /// holds (refused as corrupt rather than recursing for ever).
+    open: BTreeSet<GroupId>,
+}
+
+impl<'l> Resolver<'l> {
+    pub fn new(ledger: &'l Ledger, on: Date, as_of: Option<u64>) -> Resolver<'l> {
+        // As of the head is now: the span indexes answer.
+        let as_of = as_of.filter(|as_of| *as_of < ledger.head_seq());
+        Resolver {
+            ledger,
+            on,
+            as_of,
+            resolved: FxHashMap::default(),
+            direct: FxHashMap::default(),
+            without_exclusions: FxHashMap::default(),
+            open_checks: BTreeSet::new(),
+            open: BTreeSet::new(),
+        }
+    }
+
+    fn direct(&mut self, group: &GroupId) -> Result<Arc<Direct>> {
+        if let Some(direct) = self.direct.get(group) {
+            return Ok(direct.clone());
+        }
+        let state = self.ledger.group_state(group)?;
+        let (on, as_of) = (self.on, self.as_of);
+        let (included, excluded) = match as_of {
+            None => {
+                let spans = self
+                    .ledger
+                    .group_spans(group)?
+                    .ok_or_else(|| unknown(group))?;
+                let excluded = spans.excluded_on(on);
+                (Included::Now(spans, on), excluded)
+            }
+            Some(_) => (
+                Included::AsOf(state.members_on(on, as_of)),
+                state
+                    .members
+                    .iter()
+                    .filter(|(_, timeline)| timeline.state(on, as_of) == Change::Exclude)
+                    .map(|(member, _)| member.clone())
+                    .collect(),
+            ),
+        };
+        let direct = Arc::new(Direct {
+            included,
+            excluded,
+            subgroups: subgroups_of(&state.subgroups, on, as_of),
+        });
+        self.direct.insert(group.clone(), direct.clone());
+        Ok(direct)
+    }
+
+    /// The resolved members of `group`, sorted.
+    pub fn members(&mut self, group: &GroupId) -> Result<Arc<Vec<MemberId>>> {
+        if let Some(members) = self.resolved.get(group) {
+            return Ok(members.clone());
+        }
+        if !self.open.insert(group.clone()) {
+            return Err(cycle(group));
+        }
+        let direct = self.direct(group)?;
+        let members = if direct.subgroups.included.is_empty() {
+            // Nothing comes in through nesting: an excluded subgroup takes nothing away
+            // from nothing, and the direct states are one per member.
+            direct.included.to_vec()
+        } else if self.without_exclusions(group)? {
+            // No exclusion anywhere below: the union of every direct inclusion below,
+            // gathered once, without building each level's set.
+            let mut below = Vec::new();
+            self.gather(group, &mut FxHashSet::default(), &mut below)?;
+            distinct_sorted(below.iter().flat_map(|direct| direct.included.members()))
+        } else {
+            let mut runs = Vec::with_capacity(direct.subgroups.included.len());
+            for subgroup in &direct.subgroups.included {
+                runs.push(self.members(subgroup)?);
+            }
+            let mut through = distinct_sorted(runs.iter().flat_map(|run| run.iter()));
+            if !direct.subgroups.excluded.is_empty() {
+                let mut runs = Vec::with_capacity(direct.subgroups.excluded.len());
+                for subgroup in &direct.subgroups.excluded {
+                    runs.push(self.members(subgroup)?);
+                }
+                let out = distinct_sorted(runs.iter().flat_map(|run| run.iter()));
+                through = difference(&through, &out);
+            }
+            let with_own = distinct_sorted(through.iter().chain(direct.included.members()));
+            difference(&with_own, &direct.excluded)
+        };
+        self.open.remove(group);
+        let members = Arc::new(members);
+        self.resolved.insert(group.clone(), members.clone());
+        Ok(members)
+    }
+
+    /// Whether no member and no subgroup is excluded from `group` or any group below it.
+    fn without_exclusions(&mut self, group: &GroupId) -> Result<bool> {
+        if let Some(&answer) = self.without_exclusions.get(group) {
+            return Ok(answer);
+        }
+        if !self.open_checks.insert(group.clone()) {
+            return Err(cycle(group));
+        }
+        let direct = self.direct(group)?;
+        let mut answer = direct.excluded.is_empty() && direct.subgroups.excluded.is_empty();
+        for subgroup in &direct.subgroups.included {
+            if !answer {
+                break;
+            }
+            answer = self.without_exclusions(subgroup)?;
+        }
+        self.open_checks.remove(group);
+        self.without_exclusions.insert(group.clone(), answer);
+        Ok(answer)
+    }
+
+    /// What `group` and every group included below it say directly, each once.
+    fn gather(
+        &mut self,
+        group: &GroupId,
+        seen: &mut FxHashSet<GroupId>,
+        below: &mut Vec<Arc<Direct>>,
+    ) -> Result<()> {
+        if !seen.insert(group.clone()) {
+            return Ok(());
+        }
+        let direct = self.direct(group)?;
+        for subgroup in &direct.subgroups.included {
+            self.gather(subgroup, seen, below)?;
+        }
+        below.push(direct);
+        Ok(())
+    }
+
+    /// For a resolved member of `group` not directly included in it, the subgroups it
+    /// comes in through, from `group`'s subgroup down to the one that includes it
+    /// directly (the first such path in id order); `None` when it is directly included.
+    pub fn via(&mut self, group: &GroupId, member: &MemberId) -> Result<Option<Vec<GroupId>>> {
+        let direct = self.direct(group)?;
+        if direct.included.contains(member) {
+            return Ok(None);
+        }
+        for subgroup in &direct.subgroups.included {
+            if self.members(subgroup)?.binary_search(member).is_ok() {
+                let mut path = vec![subgroup.clone()];
+                if let Some(below) = self.via(subgroup, member)? {
+                    path.extend(below);
+                }
+                return Ok(Some(path));
+            }
+        }
+        Ok(None)
+    }
+}
+
+fn cycle(group: &GroupId) -> Error {
+    Error::corrupt(format!(
+        "group {group} contains itself through its subgroups"
+    ))
+}
+
+fn unknown(group: &GroupId) -> Error {
+    Error::new(
+        ErrorKind::NotFound,
+        format!("no group {group} in the ledger"),
+    )
+}
+
+/// The members `members` names, each once, sorted: duplicates dropped through a hash set
+/// of references, the rest sorted, and each member cloned once.
+fn distinct_sorted<'a>(members: impl Iterator<Item = &'a MemberId>) -> Vec<MemberId> {
+    let mut seen: FxHashSet<&MemberId> = FxHashSet::default();
+    let mut distinct: Vec<&MemberId> = members.filter(|member| seen.insert(member)).collect();
+    distinct.sort_unstable();
+    distinct.into_iter().cloned().collect()
+}
+
+/// `a` without `b`, both sorted.
+fn difference(a: &[MemberId], b: &[MemberId]) -> Vec<MemberId> {
+    if b.is_empty() {
+        return a.to_vec();
+    }
+    let mut out = Vec::with_capacity(a.len());
+    let mut j = 0;
+    for member in a {
+        while j < b.len() && b[j] < *member {
+            j += 1;
+        }
+        if b.get(j) != Some(member) {
+            out.push(member.clone());
+        }
+    }
+    out
+}
+
+/// The resolved members of `group` on `on`, sorted, as of commit `as_of`.
+pub fn members_resolved(
+    ledger: &Ledger,
+    group: &GroupId,
+    on: Date,
+    as_of: Option<u64>,
+) -> Result<Vec<MemberId>> {
+    let members = Resolver::new(ledger, on, as_of).members(group)?;
+    Ok(Arc::try_unwrap(members).unwrap_or_else(|shared| shared.as_ref().clone()))
+}
+
+/// A group a member is in on a date, and whether directly.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupIn {
+    pub group: GroupId,
+    pub direct: bool,
+}
+
+/// Every group `member` is in on `on`, directly or through nesting, sorted, as of commit
+/// `as_of`. Only groups at or above the member's own groups can hold it: those are walked
+/// up through the parent timelines, and each is decided for this member alone.
+pub fn groups_resolved(
+    ledger: &Ledger,
+    member: &MemberId,
+    on: Date,
+    as_of: Option<u64>,
+) -> Result<Vec<GroupIn>> {
+    let state = ledger.member_state(member)?;
+    let mut candidates: BTreeSet<GroupId> = BTreeSet::new();
+    let mut next: Vec<GroupId> = state.groups.keys().cloned().collect();
+    while let Some(group) = next.pop() {
+        if candidates.insert(group.clone()) {
+            if let Some(group_state) = ledger.group(&group)? {
+                next.extend(group_state.parents.keys().cloned());
+            }
+        }
+    }
+    let mut decided: HashMap<GroupId, bool> = HashMap::new();
+    let mut answer = Vec::new();
+    for group in &candidates {
+        let direct = state
+            .groups
+            .get(group)
+            .is_some_and(|timeline| timeline.state(on, as_of) == Change::Join);
+        if contains(
+            ledger,
+            group,
+            &state.groups,
+            &candidates,
+            on,
+            as_of,
+            &mut decided,
+            0,
+        )? {
+            answer.push(GroupIn {
+                group: group.clone(),
+                direct,
+            });
+        }
+    }
+    Ok(answer)
+}
+
+/// Most levels of nesting walked for one member: deeper means a cycle, which a checked
+/// ledger never holds.
+const MAX_DEPTH: usize = 10_000;
+
+/// Whether `group` holds the member whose timelines are `own` (resolution for one
+/// member), remembering each group decided.
+#[allow(clippy::too_many_arguments)]
+fn contains(
+    ledger: &Ledger,
+    group: &GroupId,
+    own: &BTreeMap<GroupId, Timeline>,
+    candidates: &BTreeSet<GroupId>,
+    on: Date,
+    as_of: Option<u64>,
+    decided: &mut HashMap<GroupId, bool>,
+    depth: usize,
+) -> Result<bool> {
+    if let Some(&answer) = decided.get(group) {
+        return Ok(answer);
+    }
+    if depth > MAX_DEPTH {
+        return Err(Error::corrupt(format!(
+            "group {group} contains itself through its subgroups"
+        )));
+    }
+    let answer = match own.get(group).map(|t| t.state(on, as_of)) {
+        Some(Change::Join) => true,
+        Some(Change::Exclude) => false,
+        _ => {
+            let state = ledger.group_state(group)?;
+            let subgroups = subgroups_of(&state.subgroups, on, as_of);
+            let mut holds = |subgroups: &[GroupId]| -> Result<bool> {
+                for subgroup in subgroups.iter().filter(|g| candidates.contains(*g)) {
+                    if contains(
+                        ledger,
+                        subgroup,
+                        own,
+                        candidates,
+                        on,
+                        as_of,
+                        decided,
+                        depth + 1,
+                    )? {
+                        return Ok(true);
+                    }
+                }
+                Ok(false)
+            };
+            holds(&subgroups.included)? && !holds(&subgroups.excluded)?
+        }
+    };
+    decided.insert(group.clone(), answer);
+    Ok(answer)
+}
