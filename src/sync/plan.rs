@@ -13,9 +13,9 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::ledger::Ledger;
 use crate::log::hash::{hex, Hash};
 use crate::log::personal::Subject;
-use crate::model::{GroupId, Span};
+use crate::model::{Change, GroupId, Span};
 use crate::progress::Progress;
-use crate::query::membership;
+use crate::query::{membership, resolved_history};
 
 /// The commit a database holds the ledger through: what its sync state records.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,6 +52,9 @@ pub struct SyncPlan {
     pub removed: Vec<Span>,
     /// Spans the ledger has that the database does not hold yet, sorted.
     pub added: Vec<Span>,
+    /// The same for the resolved spans (through nesting, less exclusions).
+    pub resolved_removed: Vec<Span>,
+    pub resolved_added: Vec<Span>,
     /// Names to set (new or changed), sorted by subject.
     pub names_set: Vec<(Subject, String)>,
     /// Subjects whose name must go (erased, or never had one), sorted.
@@ -63,7 +66,7 @@ pub struct SyncPlan {
 pub enum Decision {
     /// The database already holds the ledger through its head: nothing to change.
     UpToDate(Synced),
-    Apply(SyncPlan),
+    Apply(Box<SyncPlan>),
 }
 
 /// The error a database that follows another history gets: nothing is changed.
@@ -135,22 +138,30 @@ pub fn decide(
         subjects.extend(ledger.named_subjects()?);
         groups.extend(ledger.group_ids()?);
     }
-    let (removed, added) = span_changes(ledger, &groups, from.map(|from| from.seq), progress)?;
+    let before = from.map(|from| from.seq);
+    let (removed, added) = span_changes(ledger, &groups, before, Spans::Direct, progress)?;
+    // A group's resolved spans change with its own facts and with those of any group
+    // below it: every group above a touched one is touched too.
+    let above = groups_above(ledger, &groups)?;
+    let (resolved_removed, resolved_added) =
+        span_changes(ledger, &above, before, Spans::Resolved, progress)?;
     let (names_set, mut names_removed) = name_changes(ledger, subjects)?;
     if from.is_none() {
         // Replacing removes every name the tenant had: nothing is left to remove.
         names_removed.clear();
     }
-    Ok(Decision::Apply(SyncPlan {
+    Ok(Decision::Apply(Box::new(SyncPlan {
         from,
         through: head,
         replace: from.is_none(),
         commits,
         removed,
         added,
+        resolved_removed,
+        resolved_added,
         names_set,
         names_removed,
-    }))
+    })))
 }
 
 /// Refuses a state the ledger's history does not contain.
@@ -185,27 +196,74 @@ fn check_same_history(ledger: &Ledger, tenant: &str, state: Synced) -> Result<()
     Ok(())
 }
 
+/// Which spans a table holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Spans {
+    /// Direct inclusion: `export spans`.
+    Direct,
+    /// Through nesting, less exclusions: `export spans --resolved`.
+    Resolved,
+}
+
+/// `groups` and every group above one of them, on any date (a parent's timeline of a
+/// subgroup keeps every fact, so the parents now include those of any earlier commit).
+fn groups_above(ledger: &Ledger, groups: &BTreeSet<GroupId>) -> Result<BTreeSet<GroupId>> {
+    let mut seen = BTreeSet::new();
+    let mut next: Vec<GroupId> = groups.iter().cloned().collect();
+    while let Some(group) = next.pop() {
+        if seen.insert(group.clone()) {
+            next.extend(ledger.group_state(&group)?.parents.keys().cloned());
+        }
+    }
+    Ok(seen)
+}
+
+/// The spans of `group` as of `as_of` (now when `None`), direct or resolved.
+fn group_spans(
+    ledger: &Ledger,
+    group: &GroupId,
+    as_of: Option<u64>,
+    spans: Spans,
+) -> Result<BTreeSet<Span>> {
+    let state = ledger.group_state(group)?;
+    // Without subgroups or exclusions, ever, a group's resolved members are its direct
+    // ones on every date: the direct spans, without resolving day by day.
+    let nested = !state.subgroups.is_empty()
+        || state.members.values().any(|timeline| {
+            timeline
+                .entries()
+                .iter()
+                .any(|entry| entry.change == Change::Exclude)
+        });
+    let records = match (spans, nested) {
+        (Spans::Resolved, true) => resolved_history::group_history(ledger, group, as_of)?,
+        (Spans::Direct, _) | (Spans::Resolved, false) => {
+            membership::group_history(ledger, group, as_of)?
+        }
+    };
+    Ok(records.into_iter().map(|record| record.span).collect())
+}
+
 /// The spans of `groups` that went (held after commit `before`, not now) and came (held
 /// now, not after `before`). Nothing is held before the first commit.
 fn span_changes(
     ledger: &Ledger,
     groups: &BTreeSet<GroupId>,
     before: Option<u64>,
+    spans: Spans,
     progress: &dyn Progress,
 ) -> Result<(Vec<Span>, Vec<Span>)> {
-    progress.start("reading spans", groups.len() as u64);
+    let what = match spans {
+        Spans::Direct => "reading spans",
+        Spans::Resolved => "resolving spans",
+    };
+    progress.start(what, groups.len() as u64);
     let mut removed = Vec::new();
     let mut added = Vec::new();
     for group in groups {
-        let now: BTreeSet<Span> = membership::group_history(ledger, group, None)?
-            .into_iter()
-            .map(|record| record.span)
-            .collect();
-        let then: BTreeSet<Span> = match before {
-            Some(before) => membership::group_history(ledger, group, Some(before))?
-                .into_iter()
-                .map(|record| record.span)
-                .collect(),
+        let now = group_spans(ledger, group, None, spans)?;
+        let then = match before {
+            Some(before) => group_spans(ledger, group, Some(before), spans)?,
             None => BTreeSet::new(),
         };
         removed.extend(then.difference(&now).cloned());

@@ -186,7 +186,7 @@ impl TenantTransaction<'_> {
         let tenant = self.tenant.as_str().to_string();
         let transaction = &mut self.transaction;
         if plan.replace {
-            for table in ["spans", "names", "commits"] {
+            for table in ["spans", "resolved_spans", "names", "commits"] {
                 transaction
                     .execute(
                         &format!("DELETE FROM {schema}.{table} WHERE tenant = $1"),
@@ -195,19 +195,32 @@ impl TenantTransaction<'_> {
                     .map_err(|e| database(&format!("clearing the tenant's {table}"), e))?;
             }
         }
-        if !plan.removed.is_empty() {
-            remove_spans(transaction, &schema, &self.tenant, &plan.removed, plan.from)?;
-        }
-        progress.start("copying spans", plan.added.len() as u64);
-        copy(
-            transaction,
-            &format!(
-                "COPY {schema}.spans (tenant, group_id, member_id, during) FROM STDIN (FORMAT csv)"
+        for (table, removed, added) in [
+            ("spans", &plan.removed, &plan.added),
+            (
+                "resolved_spans",
+                &plan.resolved_removed,
+                &plan.resolved_added,
             ),
-            plan.added.iter().map(|span| span_record(&tenant, span)),
-            progress,
-        )?;
-        progress.finish();
+        ] {
+            let table = SpanTable {
+                schema: &schema,
+                table,
+                tenant: &self.tenant,
+            };
+            table.remove(transaction, removed, plan.from)?;
+            progress.start(&format!("copying {}", table.table), added.len() as u64);
+            copy(
+                transaction,
+                &format!(
+                    "COPY {schema}.{} (tenant, group_id, member_id, during) FROM STDIN (FORMAT csv)",
+                    table.table
+                ),
+                added.iter().map(|span| span_record(&tenant, span)),
+                progress,
+            )?;
+            progress.finish();
+        }
         set_names(transaction, &schema, &tenant, &plan.names_set)?;
         remove_names(transaction, &schema, &tenant, &plan.names_removed)?;
         copy(
@@ -242,47 +255,61 @@ impl TenantTransaction<'_> {
     }
 }
 
-/// Removes `spans` of the tenant; every one must be there. One missing means the rows were
-/// changed outside muster: refused, and the transaction rolls back.
-fn remove_spans(
-    transaction: &mut Transaction<'_>,
-    schema: &str,
-    tenant: &Tenant,
-    spans: &[Span],
-    from: Option<Synced>,
-) -> Result<()> {
-    copy_to_temporary(
-        transaction,
-        "muster_removed_spans (group_id text, member_id text, during daterange)",
-        spans.iter().map(|span| {
-            let mut record = span_record("", span);
-            record.remove(0);
-            record
-        }),
-    )?;
-    let removed = transaction
-        .execute(
-            &format!(
-                "DELETE FROM {schema}.spans AS s USING muster_removed_spans AS r
-                 WHERE s.tenant = $1 AND s.group_id = r.group_id AND s.member_id = r.member_id
-                   AND s.during = r.during"
-            ),
-            &[&tenant.as_str()],
-        )
-        .map_err(|e| database("removing spans", e))?;
-    if removed != spans.len() as u64 {
-        let through = from.map_or(0, |from| from.seq);
-        return Err(Error::new(
-            ErrorKind::Diverged,
-            format!(
-                "tenant {tenant}: of the {} spans the ledger held after commit {through} and no \
-                 longer holds, the database has {removed}: its rows were changed outside muster; \
-                 nothing was changed. `--full` replaces this tenant's rows with this ledger's",
-                spans.len()
-            ),
-        ));
+/// One table of spans (`spans`, `resolved_spans`) of one tenant.
+struct SpanTable<'a> {
+    schema: &'a str,
+    table: &'a str,
+    tenant: &'a Tenant,
+}
+
+impl SpanTable<'_> {
+    /// Removes `spans`; every one must be there. One missing means the rows were changed
+    /// outside muster: refused, and the transaction rolls back.
+    fn remove(
+        &self,
+        transaction: &mut Transaction<'_>,
+        spans: &[Span],
+        from: Option<Synced>,
+    ) -> Result<()> {
+        if spans.is_empty() {
+            return Ok(());
+        }
+        let (schema, table, tenant) = (self.schema, self.table, self.tenant);
+        let removed_rows = format!("muster_removed_{table}");
+        copy_to_temporary(
+            transaction,
+            &format!("{removed_rows} (group_id text, member_id text, during daterange)"),
+            spans.iter().map(|span| {
+                let mut record = span_record("", span);
+                record.remove(0);
+                record
+            }),
+        )?;
+        let removed = transaction
+            .execute(
+                &format!(
+                    "DELETE FROM {schema}.{table} AS s USING {removed_rows} AS r
+                     WHERE s.tenant = $1 AND s.group_id = r.group_id
+                       AND s.member_id = r.member_id AND s.during = r.during"
+                ),
+                &[&tenant.as_str()],
+            )
+            .map_err(|e| database(&format!("removing {table}"), e))?;
+        if removed != spans.len() as u64 {
+            let through = from.map_or(0, |from| from.seq);
+            return Err(Error::new(
+                ErrorKind::Diverged,
+                format!(
+                    "tenant {tenant}: of the {} {table} the ledger held after commit {through} \
+                     and no longer holds, the database has {removed}: its rows were changed \
+                     outside muster; nothing was changed. `--full` replaces this tenant's rows \
+                     with this ledger's",
+                    spans.len()
+                ),
+            ));
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 fn set_names(

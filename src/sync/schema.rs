@@ -1,4 +1,5 @@
-//! The tables `muster sync postgres` keeps, and their migrations: version 1 is the first.
+//! The tables `muster sync postgres` keeps, and their migrations: version 1 the direct spans,
+//! names, commits and sync state; version 2 the resolved spans of nested groups.
 //! docs/postgres.md describes every table and column; a test reads them back from the
 //! catalog.
 //!
@@ -11,7 +12,7 @@ use crate::error::{Error, ErrorKind, Result};
 
 /// The newest version of the tables this muster writes. A database at a later version
 /// was migrated by a newer muster and is refused, never written.
-pub const SCHEMA_VERSION: i32 = 1;
+pub const SCHEMA_VERSION: i32 = 2;
 
 /// PostgreSQL's longest identifier, in bytes (`NAMEDATALEN - 1`).
 pub const MAX_SCHEMA_NAME_BYTES: usize = 63;
@@ -62,6 +63,22 @@ pub const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [
          applied_hash    text        NOT NULL,
          synced_at       timestamptz NOT NULL
      );",
+    // Version 2: the resolved spans of nested groups (issue 15), the shape of `spans`.
+    "CREATE TABLE {schema}.resolved_spans (
+         tenant    text      NOT NULL,
+         group_id  text      NOT NULL,
+         member_id text      NOT NULL,
+         during    daterange NOT NULL CHECK (NOT isempty(during) AND NOT lower_inf(during)),
+         pair      bigint    NOT NULL GENERATED ALWAYS AS
+             (hashtextextended(tenant || E'\\x1f' || group_id || E'\\x1f' || member_id, 0)) STORED,
+         CONSTRAINT resolved_spans_do_not_overlap EXCLUDE USING gist
+             (pair WITH =, during WITH &&, tenant WITH =, group_id WITH =, member_id WITH =)
+     );
+     CREATE INDEX resolved_spans_members_of_group ON {schema}.resolved_spans (tenant, group_id);
+     CREATE INDEX resolved_spans_groups_of_member ON {schema}.resolved_spans (tenant, member_id);
+     -- Tenants synced by version 1 have no resolved spans yet: their next sync copies them
+     -- whole (a sync state without resolved spans is replaced, see sync::plan).
+     DELETE FROM {schema}.sync_state;",
 ];
 
 /// A schema name: an unquoted-style identifier (letters, digits, underscores, not

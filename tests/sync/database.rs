@@ -45,6 +45,7 @@ pub type SpanRow = (String, String, String, String);
 #[derive(Debug, PartialEq, Eq, Clone)]
 pub struct TenantRows {
     pub spans: Vec<SpanRow>,
+    pub resolved_spans: Vec<SpanRow>,
     pub names: Vec<(String, String, String)>,
     pub commits: Vec<(i64, String)>,
     pub state: Option<(i64, String)>,
@@ -62,26 +63,15 @@ impl Database {
         if !self.has_tables() {
             return TenantRows {
                 spans: Vec::new(),
+                resolved_spans: Vec::new(),
                 names: Vec::new(),
                 commits: Vec::new(),
                 state: None,
             };
         }
         let schema = self.schema.clone();
-        let spans = self
-            .client
-            .query(
-                &format!(
-                    "SELECT group_id, member_id, lower(during)::text,
-                            coalesce((upper(during) - 1)::text, '')
-                     FROM \"{schema}\".spans WHERE tenant = $1 ORDER BY 1, 2, 3"
-                ),
-                &[&tenant],
-            )
-            .expect("read spans")
-            .iter()
-            .map(|row| (row.get(0), row.get(1), row.get(2), row.get(3)))
-            .collect();
+        let spans = self.span_rows("spans", tenant);
+        let resolved_spans = self.span_rows("resolved_spans", tenant);
         let names = self
             .client
             .query(
@@ -120,6 +110,7 @@ impl Database {
             .map(|row| (row.get(0), row.get(1)));
         TenantRows {
             spans,
+            resolved_spans,
             names,
             commits,
             state,
@@ -133,6 +124,24 @@ impl Database {
         self.client
             .batch_execute(&statement)
             .unwrap_or_else(|e| panic!("{statement}: {e}"));
+    }
+
+    /// The rows of `table` (`spans` or `resolved_spans`) as `export spans` writes them.
+    fn span_rows(&mut self, table: &str, tenant: &str) -> Vec<SpanRow> {
+        let schema = &self.schema;
+        self.client
+            .query(
+                &format!(
+                    "SELECT group_id, member_id, lower(during)::text,
+                            coalesce((upper(during) - 1)::text, '')
+                     FROM \"{schema}\".{table} WHERE tenant = $1 ORDER BY 1, 2, 3"
+                ),
+                &[&tenant],
+            )
+            .expect("read spans")
+            .iter()
+            .map(|row| (row.get(0), row.get(1), row.get(2), row.get(3)))
+            .collect()
     }
 
     fn has_tables(&mut self) -> bool {
@@ -150,7 +159,7 @@ impl Database {
     pub fn row_versions(&mut self, tenant: &str) -> Vec<String> {
         let schema = &self.schema;
         let mut versions = Vec::new();
-        for table in ["spans", "names", "commits", "sync_state"] {
+        for table in ["spans", "resolved_spans", "names", "commits", "sync_state"] {
             let rows = self
                 .client
                 .query(
@@ -169,20 +178,24 @@ impl Database {
         versions
     }
 
-    /// Members of `group` on `on`, the SQL way.
-    pub fn members_on(&mut self, tenant: &str, group: &str, on: &str) -> Vec<String> {
+    /// Members of `group` on `on` in `table` (`spans`, `resolved_spans`), the SQL way.
+    pub fn members_on(&mut self, table: &str, tenant: &str, group: &str, on: &str) -> Vec<String> {
         self.one_column(
-            "SELECT member_id FROM \"{schema}\".spans
-             WHERE tenant = $1 AND group_id = $2 AND during @> $3::text::date ORDER BY 1",
+            &format!(
+                "SELECT member_id FROM \"{{schema}}\".{table}
+                 WHERE tenant = $1 AND group_id = $2 AND during @> $3::text::date ORDER BY 1"
+            ),
             &[&tenant, &group, &on],
         )
     }
 
-    /// Groups of `member` on `on`, the SQL way.
-    pub fn groups_on(&mut self, tenant: &str, member: &str, on: &str) -> Vec<String> {
+    /// Groups of `member` on `on` in `table`, the SQL way.
+    pub fn groups_on(&mut self, table: &str, tenant: &str, member: &str, on: &str) -> Vec<String> {
         self.one_column(
-            "SELECT group_id FROM \"{schema}\".spans
-             WHERE tenant = $1 AND member_id = $2 AND during @> $3::text::date ORDER BY 1",
+            &format!(
+                "SELECT group_id FROM \"{{schema}}\".{table}
+                 WHERE tenant = $1 AND member_id = $2 AND during @> $3::text::date ORDER BY 1"
+            ),
             &[&tenant, &member, &on],
         )
     }
@@ -238,10 +251,15 @@ pub fn expected_spans_and_commits(db: &Path, through: Option<i64>) -> TenantRows
     if let Some(seq) = &through_text {
         export.extend(["--as-of", seq.as_str()]);
     }
-    let spans = if through == Some(0) {
-        Vec::new()
-    } else {
-        csv_rows(&run_in(dir, db, &export).ok().stdout)
+    let exported = |resolved: bool| -> Vec<SpanRow> {
+        if through == Some(0) {
+            return Vec::new();
+        }
+        let mut args = export.clone();
+        if resolved {
+            args.push("--resolved");
+        }
+        csv_rows(&run_in(dir, db, &args).ok().stdout)
             .into_iter()
             .map(|row| {
                 (
@@ -253,6 +271,7 @@ pub fn expected_spans_and_commits(db: &Path, through: Option<i64>) -> TenantRows
             })
             .collect()
     };
+    let (spans, resolved_spans) = (exported(false), exported(true));
     let log = run_in(dir, db, &["log", "--format", "json"]).ok().json();
     let commits: Vec<(i64, String)> = log
         .as_array()
@@ -269,6 +288,7 @@ pub fn expected_spans_and_commits(db: &Path, through: Option<i64>) -> TenantRows
     TenantRows {
         state: commits.last().cloned(),
         spans,
+        resolved_spans,
         names: Vec::new(),
         commits,
     }

@@ -36,6 +36,7 @@ const TESTS: &[Test] = &[
     test!(a_second_run_changes_nothing),
     test!(an_erasure_removes_the_name_and_keeps_the_spans),
     test!(two_tenants_share_one_database),
+    test!(nested_groups_and_exclusions_reach_the_resolved_spans),
     test!(a_fork_is_refused_and_changes_nothing),
     test!(rows_changed_outside_muster_are_refused),
     test!(tables_of_a_newer_muster_are_refused),

@@ -89,8 +89,9 @@ impl School {
         expected: &TenantRows,
         rng: &mut Rng,
     ) {
-        let groups: Vec<&String> = expected.spans.iter().map(|span| &span.0).collect();
-        let members: Vec<&String> = expected.spans.iter().map(|span| &span.1).collect();
+        let spans = expected.resolved_spans.iter().chain(&expected.spans);
+        let (groups, members): (Vec<&String>, Vec<&String>) =
+            spans.map(|span| (&span.0, &span.1)).unzip();
         let (first, last) = self.generated.span();
         let days = (last.days_from_ce() - first.days_from_ce()) as u64 + 1;
         for _ in 0..12 {
@@ -99,23 +100,26 @@ impl School {
                 .expect("a day of the year")
                 .to_string();
             let group = groups[rng.below(groups.len() as u64) as usize];
-            let answer = self
-                .muster(&["members", group, "--on", &on, "--format", "csv"])
-                .ok();
-            assert_eq!(
-                database.members_on(tenant, group, &on),
-                column(&answer.stdout, 0).into_iter().collect::<Vec<_>>(),
-                "members of {group} on {on}"
-            );
             let member = members[rng.below(members.len() as u64) as usize];
-            let answer = self
-                .muster(&["groups", member, "--on", &on, "--format", "csv"])
-                .ok();
-            assert_eq!(
-                database.groups_on(tenant, member, &on),
-                column(&answer.stdout, 0).into_iter().collect::<Vec<_>>(),
-                "groups of {member} on {on}"
-            );
+            // `members` and `groups` resolve by default; `--direct` answers as `spans` holds.
+            for (table, how) in [("resolved_spans", None), ("spans", Some("--direct"))] {
+                let mut args = vec!["members", group, "--on", &on, "--format", "csv"];
+                args.extend(how);
+                let answer = self.muster(&args).ok();
+                assert_eq!(
+                    database.members_on(table, tenant, group, &on),
+                    column(&answer.stdout, 0).into_iter().collect::<Vec<_>>(),
+                    "{table}: members of {group} on {on}"
+                );
+                let mut args = vec!["groups", member, "--on", &on, "--format", "csv"];
+                args.extend(how);
+                let answer = self.muster(&args).ok();
+                assert_eq!(
+                    database.groups_on(table, tenant, member, &on),
+                    column(&answer.stdout, 0).into_iter().collect::<Vec<_>>(),
+                    "{table}: groups of {member} on {on}"
+                );
+            }
         }
     }
 }
@@ -136,6 +140,10 @@ pub fn assert_same(rows: &TenantRows, expected: &TenantRows, tenant: &str) {
         "tenant {tenant}: number of spans"
     );
     assert_eq!(rows.spans, expected.spans, "tenant {tenant}: spans");
+    assert_eq!(
+        rows.resolved_spans, expected.resolved_spans,
+        "tenant {tenant}: resolved spans"
+    );
 }
 
 /// A small school: 8 teaching weeks (and a half-term), so that late weeks, ends and
@@ -554,4 +562,93 @@ pub fn a_follower_applies_each_new_commit_and_ends_cleanly(server: &Server) {
         let through: Vec<u64> = rest.lines().map(through_commit).collect();
         assert_eq!(through, [head + 1, head + 2], "one report per sync: {rest}");
     }
+}
+
+pub fn nested_groups_and_exclusions_reach_the_resolved_spans(server: &Server) {
+    let mut database = server.fresh("nesting");
+    let mut rng = Rng::new(13);
+    let school = School::new(13, SMALL, "school-nested");
+    school.import_weeks(0..3);
+    // An umbrella over three activities, less one of them from a date on; a division over
+    // the umbrella and a fourth activity; one pupil kept out of the division.
+    let nesting = school.sandbox.write(
+        "nesting.csv",
+        "date,group,subgroup,change\n\
+         2015-09-01,sports,34000,include\n\
+         2015-09-01,sports,34001,include\n\
+         2015-09-01,sports,34002,include\n\
+         2015-09-20,sports,34002,exclude\n\
+         2015-09-01,division,sports,include\n\
+         2015-09-01,division,34003,include\n",
+    );
+    school
+        .muster(&["import", "nesting", nesting.to_str().expect("UTF-8 path")])
+        .ok();
+    let rows = database.rows("school-nested");
+    assert!(rows.resolved_spans.is_empty());
+    let member = school
+        .muster(&[
+            "members",
+            "division",
+            "--on",
+            "2015-09-23",
+            "--format",
+            "csv",
+        ])
+        .ok();
+    let kept_out = column(&member.stdout, 0)
+        .into_iter()
+        .next()
+        .expect("the division has members");
+    let exclusion = school.sandbox.write(
+        "exclude.csv",
+        &format!("date,group,member,change\n2015-09-23,division,{kept_out},exclude\n"),
+    );
+    school
+        .muster(&["import", "facts", exclusion.to_str().expect("UTF-8 path")])
+        .ok();
+    let first = school
+        .sync(server, &database, &["--format", "json"])
+        .ok()
+        .json();
+    school.assert_synced(&mut database, "school-nested", &mut rng);
+    assert!(
+        count(&first, "resolved_spans_added") > count(&first, "spans_added"),
+        "{first}"
+    );
+    let rows = database.rows("school-nested");
+    assert!(
+        rows.resolved_spans
+            .iter()
+            .any(|span| span.0 == "division" && span.1 == kept_out),
+        "{kept_out} was in the division until the exclusion"
+    );
+    // Later and late weeks change the activities' spans, and so the umbrella's and the
+    // division's; an end of a subgroup changes only the resolved spans.
+    for weeks in [5..8, 3..5] {
+        school.import_weeks(weeks);
+        school.sync(server, &database, &[]).ok();
+        school.assert_synced(&mut database, "school-nested", &mut rng);
+    }
+    let end = school.sandbox.write(
+        "end.csv",
+        "date,group,subgroup,change\n2015-10-12,sports,34001,end\n",
+    );
+    school
+        .muster(&["import", "nesting", end.to_str().expect("UTF-8 path")])
+        .ok();
+    let ended = school
+        .sync(server, &database, &["--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(
+        (
+            ended["spans_added"].as_u64(),
+            ended["spans_removed"].as_u64()
+        ),
+        (Some(0), Some(0)),
+        "{ended}"
+    );
+    assert!(count(&ended, "resolved_spans_removed") > 0, "{ended}");
+    school.assert_synced(&mut database, "school-nested", &mut rng);
 }

@@ -534,6 +534,12 @@ fn synced_fields() -> Columns<'static, SyncOutcome> {
         .column("spans_removed", |o: &SyncOutcome| {
             Cell::number(o.spans_removed)
         })
+        .column("resolved_spans_added", |o: &SyncOutcome| {
+            Cell::number(o.resolved_added)
+        })
+        .column("resolved_spans_removed", |o: &SyncOutcome| {
+            Cell::number(o.resolved_removed)
+        })
         .column("names_set", |o: &SyncOutcome| Cell::number(o.names_set))
         .column("names_removed", |o: &SyncOutcome| {
             Cell::number(o.names_removed)
@@ -560,12 +566,14 @@ pub fn synced(outcome: &SyncOutcome, format: Format) -> String {
         };
         format!(
             "tenant {}: {how} through commit {} ({} commits): {} spans added, {} removed; {} \
-             names set, {} removed ({:.2} s)\n",
+             resolved spans added, {} removed; {} names set, {} removed ({:.2} s)\n",
             o.tenant,
             o.through_seq,
             o.commits,
             o.spans_added,
             o.spans_removed,
+            o.resolved_added,
+            o.resolved_removed,
             o.names_set,
             o.names_removed,
             o.took.as_secs_f64()
