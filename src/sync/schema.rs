@@ -63,7 +63,9 @@ pub const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [
          applied_hash    text        NOT NULL,
          synced_at       timestamptz NOT NULL
      );",
-    // Version 2: the resolved spans of nested groups (issue 15), the shape of `spans`.
+    // Version 2: the resolved spans of nested groups (issue 15), the shape of `spans`,
+    // written out again on purpose: a released migration is frozen, never derived from
+    // another one that may change.
     "CREATE TABLE {schema}.resolved_spans (
          tenant    text      NOT NULL,
          group_id  text      NOT NULL,
