@@ -71,31 +71,17 @@ pub fn run(cli: &Cli, out: &mut Output<impl Write>) -> Run {
         Command::Members {
             group,
             on,
-            direct: true,
+            direct,
             as_of,
             output,
-        } => members(cli, group, on, as_of, output.format, out),
-        Command::Members {
-            group,
-            on,
-            as_of,
-            output,
-            ..
-        } => nesting::members(cli, group, on, as_of, output.format, out),
+        } => members(cli, group, (on, *direct), as_of, output.format, out),
         Command::Groups {
             member,
             on,
-            direct: true,
+            direct,
             as_of,
             output,
-        } => groups(cli, member, on, as_of, output.format, out),
-        Command::Groups {
-            member,
-            on,
-            as_of,
-            output,
-            ..
-        } => nesting::groups(cli, member, on, as_of, output.format, out),
+        } => groups(cli, member, (on, *direct), as_of, output.format, out),
         Command::Subgroups {
             group,
             on,
@@ -515,7 +501,7 @@ fn import_sb_command(cli: &Cli, args: &SbArgs, out: &mut Output<impl Write>) -> 
 fn members(
     cli: &Cli,
     g: &str,
-    on: &str,
+    (on, direct): (&str, bool),
     as_of_text: &Option<String>,
     format: Format,
     out: &mut Output<impl Write>,
@@ -523,7 +509,12 @@ fn members(
     let (g, on) = (group(g)?, date(on)?);
     let ledger = open_to_ask(cli, as_of_text)?;
     find::require_group(&ledger, &g)?;
-    let members = membership::members(&ledger, &g, on, as_of(&ledger, as_of_text)?)?;
+    let as_of = as_of(&ledger, as_of_text)?;
+    if !direct {
+        out.print(&nesting::members(&ledger, &g, on, as_of, format)?);
+        return Ok(Status::Done);
+    }
+    let members = membership::members(&ledger, &g, on, as_of)?;
     let names = ledger.member_names(&members)?;
     out.print(&render::members(&g, on, &members, &names, format));
     Ok(Status::Done)
@@ -532,7 +523,7 @@ fn members(
 fn groups(
     cli: &Cli,
     m: &str,
-    on: &str,
+    (on, direct): (&str, bool),
     as_of_text: &Option<String>,
     format: Format,
     out: &mut Output<impl Write>,
@@ -540,7 +531,12 @@ fn groups(
     let (m, on) = (member(m)?, date(on)?);
     let ledger = open_to_ask(cli, as_of_text)?;
     find::require_member(&ledger, &m)?;
-    let groups = membership::groups(&ledger, &m, on, as_of(&ledger, as_of_text)?)?;
+    let as_of = as_of(&ledger, as_of_text)?;
+    if !direct {
+        out.print(&nesting::groups(&ledger, &m, on, as_of, format)?);
+        return Ok(Status::Done);
+    }
+    let groups = membership::groups(&ledger, &m, on, as_of)?;
     let names = ledger.group_names(&groups)?;
     out.print(&render::groups(&m, on, &groups, &names, format));
     Ok(Status::Done)

@@ -98,6 +98,16 @@ impl Ledger {
         })
     }
 
+    /// The span index of `group` when this ledger has built it already, without building
+    /// it; and whether the group's state is held decoded. A one-shot question over many
+    /// groups (resolving a nested group from the command line) reads their timelines rather
+    /// than build an index it would use once.
+    pub fn cached_group_spans(&self, group: &GroupId) -> (Option<Arc<GroupSpans>>, bool) {
+        let spans = self.spans.lock().get(group).cloned();
+        let held = spans.is_some() || self.groups.lock().contains_key(group);
+        (spans, held)
+    }
+
     /// Every commit, decoded and checked, in order.
     pub fn commits(&self) -> impl Iterator<Item = Result<(Commit, Hash)>> + '_ {
         stored_commits(self.store())

@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::log::commit::Commit;
 use crate::model::{Change, Date, GroupId, MemberId};
 use crate::projection::timeline::{Entry, Timeline};
-use crate::projection::{GroupState, Projection};
+use crate::projection::Projection;
 
 /// The groups of `commit`'s subgroup facts (both sides) whose states do not reflect it
 /// yet: only they take its subgroup facts. Computed before anything is applied, since
@@ -154,9 +154,4 @@ fn insert<K: Ord + Clone>(
     entry: Entry,
 ) -> bool {
     timelines.is_some_and(|timelines| timelines.entry(key.clone()).or_default().insert(entry))
-}
-
-/// Whether `state` names no subgroup and no parent.
-pub fn is_flat(state: &GroupState) -> bool {
-    state.subgroups.is_empty() && state.parents.is_empty()
 }

@@ -19,6 +19,7 @@ use crate::ledger::cache::GroupSpans;
 use crate::ledger::Ledger;
 use crate::model::{Change, Date, GroupId, MemberId};
 use crate::projection::timeline::Timeline;
+use crate::projection::GroupState;
 
 /// A group's subgroups on a date: those included in it and those excluded from it, each
 /// sorted.
@@ -126,26 +127,37 @@ impl<'l> Resolver<'l> {
         if let Some(direct) = self.direct.get(group) {
             return Ok(direct.clone());
         }
+        // Looked at before the state is loaded, which makes it held.
+        let cached = self.ledger.cached_group_spans(group);
         let state = self.ledger.group_state(group)?;
         let (on, as_of) = (self.on, self.as_of);
+        let from_timelines = |state: &GroupState| {
+            let excluded = state
+                .members
+                .iter()
+                .filter(|(_, timeline)| timeline.state(on, as_of) == Change::Exclude)
+                .map(|(member, _)| member.clone())
+                .collect();
+            (Included::AsOf(state.members_on(on, as_of)), excluded)
+        };
         let (included, excluded) = match as_of {
-            None => {
-                let spans = self
-                    .ledger
-                    .group_spans(group)?
-                    .ok_or_else(|| unknown(group))?;
-                let excluded = spans.excluded_on(on);
-                (Included::Now(spans, on), excluded)
-            }
-            Some(_) => (
-                Included::AsOf(state.members_on(on, as_of)),
-                state
-                    .members
-                    .iter()
-                    .filter(|(_, timeline)| timeline.state(on, as_of) == Change::Exclude)
-                    .map(|(member, _)| member.clone())
-                    .collect(),
-            ),
+            None => match cached {
+                (Some(spans), _) => {
+                    let excluded = spans.excluded_on(on);
+                    (Included::Now(spans, on), excluded)
+                }
+                // Asked before in this process: worth an index, kept for next time.
+                (None, true) => {
+                    let spans = self
+                        .ledger
+                        .group_spans(group)?
+                        .ok_or_else(|| unknown(group))?;
+                    let excluded = spans.excluded_on(on);
+                    (Included::Now(spans, on), excluded)
+                }
+                (None, false) => from_timelines(&state),
+            },
+            Some(_) => from_timelines(&state),
         };
         let direct = Arc::new(Direct {
             included,

@@ -131,6 +131,20 @@ fn run_operations(operations: Vec<Operation>, store_is_sled: bool) -> Result<(),
     Ok(())
 }
 
+/// `statements` in an order drawn from `seed`: a Fisher-Yates shuffle, so that the failing
+/// order is reproducible.
+pub(crate) fn shuffled(statements: &[Statement], seed: u64) -> Vec<Statement> {
+    let mut shuffled = statements.to_vec();
+    let mut state = seed | 1;
+    for i in (1..shuffled.len()).rev() {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        shuffled.swap(i, (state % (i as u64 + 1)) as usize);
+    }
+    shuffled
+}
+
 /// A snapshot per distinct (group, day).
 fn distinct_snapshots() -> impl Strategy<Value = Vec<Statement>> {
     proptest::collection::btree_map(
@@ -163,13 +177,7 @@ proptest! {
     /// commit in any order, give the same membership as one batch, on every day.
     #[test]
     fn import_order_does_not_matter(snapshots in distinct_snapshots(), seed in any::<u64>()) {
-        let mut shuffled = snapshots.clone();
-        // A Fisher-Yates shuffle driven by `seed`, so the failing order is reproducible.
-        let mut state = seed | 1;
-        for i in (1..shuffled.len()).rev() {
-            state ^= state << 13; state ^= state >> 7; state ^= state << 17;
-            shuffled.swap(i, (state % (i as u64 + 1)) as usize);
-        }
+        let shuffled = shuffled(&snapshots, seed);
         let mut together = Ledger::with_store(Box::new(MemoryStore::default())).unwrap();
         together.import(&to_batch(&snapshots), source(), false).unwrap();
         let mut one_by_one = Ledger::with_store(Box::new(MemoryStore::default())).unwrap();

@@ -1,38 +1,36 @@
-//! The nesting commands: `members` and `groups` resolved (the default), and
-//! `subgroups`.
+//! The nesting answers: `members` and `groups` resolved (the default), and the
+//! `subgroups` command.
 //!
-//! Owns: turning those commands' arguments into library calls and printing the answers.
+//! Owns: turning resolved answers into the text to print, and running `subgroups`.
 //! Must not: resolve anything itself (that is `query::nesting`), or print except through
 //! [`Output`].
 
 use std::io::Write;
 
+use muster::error::Result;
 use muster::query::find;
 use muster::query::nesting::{self, Resolver};
+use muster::{Date, GroupId, Ledger, MemberId};
 
-use super::{as_of, date, group, member, open_to_ask, Run, Status};
+use super::{as_of, date, group, open_to_ask, Run, Status};
 use crate::cli::args::{Cli, Format};
 use crate::cli::output::Output;
 use crate::cli::render::{self, nesting::ResolvedMember};
 
-/// `members G --on D`: resolved, each member not directly included with its path.
+/// `members G --on D` resolved: each member not directly included with its path.
 pub(super) fn members(
-    cli: &Cli,
-    g: &str,
-    on: &str,
-    as_of_text: &Option<String>,
+    ledger: &Ledger,
+    g: &GroupId,
+    on: Date,
+    as_of: Option<u64>,
     format: Format,
-    out: &mut Output<impl Write>,
-) -> Run {
-    let (g, on) = (group(g)?, date(on)?);
-    let ledger = open_to_ask(cli, as_of_text)?;
-    find::require_group(&ledger, &g)?;
-    let mut resolver = Resolver::new(&ledger, on, as_of(&ledger, as_of_text)?);
-    let members = resolver.members(&g)?;
+) -> Result<String> {
+    let mut resolver = Resolver::new(ledger, on, as_of);
+    let members = resolver.members(g)?;
     let mut answer = Vec::with_capacity(members.len());
     let mut path_groups = std::collections::BTreeSet::new();
     for member in members.iter() {
-        let via = resolver.via(&g, member)?;
+        let via = resolver.via(g, member)?;
         path_groups.extend(via.iter().flatten().cloned());
         answer.push(ResolvedMember {
             member: member.clone(),
@@ -41,33 +39,27 @@ pub(super) fn members(
     }
     let names = ledger.member_names(members.iter())?;
     let group_names = ledger.group_names(path_groups.iter())?;
-    out.print(&render::nesting::members(
-        &g,
+    Ok(render::nesting::members(
+        g,
         on,
         &answer,
         &names,
         &group_names,
         format,
-    ));
-    Ok(Status::Done)
+    ))
 }
 
-/// `groups M --on D`: every group M is in, directly or through nesting.
+/// `groups M --on D` resolved: every group M is in, directly or through nesting.
 pub(super) fn groups(
-    cli: &Cli,
-    m: &str,
-    on: &str,
-    as_of_text: &Option<String>,
+    ledger: &Ledger,
+    m: &MemberId,
+    on: Date,
+    as_of: Option<u64>,
     format: Format,
-    out: &mut Output<impl Write>,
-) -> Run {
-    let (m, on) = (member(m)?, date(on)?);
-    let ledger = open_to_ask(cli, as_of_text)?;
-    find::require_member(&ledger, &m)?;
-    let groups = nesting::groups_resolved(&ledger, &m, on, as_of(&ledger, as_of_text)?)?;
+) -> Result<String> {
+    let groups = nesting::groups_resolved(ledger, m, on, as_of)?;
     let names = ledger.group_names(groups.iter().map(|g| &g.group))?;
-    out.print(&render::nesting::groups(&m, on, &groups, &names, format));
-    Ok(Status::Done)
+    Ok(render::nesting::groups(m, on, &groups, &names, format))
 }
 
 /// `subgroups G --on D`.

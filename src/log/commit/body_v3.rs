@@ -46,13 +46,14 @@ fn damaged(what: impl Display) -> Error {
 pub(super) fn encode(commit: &Commit) -> Result<Vec<u8>> {
     let mut out = writer_for(commit);
     write_head(&mut out, commit);
-    let membership = nesting_section::membership_view(commit);
+    let has_nesting = commit.has_nesting();
+    let membership = nesting_section::membership_view(commit, has_nesting);
     if !membership.groups.is_empty() {
         let mut section = writer_for(&membership);
         write_membership(&mut section, &membership)?;
         put_section(&mut out, SECTION_MEMBERSHIP, &section.bytes);
     }
-    if let Some(bytes) = nesting_section::write(commit) {
+    if let Some(bytes) = nesting_section::write(commit, has_nesting) {
         put_section(&mut out, SECTION_NESTING, &bytes);
     }
     if !commit.personal.is_empty() || !commit.erased.is_empty() {

@@ -38,8 +38,8 @@ fn damaged(what: impl Display) -> Error {
 /// and without groups left with nothing. Borrowed when the commit holds no nesting (every
 /// commit made before nesting, and nearly every one since), so the common case copies
 /// nothing.
-pub(super) fn membership_view(commit: &Commit) -> Cow<'_, Commit> {
-    if !commit.has_nesting() {
+pub(super) fn membership_view(commit: &Commit, has_nesting: bool) -> Cow<'_, Commit> {
+    if !has_nesting {
         return Cow::Borrowed(commit);
     }
     let mut view = commit.clone();
@@ -52,9 +52,10 @@ pub(super) fn membership_view(commit: &Commit) -> Cow<'_, Commit> {
 }
 
 /// Writes the section's bytes, or returns `None` when the commit holds no nesting (the
-/// section is then left out).
-pub(super) fn write(commit: &Commit) -> Option<Vec<u8>> {
-    if !commit.has_nesting() {
+/// section is then left out). `has_nesting` is [`Commit::has_nesting`], asked once by the
+/// caller (it reads every fact).
+pub(super) fn write(commit: &Commit, has_nesting: bool) -> Option<Vec<u8>> {
+    if !has_nesting {
         return None;
     }
     let mut out = Writer { bytes: Vec::new() };
