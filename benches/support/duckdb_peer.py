@@ -21,7 +21,6 @@ Usage: duckdb_peer.py OPERATION DATABASE [ARGUMENTS]
 """
 
 import os
-import resource
 import sys
 
 import duckdb
@@ -164,9 +163,13 @@ def main(arguments):
         sys.exit(f"duckdb peer: unknown operation {operation}")
     connection.close()
     if os.environ.get("MUSTER_REPORT_PEAK_MEMORY"):
-        # Linux reports ru_maxrss in KiB.
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        sys.stderr.write(f"peak_memory_kb={peak}\n")
+        # VmHWM, as muster and the SQLite peer report it: getrusage's ru_maxrss would
+        # count the parent's memory from before the exec.
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    peak = line.split()[1]
+                    sys.stderr.write(f"peak_memory_kb={peak}\n")
 
 
 if __name__ == "__main__":

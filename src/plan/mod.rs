@@ -20,7 +20,6 @@
 //! fact on D' restores what D' said, so that an earlier observation arriving late cannot
 //! overwrite later ones.
 
-use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -35,40 +34,100 @@ use crate::projection::GroupState;
 pub mod lifecycle;
 pub mod spans;
 
-/// What a batch says about one group, before planning. Member sets are borrowed from the
-/// batch; only a (G, D) observed twice in one batch gets an owned union.
+/// A snapshot's members as planning reads them: in id order, without repeats. Borrowed
+/// from the batch (a set) or from an export (a sorted list, never copied into a set);
+/// only a (G, D) observed twice in one batch gets an owned union.
+#[derive(Debug)]
+enum Listed<'a> {
+    Set(&'a BTreeSet<MemberId>),
+    Sorted(&'a [MemberId]),
+    Union(BTreeSet<MemberId>),
+}
+
+impl Listed<'_> {
+    /// Adds `other`'s members (two snapshots of one (G, D) are one snapshot).
+    fn extend(&mut self, other: &Listed<'_>) {
+        let mut union = match std::mem::replace(self, Listed::Sorted(&[])) {
+            Listed::Set(set) => set.clone(),
+            Listed::Sorted(list) => list.iter().cloned().collect(),
+            Listed::Union(set) => set,
+        };
+        match other {
+            Listed::Set(set) => union.extend(set.iter().cloned()),
+            Listed::Sorted(list) => union.extend(list.iter().cloned()),
+            Listed::Union(set) => union.extend(set.iter().cloned()),
+        }
+        *self = Listed::Union(union);
+    }
+}
+
+/// A list of members as [`Listed`]: borrowed when it is in id order without repeats (as
+/// an export's lists are), otherwise made so once.
+fn listed(members: &[MemberId]) -> Listed<'_> {
+    if members.windows(2).all(|pair| pair[0] < pair[1]) {
+        Listed::Sorted(members)
+    } else {
+        Listed::Union(members.iter().cloned().collect())
+    }
+}
+
+/// Snapshots as an SB export holds them: each (group, date) with its members, in id order
+/// without repeats (a list out of order is sorted first, never trusted).
+pub type Snapshots = [((GroupId, Date), Vec<MemberId>)];
+
+/// What a batch says about one group, before planning. Member lists are borrowed.
 #[derive(Default, Debug)]
 struct GroupStatements<'a> {
-    observations: BTreeMap<Date, (ObservationKind, Cow<'a, BTreeSet<MemberId>>)>,
+    observations: BTreeMap<Date, (ObservationKind, Listed<'a>)>,
     /// The last explicit fact per (date, member) in batch order wins.
     facts: BTreeMap<Date, BTreeMap<&'a MemberId, Change>>,
 }
 
-/// The statements of a batch per group, in group order. Grouped through a hash map: a
-/// batch of a million facts would otherwise compare group ids a dozen times per fact.
-fn by_group(batch: &Batch) -> Vec<(&GroupId, GroupStatements<'_>)> {
-    let mut groups: HashMap<&GroupId, GroupStatements> = HashMap::new();
-    for observation in &batch.observations {
-        // Two snapshots of one (G, D) in one batch are one snapshot: their union. A
-        // snapshot outweighs an end or a carry-forward of the same day; between those
-        // two, the later in the batch wins.
-        let statements = groups.entry(&observation.group).or_default();
-        let listed = Cow::Borrowed(&observation.members);
-        match statements.observations.entry(observation.date) {
-            Entry::Vacant(slot) => {
-                slot.insert((observation.kind, listed));
-            }
-            Entry::Occupied(mut slot) => {
-                let slot = slot.get_mut();
-                match (slot.0, observation.kind) {
-                    (ObservationKind::Snapshot, ObservationKind::Snapshot) => {
-                        slot.1.to_mut().extend(observation.members.iter().cloned())
-                    }
-                    (ObservationKind::Snapshot, _) => {}
-                    (_, kind) => *slot = (kind, listed),
-                }
+/// Takes in one observation of `statements`' group. Two snapshots of one (G, D) in one
+/// batch are one snapshot: their union. A snapshot outweighs an end or a carry-forward of
+/// the same day; between those two, the later in the batch wins.
+fn add_observation<'a>(
+    statements: &mut GroupStatements<'a>,
+    date: Date,
+    kind: ObservationKind,
+    listed: Listed<'a>,
+) {
+    match statements.observations.entry(date) {
+        Entry::Vacant(slot) => {
+            slot.insert((kind, listed));
+        }
+        Entry::Occupied(mut slot) => {
+            let slot = slot.get_mut();
+            match (slot.0, kind) {
+                (ObservationKind::Snapshot, ObservationKind::Snapshot) => slot.1.extend(&listed),
+                (ObservationKind::Snapshot, _) => {}
+                (_, kind) => *slot = (kind, listed),
             }
         }
+    }
+}
+
+/// The statements of a batch (after `snapshots`, which come first) per group, in group
+/// order. Grouped through a hash map: a batch of a million facts would otherwise compare
+/// group ids a dozen times per fact.
+fn by_group<'a>(
+    batch: &'a Batch,
+    snapshots: &'a Snapshots,
+) -> Vec<(&'a GroupId, GroupStatements<'a>)> {
+    let mut groups: HashMap<&GroupId, GroupStatements> = HashMap::new();
+    for ((group, date), members) in snapshots {
+        let statements = groups.entry(group).or_default();
+        add_observation(
+            statements,
+            *date,
+            ObservationKind::Snapshot,
+            listed(members),
+        );
+    }
+    for observation in &batch.observations {
+        let statements = groups.entry(&observation.group).or_default();
+        let listed = Listed::Set(&observation.members);
+        add_observation(statements, observation.date, observation.kind, listed);
     }
     for fact in &batch.facts {
         groups
@@ -105,8 +164,21 @@ pub fn plan(
     seq: u64,
     source: SourceKind,
 ) -> Vec<GroupRecord> {
+    plan_with_snapshots(states, batch, &[], seq, source)
+}
+
+/// [`plan`] for a batch whose snapshots are given apart, as an export holds them, before
+/// the batch's own statements: the same records as a batch holding them as observations
+/// first, without building a set per snapshot.
+pub fn plan_with_snapshots(
+    states: &mut BTreeMap<GroupId, Arc<GroupState>>,
+    batch: &Batch,
+    snapshots: &Snapshots,
+    seq: u64,
+    source: SourceKind,
+) -> Vec<GroupRecord> {
     let mut records = Vec::new();
-    for (group, statements) in by_group(batch) {
+    for (group, statements) in by_group(batch, snapshots) {
         let state = states.entry(group.clone()).or_default();
         let mut pending = Pending::default();
         // Dates in order; on one date the observation first, then explicit facts, which are
@@ -119,22 +191,28 @@ pub fn plan(
             .collect();
         for date in dates {
             if let Some((kind, listed)) = statements.observations.get(&date) {
-                let carried: BTreeSet<MemberId>;
-                let members: &BTreeSet<MemberId> = match kind {
-                    ObservationKind::Snapshot => listed,
-                    ObservationKind::End => {
-                        carried = BTreeSet::new();
-                        &carried
+                let to_change = match (kind, listed) {
+                    (ObservationKind::Snapshot, Listed::Set(set)) => {
+                        members_to_change(state, &pending, set.iter(), date)
                     }
-                    ObservationKind::CarryForward => {
-                        carried = date
+                    (ObservationKind::Snapshot, Listed::Union(set)) => {
+                        members_to_change(state, &pending, set.iter(), date)
+                    }
+                    (ObservationKind::Snapshot, Listed::Sorted(list)) => {
+                        members_to_change(state, &pending, list.iter(), date)
+                    }
+                    (ObservationKind::End, _) => {
+                        members_to_change(state, &pending, std::iter::empty(), date)
+                    }
+                    (ObservationKind::CarryForward, _) => {
+                        // `members_on` is in id order without repeats.
+                        let carried = date
                             .previous()
-                            .map(|before| state.members_on(before, None).into_iter().collect())
+                            .map(|before| state.members_on(before, None))
                             .unwrap_or_default();
-                        &carried
+                        members_to_change(state, &pending, carried.iter(), date)
                     }
                 };
-                let to_change = members_to_change(state, &pending, members, date);
                 let end = *kind == ObservationKind::End;
                 if !to_change.is_empty() || !state.is_observed(date) || state.is_ended(date) != end
                 {
@@ -200,10 +278,10 @@ pub fn plan(
 /// The members whose state on `date` must be set, with the state they must have: the
 /// group's known members and the listed ones, walked together in order (both are sorted)
 /// so that no member is looked up.
-fn members_to_change(
+fn members_to_change<'m>(
     state: &GroupState,
     pending: &Pending,
-    listed: &BTreeSet<MemberId>,
+    listed: impl Iterator<Item = &'m MemberId>,
     date: Date,
 ) -> Vec<(MemberId, bool)> {
     let mut changes = Vec::new();
@@ -213,7 +291,7 @@ fn members_to_change(
         }
     };
     let mut known = state.members.iter().peekable();
-    let mut wanted = listed.iter().peekable();
+    let mut wanted = listed.peekable();
     loop {
         match (known.peek(), wanted.peek()) {
             (None, None) => break,

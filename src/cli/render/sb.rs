@@ -17,10 +17,10 @@ use super::columns::{Cell, Columns, Format};
 /// (12345)`, or for a leave the last day, `2015-11-29  …  - Noah Williams (12345) (last
 /// day)`. Names fall back to ids when unknown.
 pub fn sb_change_line(line: &ChangeLine) -> String {
-    let group = line
-        .group_name
-        .clone()
-        .unwrap_or_else(|| format!("group {}", line.group));
+    let group = match &line.group_name {
+        Some(name) => name.to_string(),
+        None => format!("group {}", line.group),
+    };
     let member = match &line.member_name {
         Some(name) => format!("{name} ({})", line.member),
         None => line.member.to_string(),
@@ -311,9 +311,9 @@ mod tests {
             report.changes.push(ChangeLine {
                 date: Date::from_ymd(2015, 11, 16 + index as u32).unwrap(),
                 group: GroupId::new("34340").unwrap(),
-                group_name: Some("Chess".to_string()),
+                group_name: Some("Chess".into()),
                 member: MemberId::new(&format!("100{index}")).unwrap(),
-                member_name: name.map(str::to_string),
+                member_name: name.map(Into::into),
                 change: if index == 1 {
                     Change::Leave
                 } else {
