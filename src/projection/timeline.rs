@@ -303,7 +303,7 @@ mod tests {
         let entry = |d: u32, seq: u64| Entry {
             date: day(d),
             seq,
-            change: if seq % 2 == 0 { Join } else { Leave },
+            change: if seq.is_multiple_of(2) { Join } else { Leave },
         };
         let order = [(7, 1), (3, 2), (9, 1), (3, 1), (5, 4)];
         let mut timeline = Timeline::default();
