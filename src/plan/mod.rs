@@ -149,6 +149,9 @@ fn by_group<'a>(
 struct Pending {
     /// Keyed member first so that a lookup borrows the member id instead of cloning it.
     facts: BTreeMap<MemberId, BTreeMap<Date, Change>>,
+    /// Every date a fact was planned on (some may since have been replaced): on any other
+    /// date no member has a planned fact, and [`needs_change`] looks nobody up.
+    dates: BTreeSet<Date>,
     observed: BTreeSet<Date>,
     ended: BTreeSet<Date>,
     reopened: BTreeSet<Date>,
@@ -334,10 +337,11 @@ fn needs_change(
 ) -> bool {
     let is_member = timeline.is_some_and(|timeline| timeline.is_member(date, None));
     is_member != desired
-        || pending
-            .facts
-            .get(member)
-            .is_some_and(|dates| dates.contains_key(&date))
+        || (pending.dates.contains(&date)
+            && pending
+                .facts
+                .get(member)
+                .is_some_and(|dates| dates.contains_key(&date)))
 }
 
 /// Makes `member` be (`desired`) or not be a member of the group on `date`, recording a
@@ -365,6 +369,7 @@ fn set_state(
         let change = Change::to(desired);
         timeline.insert(TimelineEntry { date, seq, change });
         planned.insert(date, change);
+        pending.dates.insert(date);
     }
     if let Some((next, was)) = keep {
         if timeline.is_member(next, None) != was {
@@ -375,6 +380,7 @@ fn set_state(
                 change,
             });
             planned.insert(next, change);
+            pending.dates.insert(next);
         }
     }
     if planned.is_empty() {
