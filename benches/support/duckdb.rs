@@ -74,7 +74,9 @@ impl DuckDb {
             let partial_python = partial.join("bin").join("python");
             run(
                 Command::new(&partial_python)
-                    .args(["-m", "pip", "install", "--quiet", PACKAGE])
+                    // Without a network pip would retry for minutes: give up soon, and say so.
+                    .args(["-m", "pip", "install", "--quiet", "--retries", "1"])
+                    .args(["--timeout", "30", PACKAGE])
                     .env("PIP_DISABLE_PIP_VERSION_CHECK", "1"),
                 &format!("pip install {PACKAGE}"),
             )?;

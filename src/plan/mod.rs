@@ -180,102 +180,151 @@ pub fn plan_with_snapshots(
     seq: u64,
     source: SourceKind,
 ) -> Vec<GroupRecord> {
-    let mut records = Vec::new();
-    for (group, statements) in by_group(batch, snapshots) {
-        let state = states.entry(group.clone()).or_default();
-        let mut pending = Pending::default();
-        // Dates in order; on one date the observation first, then explicit facts, which are
-        // about single members and so more specific.
-        let dates: BTreeSet<Date> = statements
-            .observations
-            .keys()
-            .copied()
-            .chain(statements.facts.keys().copied())
-            .collect();
-        for date in dates {
-            if let Some((kind, listed)) = statements.observations.get(&date) {
-                let to_change = match (kind, listed) {
-                    (ObservationKind::Snapshot, Listed::Set(set)) => {
-                        members_to_change(state, &pending, set.iter(), date)
-                    }
-                    (ObservationKind::Snapshot, Listed::Union(set)) => {
-                        members_to_change(state, &pending, set.iter(), date)
-                    }
-                    (ObservationKind::Snapshot, Listed::Sorted(list)) => {
-                        members_to_change(state, &pending, list.iter(), date)
-                    }
-                    (ObservationKind::End, _) => {
-                        members_to_change(state, &pending, std::iter::empty(), date)
-                    }
-                    (ObservationKind::CarryForward, _) => {
-                        // `members_on` is in id order without repeats.
-                        let carried = date
-                            .previous()
-                            .map(|before| state.members_on(before, None))
-                            .unwrap_or_default();
-                        members_to_change(state, &pending, carried.iter(), date)
-                    }
-                };
-                let end = *kind == ObservationKind::End;
-                if !to_change.is_empty() || !state.is_observed(date) || state.is_ended(date) != end
-                {
-                    let state = Arc::make_mut(state);
-                    for (member, desired) in to_change {
-                        set_state(state, &mut pending, &member, date, desired, seq);
-                    }
-                    if state.observe(date) {
-                        pending.observed.insert(date);
-                    }
-                    if state.set_ended(date, end) {
-                        if end {
-                            pending.ended.insert(date);
-                        } else {
-                            pending.reopened.insert(date);
-                        }
-                    }
-                }
-            }
-            for (&member, change) in statements.facts.get(&date).into_iter().flatten() {
-                let desired = change.is_member();
-                let timeline = state.members.get(member);
-                if needs_change(timeline, &pending, member, date, desired) {
-                    set_state(
-                        Arc::make_mut(state),
-                        &mut pending,
-                        member,
-                        date,
-                        desired,
-                        seq,
-                    );
-                }
-            }
-        }
-        if !(pending.facts.is_empty()
-            && pending.observed.is_empty()
-            && pending.ended.is_empty()
-            && pending.reopened.is_empty())
-        {
-            Arc::make_mut(state).note_commit(seq, source);
-            records.push(GroupRecord {
-                group: group.clone(),
-                observed: pending.observed.into_iter().collect(),
-                facts: pending
-                    .facts
-                    .into_iter()
-                    .flat_map(|(member, dates)| {
-                        dates.into_iter().map(move |(date, change)| MemberFact {
-                            member: member.clone(),
-                            date,
-                            change,
-                        })
-                    })
-                    .collect(),
-                ended: pending.ended.into_iter().collect(),
-                reopened: pending.reopened.into_iter().collect(),
-            });
+    let statements = by_group(batch, snapshots);
+    for (group, _) in &statements {
+        states.entry((*group).clone()).or_default();
+    }
+    // Each group's statements with its state, both in group order. Groups are planned
+    // apart (a group's plan reads and writes its own state only), half of them on a
+    // second thread when there are enough to be worth one.
+    let mut named = statements.into_iter().peekable();
+    let mut work: Vec<GroupWork> = Vec::new();
+    for (group, state) in states.iter_mut() {
+        if let Some((group, statements)) = named.next_if(|(named, _)| *named == group) {
+            work.push((group, statements, state));
         }
     }
-    records
+    let plan_all = |work: &mut [GroupWork]| -> Vec<GroupRecord> {
+        work.iter_mut()
+            .filter_map(|(group, statements, state)| {
+                plan_group(group, statements, state, seq, source)
+            })
+            .collect()
+    };
+    if work.len() < PARALLEL_GROUPS {
+        return plan_all(&mut work);
+    }
+    let half = work.len() / 2;
+    let (first, second) = work.split_at_mut(half);
+    std::thread::scope(|scope| {
+        let later = scope.spawn(|| plan_all(second));
+        let mut records = plan_all(first);
+        // A panic there is a bug in planning: raised here as it would have been in line.
+        records.extend(
+            later
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+        );
+        records
+    })
+}
+
+/// Groups in a batch from which planning uses a second thread.
+const PARALLEL_GROUPS: usize = 64;
+
+/// One group's statements and its state, as planning takes them.
+type GroupWork<'a, 's> = (&'a GroupId, GroupStatements<'a>, &'s mut Arc<GroupState>);
+
+/// Plans one group's statements against its state (left as it will be once the commit is
+/// applied): its record, or none when nothing changes.
+fn plan_group(
+    group: &GroupId,
+    statements: &GroupStatements<'_>,
+    state: &mut Arc<GroupState>,
+    seq: u64,
+    source: SourceKind,
+) -> Option<GroupRecord> {
+    let mut pending = Pending::default();
+    // Dates in order; on one date the observation first, then explicit facts, which are
+    // about single members and so more specific.
+    let dates: BTreeSet<Date> = statements
+        .observations
+        .keys()
+        .copied()
+        .chain(statements.facts.keys().copied())
+        .collect();
+    for date in dates {
+        if let Some((kind, listed)) = statements.observations.get(&date) {
+            let to_change = match (kind, listed) {
+                (ObservationKind::Snapshot, Listed::Set(set)) => {
+                    members_to_change(state, &pending, set.iter(), date)
+                }
+                (ObservationKind::Snapshot, Listed::Union(set)) => {
+                    members_to_change(state, &pending, set.iter(), date)
+                }
+                (ObservationKind::Snapshot, Listed::Sorted(list)) => {
+                    members_to_change(state, &pending, list.iter(), date)
+                }
+                (ObservationKind::End, _) => {
+                    members_to_change(state, &pending, std::iter::empty(), date)
+                }
+                (ObservationKind::CarryForward, _) => {
+                    // `members_on` is in id order without repeats.
+                    let carried = date
+                        .previous()
+                        .map(|before| state.members_on(before, None))
+                        .unwrap_or_default();
+                    members_to_change(state, &pending, carried.iter(), date)
+                }
+            };
+            let end = *kind == ObservationKind::End;
+            if !to_change.is_empty() || !state.is_observed(date) || state.is_ended(date) != end {
+                let state = Arc::make_mut(state);
+                for (member, desired) in to_change {
+                    set_state(state, &mut pending, &member, date, desired, seq);
+                }
+                if state.observe(date) {
+                    pending.observed.insert(date);
+                }
+                if state.set_ended(date, end) {
+                    if end {
+                        pending.ended.insert(date);
+                    } else {
+                        pending.reopened.insert(date);
+                    }
+                }
+            }
+        }
+        for (&member, change) in statements.facts.get(&date).into_iter().flatten() {
+            let desired = change.is_member();
+            let timeline = state.members.get(member);
+            if needs_change(timeline, &pending, member, date, desired) {
+                set_state(
+                    Arc::make_mut(state),
+                    &mut pending,
+                    member,
+                    date,
+                    desired,
+                    seq,
+                );
+            }
+        }
+    }
+    if !(pending.facts.is_empty()
+        && pending.observed.is_empty()
+        && pending.ended.is_empty()
+        && pending.reopened.is_empty())
+    {
+        Arc::make_mut(state).note_commit(seq, source);
+        return Some(GroupRecord {
+            group: group.clone(),
+            observed: pending.observed.into_iter().collect(),
+            facts: pending
+                .facts
+                .into_iter()
+                .flat_map(|(member, dates)| {
+                    dates.into_iter().map(move |(date, change)| MemberFact {
+                        member: member.clone(),
+                        date,
+                        change,
+                    })
+                })
+                .collect(),
+            ended: pending.ended.into_iter().collect(),
+            reopened: pending.reopened.into_iter().collect(),
+        });
+    }
+    None
 }
 
 /// The members whose state on `date` must be set, with the state they must have: the
@@ -389,5 +438,55 @@ fn set_state(
     if timeline.entries().is_empty() {
         // A member the group never had and still does not have leaves no trace.
         state.members.remove(member);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Observation;
+
+    fn id(text: String) -> MemberId {
+        MemberId::new(&text).expect("a short plain id")
+    }
+
+    /// A batch of many groups (planned on two threads) records what planning each group
+    /// on its own (in line) records, and leaves the same states.
+    #[test]
+    fn groups_planned_on_two_threads_plan_as_one_at_a_time() {
+        let groups = 3 * PARALLEL_GROUPS;
+        let mut batch = Batch::default();
+        for g in 0..groups {
+            let group = GroupId::new(&format!("g{g:03}")).expect("a short plain id");
+            for week in 0..4u32 {
+                let date = Date::from_ymd(2020, 1, 1 + 7 * week).expect("a January day");
+                let members = (0..(g % 7 + 2))
+                    .filter(|m| !(m + week as usize + g).is_multiple_of(3))
+                    .map(|m| id(format!("m{m}")))
+                    .collect();
+                batch
+                    .observations
+                    .push(Observation::snapshot(date, group.clone(), members));
+            }
+        }
+        let mut together = BTreeMap::new();
+        let records = plan(&mut together, &batch, 1, SourceKind::SchoolBase);
+        let mut apart = BTreeMap::new();
+        let mut one_by_one = Vec::new();
+        for group in batch.groups() {
+            let alone = Batch {
+                observations: batch
+                    .observations
+                    .iter()
+                    .filter(|observation| observation.group == group)
+                    .cloned()
+                    .collect(),
+                facts: Vec::new(),
+            };
+            one_by_one.extend(plan(&mut apart, &alone, 1, SourceKind::SchoolBase));
+        }
+        assert_eq!(records.len(), groups, "every group records something");
+        assert_eq!(records, one_by_one);
+        assert_eq!(together, apart);
     }
 }
