@@ -1,17 +1,21 @@
 //! The benchmark report: end-to-end times (process start to exit) and peak memory of the
-//! release `muster` binary against the SQLite peer, for every operation and scale, as one
-//! table with the targets of issue 5. Run with `cargo bench --bench report`.
+//! release `muster` binary against two peers, SQLite and DuckDB, for every operation and
+//! scale, as one table with the targets of issues 5 and 14. Run with `cargo bench --bench
+//! report`.
 //!
 //! Owns: choosing the runs, running each side as a child process (muster: the binary built
-//! with this bench; the peer: this executable again with [`PEER_CHILD`]), medians, the
-//! table, and the machine description. Must not: assert on timings (the table says whether
-//! a target is met), or touch anything outside `<target>/bench-data/`.
+//! with this bench; the SQLite peer: this executable again with [`PEER_CHILD`]; the DuckDB
+//! peer: Python with `benches/support/duckdb_peer.py`, installed by the bench itself),
+//! medians, the table, and the machine description. Must not: assert on timings (the table
+//! says whether a target is met), or touch anything outside `<target>/bench-data/`. Where
+//! DuckDB cannot be installed, one line says why and the table carries on without it.
 //!
 //! Each timed run starts from the same bytes: what a run writes is a copy of a cached
 //! ledger or database, made before the clock starts.
 
 mod support {
     pub mod data;
+    pub mod duckdb;
     pub mod peer;
     pub mod synthetic;
 }
@@ -25,6 +29,7 @@ use muster::{Ledger, OpenOptions};
 
 use muster::query::membership;
 use support::data::{self, BenchScale};
+use support::duckdb::{self as duck, DuckDb};
 use support::peer::Peer;
 use support::synthetic;
 
@@ -41,6 +46,8 @@ const RUNS_ENV: &str = "MUSTER_BENCH_RUNS";
 const MIN_SPEEDUP: f64 = 10.0;
 const KIB: u64 = 1024;
 const GIB_IN_KIB: u64 = 1024 * 1024;
+/// A large import's peak memory, in every output format (issue 14).
+const LARGE_IMPORT_PEAK_KB: u64 = 300 * 1024;
 /// Where the latest table is also written, to paste into docs/benchmarks.md.
 const REPORT_FILE: &str = "report.md";
 
@@ -144,11 +151,13 @@ fn peer(operation: &str, db: &Path, args: &[&str]) -> Command {
     command
 }
 
-/// What an operation should achieve besides [`MIN_SPEEDUP`].
+/// What an operation should achieve besides [`MIN_SPEEDUP`] over SQLite.
 #[derive(Clone, Copy, Default)]
 struct Target {
     max_seconds: Option<f64>,
     max_peak_kb: Option<u64>,
+    /// How many times faster than DuckDB muster must be (issue 14: ahead everywhere).
+    min_duckdb_speedup: f64,
 }
 
 struct Row {
@@ -156,12 +165,19 @@ struct Row {
     scale: BenchScale,
     muster: Measured,
     peer: Measured,
+    /// The DuckDB peer's runs, where it is installed and does this operation.
+    duckdb: Option<Measured>,
     target: Target,
 }
 
 impl Row {
     fn ratio(&self) -> f64 {
         self.muster.median_seconds / self.peer.median_seconds
+    }
+
+    fn duckdb_ratio(&self) -> Option<f64> {
+        self.duckdb
+            .map(|duckdb| self.muster.median_seconds / duckdb.median_seconds)
     }
 
     /// The target's parts that were missed, empty when all are met.
@@ -182,6 +198,12 @@ impl Row {
         if self.ratio() > 1.0 / MIN_SPEEDUP {
             misses.push("< 10x peer");
         }
+        if self
+            .duckdb_ratio()
+            .is_some_and(|ratio| ratio > 1.0 / self.target.min_duckdb_speedup)
+        {
+            misses.push("behind DuckDB target");
+        }
         misses
     }
 
@@ -194,6 +216,9 @@ impl Row {
             parts.push(format!("peak <= {}", memory(Some(max))));
         }
         parts.push(format!(">= {MIN_SPEEDUP}x peer"));
+        if self.duckdb.is_some() {
+            parts.push(format!(">= {}x DuckDB", self.target.min_duckdb_speedup));
+        }
         parts.join(", ")
     }
 }
@@ -233,6 +258,17 @@ fn runs(scale: BenchScale, query: bool) -> usize {
 }
 
 fn target(scale: BenchScale, operation: &str) -> Target {
+    let mut target = base_target(scale, operation);
+    target.min_duckdb_speedup = match (scale, operation) {
+        (BenchScale::School, "import") => 5.0,
+        (BenchScale::Large, "import" | "import --format json") => 2.0,
+        _ => 1.0,
+    };
+    target
+}
+
+/// Issue 5's targets, with issue 14's for the large import's memory and the late week.
+fn base_target(scale: BenchScale, operation: &str) -> Target {
     let seconds = |s: f64| Some(s);
     match (scale, operation) {
         (BenchScale::School, "import") => Target {
@@ -243,13 +279,20 @@ fn target(scale: BenchScale, operation: &str) -> Target {
             max_seconds: seconds(0.03),
             ..Target::default()
         },
-        (BenchScale::Large, "import") => Target {
+        (BenchScale::Large, "import" | "import --format json") => Target {
             max_seconds: seconds(0.6),
-            max_peak_kb: Some(GIB_IN_KIB),
+            max_peak_kb: Some(LARGE_IMPORT_PEAK_KB),
+            ..Target::default()
         },
         (BenchScale::Large, "re-import") => Target {
             max_seconds: seconds(0.3),
             max_peak_kb: Some(GIB_IN_KIB),
+            ..Target::default()
+        },
+        (BenchScale::Large, "late week") => Target {
+            max_seconds: seconds(0.1),
+            max_peak_kb: Some(GIB_IN_KIB),
+            ..Target::default()
         },
         (BenchScale::Large, _) => Target {
             max_peak_kb: Some(GIB_IN_KIB),
@@ -330,57 +373,157 @@ fn sb_question(data: &data::SbData) -> Result<(String, String, String), String> 
     Ok((group.to_string(), on.to_string(), member.to_string()))
 }
 
+/// The DuckDB databases of an SB scale, built once beside the other cached inputs: the
+/// whole export, and every week but the late one.
+struct DuckDbData {
+    full: PathBuf,
+    before_late: PathBuf,
+}
+
+const DUCKDB_COMPLETE_MARKER: &str = "duckdb-complete";
+
+fn duckdb_data(duckdb: &DuckDb, data: &data::SbData) -> Result<DuckDbData, String> {
+    let dir = data
+        .full
+        .parent()
+        .ok_or("the cached export has no directory")?;
+    let databases = DuckDbData {
+        full: dir.join("duckdb-full.duckdb"),
+        before_late: dir.join("duckdb-before-late.duckdb"),
+    };
+    if dir.join(DUCKDB_COMPLETE_MARKER).exists() {
+        return Ok(databases);
+    }
+    remove_duckdb(&databases.full);
+    remove_duckdb(&databases.before_late);
+    duckdb.lines("import", &databases.full, &[text(&data.full)])?;
+    duckdb.lines("import", &databases.before_late, &[text(&data.early)])?;
+    duckdb.lines("append", &databases.before_late, &[text(&data.after)])?;
+    std::fs::write(dir.join(DUCKDB_COMPLETE_MARKER), b"")
+        .map_err(|e| format!("write the DuckDB marker in {}: {e}", dir.display()))?;
+    Ok(databases)
+}
+
+fn remove_duckdb(path: &Path) {
+    let _ = std::fs::remove_file(path);
+    let _ = std::fs::remove_file(format!("{}.wal", path.display()));
+}
+
+fn copy_duckdb(from: &Path, to: &Path) -> Result<(), String> {
+    remove_duckdb(to);
+    std::fs::copy(from, to)
+        .map(|_| ())
+        .map_err(|e| format!("copy {}: {e}", from.display()))
+}
+
+/// The DuckDB side of an SB scale's operations, when the peer is installed.
+struct DuckDbRuns<'a> {
+    duckdb: &'a DuckDb,
+    data: DuckDbData,
+    work: PathBuf,
+}
+
 fn sb_scale(
     scale: BenchScale,
     sb_scale: muster::import::sb::generate::Scale,
+    duckdb: Option<&DuckDb>,
 ) -> Result<ScaleResult, String> {
     let data = data::sb_data(scale, sb_scale)?;
     let work = data::bench_data_dir().join("work").join(scale.name());
     std::fs::create_dir_all(&work).map_err(|e| format!("create {}: {e}", work.display()))?;
+    let duck = match duckdb {
+        Some(duckdb) => Some(DuckDbRuns {
+            duckdb,
+            data: duckdb_data(duckdb, &data)?,
+            work: work.clone(),
+        }),
+        None => None,
+    };
     let (group, on, member) = sb_question(&data)?;
     let (runs_write, runs_query) = (runs(scale, false), runs(scale, true));
     let mut rows = Vec::new();
-    let mut row = |operation: &'static str, muster: Measured, peer: Measured| {
-        eprintln!(
-            "report: {} {operation}: muster {}, peer {}",
-            scale.name(),
-            seconds(muster.median_seconds),
-            seconds(peer.median_seconds)
-        );
-        rows.push(Row {
-            operation,
-            scale,
-            muster,
-            peer,
-            target: target(scale, operation),
-        });
+    let mut row =
+        |operation: &'static str, muster: Measured, peer: Measured, duckdb: Option<Measured>| {
+            eprintln!(
+                "report: {} {operation}: muster {}, SQLite {}, DuckDB {}",
+                scale.name(),
+                seconds(muster.median_seconds),
+                seconds(peer.median_seconds),
+                duckdb.map_or("-".to_string(), |d| seconds(d.median_seconds))
+            );
+            rows.push(Row {
+                operation,
+                scale,
+                muster,
+                peer,
+                duckdb,
+                target: target(scale, operation),
+            });
+        };
+    // Runs the DuckDB peer's `operation` `runs` times after `setup`, when it is installed.
+    let duck_measure = |runs: usize,
+                        setup: &dyn Fn(&DuckDbRuns) -> Result<PathBuf, String>,
+                        operation: &str,
+                        args: &[&str]|
+     -> Result<Option<Measured>, String> {
+        let Some(duck) = &duck else {
+            return Ok(None);
+        };
+        let database = std::cell::RefCell::new(PathBuf::new());
+        measure(
+            runs,
+            || {
+                *database.borrow_mut() = setup(duck)?;
+                Ok(())
+            },
+            || duck.duckdb.command(operation, &database.borrow(), args),
+        )
+        .map(Some)
     };
 
     let (fresh, fresh_peer) = (work.join("ledger-fresh"), work.join("peer-fresh.sqlite"));
     let full = text(&data.full);
-    row(
+    let sqlite_import = measure(
+        runs_write,
+        || {
+            remove_database(&fresh_peer);
+            Ok(())
+        },
+        || peer("import", &fresh_peer, &[full]),
+    )?;
+    let duckdb_import = duck_measure(
+        runs_write,
+        &|duck| {
+            let database = duck.work.join("duckdb-fresh.duckdb");
+            remove_duckdb(&database);
+            Ok(database)
+        },
         "import",
-        measure(
-            runs_write,
-            || {
-                let _ = std::fs::remove_dir_all(&fresh);
-                Ok(())
-            },
-            || muster(&fresh, &["import", "sb", full]),
-        )?,
-        measure(
-            runs_write,
-            || {
-                remove_database(&fresh_peer);
-                Ok(())
-            },
-            || peer("import", &fresh_peer, &[full]),
-        )?,
-    );
+        &[full],
+    )?;
+    for (operation, format) in [("import", "table"), ("import --format json", "json")] {
+        row(
+            operation,
+            measure(
+                runs_write,
+                || {
+                    let _ = std::fs::remove_dir_all(&fresh);
+                    Ok(())
+                },
+                || muster(&fresh, &["import", "sb", full, "--format", format]),
+            )?,
+            sqlite_import,
+            duckdb_import,
+        );
+    }
 
     let (ledger, peer_db) = (work.join("ledger"), work.join("peer.sqlite"));
     data::copy_tree(&data.ledger_full, &ledger)?;
     copy_database(&data.peer_full, &peer_db)?;
+    let duckdb_db = work.join("duckdb.duckdb");
+    if let Some(duck) = &duck {
+        copy_duckdb(&duck.data.full, &duckdb_db)?;
+    }
     row(
         "re-import",
         measure(
@@ -389,6 +532,7 @@ fn sb_scale(
             || muster(&ledger, &["import", "sb", full]),
         )?,
         measure(runs_write, || Ok(()), || peer("import", &peer_db, &[full]))?,
+        duck_measure(runs_write, &|_| Ok(duckdb_db.clone()), "import", &[full])?,
     );
 
     let (late, late_peer) = (work.join("ledger-late"), work.join("peer-late.sqlite"));
@@ -405,11 +549,28 @@ fn sb_scale(
             || copy_database(&data.peer_before_late, &late_peer),
             || peer("append", &late_peer, &[late_dir]),
         )?,
+        duck_measure(
+            runs_write,
+            &|duck| {
+                let database = duck.work.join("duckdb-late.duckdb");
+                copy_duckdb(&duck.data.before_late, &database)?;
+                Ok(database)
+            },
+            "append",
+            &[late_dir],
+        )?,
     );
 
     let queries = query_rows(&ledger, &peer_db, &group, &on, &member, runs_query)?;
     for (operation, muster_measured, peer_measured) in queries {
-        row(operation, muster_measured, peer_measured);
+        let args: Vec<&str> = match operation {
+            "members" => vec![&group, &on],
+            "groups" => vec![&member, &on],
+            _ => vec![&member],
+        };
+        let duckdb_measured =
+            duck_measure(runs_query, &|_| Ok(duckdb_db.clone()), operation, &args)?;
+        row(operation, muster_measured, peer_measured, duckdb_measured);
     }
 
     let rebuild = measure(runs_write, || Ok(()), || muster(&ledger, &["rebuild"]))?;
@@ -421,6 +582,7 @@ fn sb_scale(
             || Ok(()),
             || peer("rebuild", &peer_db, &["staging"]),
         )?,
+        duck_measure(runs_write, &|_| Ok(duckdb_db.clone()), "rebuild", &[])?,
     );
     Ok(ScaleResult {
         rows,
@@ -494,6 +656,7 @@ fn ten_million() -> Result<ScaleResult, String> {
             scale,
             muster: muster_measured,
             peer: peer_measured,
+            duckdb: None,
             target: target(scale, operation),
         });
     }
@@ -504,6 +667,7 @@ fn ten_million() -> Result<ScaleResult, String> {
         scale,
         muster: muster_in_library,
         peer: peer_in_library,
+        duckdb: None,
         target: target(scale, "members in-library"),
     });
     let runs_write = runs(scale, false);
@@ -517,6 +681,7 @@ fn ten_million() -> Result<ScaleResult, String> {
             || Ok(()),
             || peer("rebuild", &peer_db, &["index"]),
         )?,
+        duckdb: None,
         target: target(scale, "rebuild"),
     });
     Ok(ScaleResult {
@@ -600,24 +765,39 @@ fn machine() -> String {
 
 fn report() -> Result<(), String> {
     let scales = data::scales()?;
+    let duckdb = match DuckDb::install(&duck::default_dir()) {
+        Ok(duckdb) => Some(duckdb),
+        Err(reason) => {
+            eprintln!(
+                "report: the DuckDB peer is not available, carrying on with SQLite alone: {reason}"
+            );
+            None
+        }
+    };
     let mut results = Vec::new();
     for scale in scales {
         eprintln!("report: scale {}", scale.name());
         let result = match scale.sb() {
-            Some(sb) => sb_scale(scale, sb)?,
+            Some(sb) => sb_scale(scale, sb, duckdb.as_ref())?,
             None => ten_million()?,
         };
         results.push((scale, result));
     }
     let mut out = String::new();
     let _ = writeln!(out, "Machine: {}\n", machine());
+    if duckdb.is_none() {
+        let _ = writeln!(
+            out,
+            "The DuckDB peer could not be installed: its columns are empty.\n"
+        );
+    }
     let _ = writeln!(
         out,
-        "| operation | scale | muster median | peer median | muster/peer | target | met? | muster peak | peer peak |"
+        "| operation | scale | muster median | SQLite median | DuckDB median | muster/SQLite | muster/DuckDB | target | met? | muster peak | SQLite peak | DuckDB peak |"
     );
     let _ = writeln!(
         out,
-        "| --- | --- | ---: | ---: | ---: | --- | --- | ---: | ---: |"
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: | ---: | ---: |"
     );
     for (_, result) in &results {
         for row in &result.rows {
@@ -629,15 +809,20 @@ fn report() -> Result<(), String> {
             };
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} | {:.2} | {} | {met} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {:.2} | {} | {} | {met} | {} | {} | {} |",
                 row.operation,
                 row.scale.name(),
                 seconds(row.muster.median_seconds),
                 seconds(row.peer.median_seconds),
+                row.duckdb
+                    .map_or("-".to_string(), |d| seconds(d.median_seconds)),
                 row.ratio(),
+                row.duckdb_ratio()
+                    .map_or("-".to_string(), |ratio| format!("{ratio:.2}")),
                 row.target_text(),
                 memory(row.muster.peak_kb),
                 memory(row.peer.peak_kb),
+                row.duckdb.map_or("-".to_string(), |d| memory(d.peak_kb)),
             );
         }
     }

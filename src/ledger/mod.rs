@@ -38,8 +38,8 @@ use crate::log::personal::PersonalValue;
 use crate::log::source::Source;
 use crate::model::{Batch, InclusiveSpan, NestingFact};
 use crate::model::{Change, Fact, GroupId, MemberId, MAX_COMMITS, MAX_FACTS_PER_COMMIT};
-use crate::plan::plan;
 use crate::plan::spans::span_batch;
+use crate::plan::{plan_with_snapshots, Snapshots};
 use crate::projection::{GroupState, MemberState, Projection};
 use crate::storage::anchor::check_anchor;
 use crate::storage::anchor::head_from_log;
@@ -499,14 +499,17 @@ impl Ledger {
         source: Source,
         dry_run: bool,
     ) -> Result<ImportOutcome> {
-        self.import_with_values(batch, source, &[], dry_run)
+        self.import_with_values(batch, &[], source, &[], dry_run)
     }
 
-    /// [`Self::import`], recording `values` (from [`Self::personal_changes`]) in the same
-    /// commit: which import set a name is part of the log.
+    /// [`Self::import`] of `snapshots` (planned before the batch's statements, see
+    /// [`plan_with_snapshots`]) and `batch`, recording `values` (from
+    /// [`Self::personal_changes`]) in the same commit: which import set a name is part of
+    /// the log.
     pub(crate) fn import_with_values(
         &mut self,
         batch: &Batch,
+        snapshots: &Snapshots,
         source: Source,
         values: &[PersonalValue],
         dry_run: bool,
@@ -514,12 +517,14 @@ impl Ledger {
         self.refuse_if_unfinished()?;
         let seq = self.head_seq() + 1;
         let mut working: BTreeMap<GroupId, Arc<GroupState>> = BTreeMap::new();
-        for group in batch.groups() {
+        let mut groups = batch.groups();
+        groups.extend(snapshots.iter().map(|((group, _), _)| group.clone()));
+        for group in groups {
             let state = self.group(&group)?.unwrap_or_default();
             working.insert(group, state);
         }
         self.hold_groups_below(batch, &mut working)?;
-        let records = plan(&mut working, batch, seq, source.kind);
+        let records = plan_with_snapshots(&mut working, batch, snapshots, seq, source.kind);
         nesting::refuse_cycle(&working, batch)?;
         let subgroup_facts = nesting::recorded_subgroup_facts(&records);
         let mut facts: Vec<Fact> = records

@@ -28,7 +28,7 @@ use crate::log::source::{Source, SourceFile, SourceKind};
 use crate::model::{GroupId, MemberId, MAX_NAME_BYTES};
 use crate::storage::names::NameBook;
 use crate::storage::store::{SideFile, Space};
-use crate::storage::vault::{fresh_salt, Vault, VaultEntry};
+use crate::storage::vault::{Salts, Vault, VaultEntry};
 
 /// What `forget` did.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -176,6 +176,7 @@ impl Ledger {
         let erased: BTreeSet<&MemberId> = vault.erased.iter().collect();
         let mut values = Vec::new();
         let mut skipped = 0;
+        let mut salts = Salts::default();
         let given = groups
             .iter()
             .map(|(group, name)| (Subject::Group(group.clone()), name))
@@ -202,7 +203,7 @@ impl Ledger {
             values.push(PersonalValue {
                 subject,
                 field: Field::Name,
-                salt: fresh_salt()?,
+                salt: salts.fresh()?,
                 value: name.to_string(),
             });
         }

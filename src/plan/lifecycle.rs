@@ -1,9 +1,10 @@
 //! The SB lifecycle rule: when an activity that stopped meeting has ended, and when a
 //! late export takes an end back.
 //!
-//! Owns: [`END_AFTER_DAYS`], [`GroupDates`], [`lifecycle_observations`] and [`sb_batch`]
+//! Owns: [`END_AFTER_DAYS`], [`GroupDates`], [`lifecycle_observations`], [`sb_batch`]
 //! (an export's snapshots plus the lifecycle observations, from the SB groups' states the
-//! caller hands over).
+//! caller hands over) and [`lifecycle_batch`] (the lifecycle observations alone, for an
+//! import that plans the snapshots from the export's lists).
 //! Must not: read files or the ledger; it decides from what it is handed.
 //!
 //! # The rule
@@ -144,6 +145,29 @@ pub fn sb_batch<'a>(
     known: impl IntoIterator<Item = (GroupId, &'a GroupState)>,
     occurrences: &[((GroupId, Date), Vec<MemberId>)],
 ) -> Batch {
+    let lifecycle = lifecycle_batch(known, occurrences);
+    let mut observations: Vec<Observation> = occurrences
+        .iter()
+        .map(|((group, date), members)| {
+            // `members` is sorted: the set is built in one pass, not by searching.
+            Observation::snapshot(*date, group.clone(), members.iter().cloned().collect())
+        })
+        .collect();
+    observations.extend(lifecycle.observations);
+    Batch {
+        observations,
+        facts: Vec::new(),
+        nesting: Vec::new(),
+    }
+}
+
+/// The lifecycle observations of [`sb_batch`] without the snapshots: what an import adds
+/// to the export's own lists (`plan::plan_with_snapshots`), which are never copied into
+/// sets.
+pub fn lifecycle_batch<'a>(
+    known: impl IntoIterator<Item = (GroupId, &'a GroupState)>,
+    occurrences: &[((GroupId, Date), Vec<MemberId>)],
+) -> Batch {
     let mut groups: BTreeMap<GroupId, GroupDates> = BTreeMap::new();
     for (group, state) in known {
         if !state.sources.contains(&SourceKind::SchoolBase) {
@@ -165,16 +189,8 @@ pub fn sb_batch<'a>(
             .occurrences
             .insert(*date);
     }
-    let mut observations: Vec<Observation> = occurrences
-        .iter()
-        .map(|((group, date), members)| {
-            // `members` is sorted: the set is built in one pass, not by searching.
-            Observation::snapshot(*date, group.clone(), members.iter().cloned().collect())
-        })
-        .collect();
-    observations.extend(lifecycle_observations(&groups));
     Batch {
-        observations,
+        observations: lifecycle_observations(&groups),
         facts: Vec::new(),
         nesting: Vec::new(),
     }

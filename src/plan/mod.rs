@@ -20,7 +20,6 @@
 //! fact on D' restores what D' said, so that an earlier observation arriving late cannot
 //! overwrite later ones.
 
-use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -36,40 +35,100 @@ pub mod lifecycle;
 pub mod nesting;
 pub mod spans;
 
-/// What a batch says about one group, before planning. Member sets are borrowed from the
-/// batch; only a (G, D) observed twice in one batch gets an owned union.
+/// A snapshot's members as planning reads them: in id order, without repeats. Borrowed
+/// from the batch (a set) or from an export (a sorted list, never copied into a set);
+/// only a (G, D) observed twice in one batch gets an owned union.
+#[derive(Debug)]
+enum Listed<'a> {
+    Set(&'a BTreeSet<MemberId>),
+    Sorted(&'a [MemberId]),
+    Union(BTreeSet<MemberId>),
+}
+
+impl Listed<'_> {
+    /// Adds `other`'s members (two snapshots of one (G, D) are one snapshot).
+    fn extend(&mut self, other: &Listed<'_>) {
+        let mut union = match std::mem::replace(self, Listed::Sorted(&[])) {
+            Listed::Set(set) => set.clone(),
+            Listed::Sorted(list) => list.iter().cloned().collect(),
+            Listed::Union(set) => set,
+        };
+        match other {
+            Listed::Set(set) => union.extend(set.iter().cloned()),
+            Listed::Sorted(list) => union.extend(list.iter().cloned()),
+            Listed::Union(set) => union.extend(set.iter().cloned()),
+        }
+        *self = Listed::Union(union);
+    }
+}
+
+/// A list of members as [`Listed`]: borrowed when it is in id order without repeats (as
+/// an export's lists are), otherwise made so once.
+fn listed(members: &[MemberId]) -> Listed<'_> {
+    if members.windows(2).all(|pair| pair[0] < pair[1]) {
+        Listed::Sorted(members)
+    } else {
+        Listed::Union(members.iter().cloned().collect())
+    }
+}
+
+/// Snapshots as an SB export holds them: each (group, date) with its members, in id order
+/// without repeats (a list out of order is sorted first, never trusted).
+pub type Snapshots = [((GroupId, Date), Vec<MemberId>)];
+
+/// What a batch says about one group, before planning. Member lists are borrowed.
 #[derive(Default, Debug)]
 struct GroupStatements<'a> {
-    observations: BTreeMap<Date, (ObservationKind, Cow<'a, BTreeSet<MemberId>>)>,
+    observations: BTreeMap<Date, (ObservationKind, Listed<'a>)>,
     /// The last explicit fact per (date, member) in batch order wins.
     facts: BTreeMap<Date, BTreeMap<&'a MemberId, Change>>,
 }
 
-/// The statements of a batch per group, in group order. Grouped through a hash map: a
-/// batch of a million facts would otherwise compare group ids a dozen times per fact.
-fn by_group(batch: &Batch) -> Vec<(&GroupId, GroupStatements<'_>)> {
-    let mut groups: HashMap<&GroupId, GroupStatements> = HashMap::new();
-    for observation in &batch.observations {
-        // Two snapshots of one (G, D) in one batch are one snapshot: their union. A
-        // snapshot outweighs an end or a carry-forward of the same day; between those
-        // two, the later in the batch wins.
-        let statements = groups.entry(&observation.group).or_default();
-        let listed = Cow::Borrowed(&observation.members);
-        match statements.observations.entry(observation.date) {
-            Entry::Vacant(slot) => {
-                slot.insert((observation.kind, listed));
-            }
-            Entry::Occupied(mut slot) => {
-                let slot = slot.get_mut();
-                match (slot.0, observation.kind) {
-                    (ObservationKind::Snapshot, ObservationKind::Snapshot) => {
-                        slot.1.to_mut().extend(observation.members.iter().cloned())
-                    }
-                    (ObservationKind::Snapshot, _) => {}
-                    (_, kind) => *slot = (kind, listed),
-                }
+/// Takes in one observation of `statements`' group. Two snapshots of one (G, D) in one
+/// batch are one snapshot: their union. A snapshot outweighs an end or a carry-forward of
+/// the same day; between those two, the later in the batch wins.
+fn add_observation<'a>(
+    statements: &mut GroupStatements<'a>,
+    date: Date,
+    kind: ObservationKind,
+    listed: Listed<'a>,
+) {
+    match statements.observations.entry(date) {
+        Entry::Vacant(slot) => {
+            slot.insert((kind, listed));
+        }
+        Entry::Occupied(mut slot) => {
+            let slot = slot.get_mut();
+            match (slot.0, kind) {
+                (ObservationKind::Snapshot, ObservationKind::Snapshot) => slot.1.extend(&listed),
+                (ObservationKind::Snapshot, _) => {}
+                (_, kind) => *slot = (kind, listed),
             }
         }
+    }
+}
+
+/// The statements of a batch (after `snapshots`, which come first) per group, in group
+/// order. Grouped through a hash map: a batch of a million facts would otherwise compare
+/// group ids a dozen times per fact.
+fn by_group<'a>(
+    batch: &'a Batch,
+    snapshots: &'a Snapshots,
+) -> Vec<(&'a GroupId, GroupStatements<'a>)> {
+    let mut groups: HashMap<&GroupId, GroupStatements> = HashMap::new();
+    for ((group, date), members) in snapshots {
+        let statements = groups.entry(group).or_default();
+        add_observation(
+            statements,
+            *date,
+            ObservationKind::Snapshot,
+            listed(members),
+        );
+    }
+    for observation in &batch.observations {
+        let statements = groups.entry(&observation.group).or_default();
+        let listed = Listed::Set(&observation.members);
+        add_observation(statements, observation.date, observation.kind, listed);
     }
     for fact in &batch.facts {
         groups
@@ -91,6 +150,9 @@ fn by_group(batch: &Batch) -> Vec<(&GroupId, GroupStatements<'_>)> {
 struct Pending {
     /// Keyed member first so that a lookup borrows the member id instead of cloning it.
     facts: BTreeMap<MemberId, BTreeMap<Date, Change>>,
+    /// Every date a fact was planned on (some may since have been replaced): on any other
+    /// date no member has a planned fact, and [`needs_change`] looks nobody up.
+    dates: BTreeSet<Date>,
     observed: BTreeSet<Date>,
     ended: BTreeSet<Date>,
     reopened: BTreeSet<Date>,
@@ -106,97 +168,168 @@ pub fn plan(
     seq: u64,
     source: SourceKind,
 ) -> Vec<GroupRecord> {
-    let mut records = Vec::new();
-    for (group, statements) in by_group(batch) {
-        let state = states.entry(group.clone()).or_default();
-        let mut pending = Pending::default();
-        // Dates in order; on one date the observation first, then explicit facts, which are
-        // about single members and so more specific.
-        let dates: BTreeSet<Date> = statements
-            .observations
-            .keys()
-            .copied()
-            .chain(statements.facts.keys().copied())
-            .collect();
-        for date in dates {
-            if let Some((kind, listed)) = statements.observations.get(&date) {
-                let carried: BTreeSet<MemberId>;
-                let members: &BTreeSet<MemberId> = match kind {
-                    ObservationKind::Snapshot => listed,
-                    ObservationKind::End => {
-                        carried = BTreeSet::new();
-                        &carried
-                    }
-                    ObservationKind::CarryForward => {
-                        carried = date
-                            .previous()
-                            .map(|before| state.members_on(before, None).into_iter().collect())
-                            .unwrap_or_default();
-                        &carried
-                    }
-                };
-                let to_change = members_to_change(state, &pending, members, date);
-                let end = *kind == ObservationKind::End;
-                if !to_change.is_empty() || !state.is_observed(date) || state.is_ended(date) != end
-                {
-                    let state = Arc::make_mut(state);
-                    for (member, desired) in to_change {
-                        set_state(state, &mut pending, &member, date, desired, seq);
-                    }
-                    if state.observe(date) {
-                        pending.observed.insert(date);
-                    }
-                    if state.set_ended(date, end) {
-                        if end {
-                            pending.ended.insert(date);
-                        } else {
-                            pending.reopened.insert(date);
-                        }
-                    }
-                }
-            }
-            for (&member, &desired) in statements.facts.get(&date).into_iter().flatten() {
-                let timeline = state.members.get(member);
-                if needs_change(timeline, &pending, member, date, desired) {
-                    set_state(
-                        Arc::make_mut(state),
-                        &mut pending,
-                        member,
-                        date,
-                        desired,
-                        seq,
-                    );
-                }
-            }
-        }
-        if !(pending.facts.is_empty()
-            && pending.observed.is_empty()
-            && pending.ended.is_empty()
-            && pending.reopened.is_empty())
-        {
-            Arc::make_mut(state).note_commit(seq, source);
-            records.push(GroupRecord {
-                group: group.clone(),
-                observed: pending.observed.into_iter().collect(),
-                facts: pending
-                    .facts
-                    .into_iter()
-                    .flat_map(|(member, dates)| {
-                        dates.into_iter().map(move |(date, change)| MemberFact {
-                            member: member.clone(),
-                            date,
-                            change,
-                        })
-                    })
-                    .collect(),
-                ended: pending.ended.into_iter().collect(),
-                reopened: pending.reopened.into_iter().collect(),
-                subgroups: Vec::new(),
-            });
+    plan_with_snapshots(states, batch, &[], seq, source)
+}
+
+/// [`plan`] for a batch whose snapshots are given apart, as an export holds them, before
+/// the batch's own statements: the same records as a batch holding them as observations
+/// first, without building a set per snapshot.
+pub fn plan_with_snapshots(
+    states: &mut BTreeMap<GroupId, Arc<GroupState>>,
+    batch: &Batch,
+    snapshots: &Snapshots,
+    seq: u64,
+    source: SourceKind,
+) -> Vec<GroupRecord> {
+    let statements = by_group(batch, snapshots);
+    for (group, _) in &statements {
+        states.entry((*group).clone()).or_default();
+    }
+    // Each group's statements with its state, both in group order. Groups are planned
+    // apart (a group's plan reads and writes its own state only), half of them on a
+    // second thread when there are enough to be worth one.
+    let mut named = statements.into_iter().peekable();
+    let mut work: Vec<GroupWork> = Vec::new();
+    for (group, state) in states.iter_mut() {
+        if let Some((group, statements)) = named.next_if(|(named, _)| *named == group) {
+            work.push((group, statements, state));
         }
     }
+    let plan_all = |work: &mut [GroupWork]| -> Vec<GroupRecord> {
+        work.iter_mut()
+            .filter_map(|(group, statements, state)| {
+                plan_group(group, statements, state, seq, source)
+            })
+            .collect()
+    };
+    let mut records = if work.len() < PARALLEL_GROUPS {
+        plan_all(&mut work)
+    } else {
+        let half = work.len() / 2;
+        let (first, second) = work.split_at_mut(half);
+        std::thread::scope(|scope| {
+            let later = scope.spawn(|| plan_all(second));
+            let mut records = plan_all(first);
+            // A panic there is a bug in planning: raised here as it would have been in line.
+            records.extend(
+                later
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            );
+            records
+        })
+    };
+    // Subgroup facts last: they read the member states only to know the groups exist.
     nesting::plan_subgroups(states, batch, seq, source, &mut records);
     records
+}
+
+/// Groups in a batch from which planning uses a second thread.
+const PARALLEL_GROUPS: usize = 64;
+
+/// One group's statements and its state, as planning takes them.
+type GroupWork<'a, 's> = (&'a GroupId, GroupStatements<'a>, &'s mut Arc<GroupState>);
+
+/// Plans one group's statements against its state (left as it will be once the commit is
+/// applied): its record, or none when nothing changes.
+fn plan_group(
+    group: &GroupId,
+    statements: &GroupStatements<'_>,
+    state: &mut Arc<GroupState>,
+    seq: u64,
+    source: SourceKind,
+) -> Option<GroupRecord> {
+    let mut pending = Pending::default();
+    // Dates in order; on one date the observation first, then explicit facts, which are
+    // about single members and so more specific.
+    let dates: BTreeSet<Date> = statements
+        .observations
+        .keys()
+        .copied()
+        .chain(statements.facts.keys().copied())
+        .collect();
+    for date in dates {
+        if let Some((kind, listed)) = statements.observations.get(&date) {
+            let to_change = match (kind, listed) {
+                (ObservationKind::Snapshot, Listed::Set(set)) => {
+                    members_to_change(state, &pending, set.iter(), date)
+                }
+                (ObservationKind::Snapshot, Listed::Union(set)) => {
+                    members_to_change(state, &pending, set.iter(), date)
+                }
+                (ObservationKind::Snapshot, Listed::Sorted(list)) => {
+                    members_to_change(state, &pending, list.iter(), date)
+                }
+                (ObservationKind::End, _) => {
+                    members_to_change(state, &pending, std::iter::empty(), date)
+                }
+                (ObservationKind::CarryForward, _) => {
+                    // `members_on` is in id order without repeats.
+                    let carried = date
+                        .previous()
+                        .map(|before| state.members_on(before, None))
+                        .unwrap_or_default();
+                    members_to_change(state, &pending, carried.iter(), date)
+                }
+            };
+            let end = *kind == ObservationKind::End;
+            if !to_change.is_empty() || !state.is_observed(date) || state.is_ended(date) != end {
+                let state = Arc::make_mut(state);
+                for (member, desired) in to_change {
+                    set_state(state, &mut pending, &member, date, desired, seq);
+                }
+                if state.observe(date) {
+                    pending.observed.insert(date);
+                }
+                if state.set_ended(date, end) {
+                    if end {
+                        pending.ended.insert(date);
+                    } else {
+                        pending.reopened.insert(date);
+                    }
+                }
+            }
+        }
+        for (&member, &desired) in statements.facts.get(&date).into_iter().flatten() {
+            let timeline = state.members.get(member);
+            if needs_change(timeline, &pending, member, date, desired) {
+                set_state(
+                    Arc::make_mut(state),
+                    &mut pending,
+                    member,
+                    date,
+                    desired,
+                    seq,
+                );
+            }
+        }
+    }
+    if !(pending.facts.is_empty()
+        && pending.observed.is_empty()
+        && pending.ended.is_empty()
+        && pending.reopened.is_empty())
+    {
+        Arc::make_mut(state).note_commit(seq, source);
+        return Some(GroupRecord {
+            group: group.clone(),
+            observed: pending.observed.into_iter().collect(),
+            facts: pending
+                .facts
+                .into_iter()
+                .flat_map(|(member, dates)| {
+                    dates.into_iter().map(move |(date, change)| MemberFact {
+                        member: member.clone(),
+                        date,
+                        change,
+                    })
+                })
+                .collect(),
+            ended: pending.ended.into_iter().collect(),
+            reopened: pending.reopened.into_iter().collect(),
+            subgroups: Vec::new(),
+        });
+    }
+    None
 }
 
 /// The members whose state on `date` must be set, with the state they must have: the
@@ -204,10 +337,10 @@ pub fn plan(
 /// so that no member is looked up. A listed member is directly included (ending a direct
 /// exclusion); a known member not listed loses a direct inclusion, and a direct exclusion
 /// is left alone (an observation speaks of direct, individual inclusion only).
-fn members_to_change(
+fn members_to_change<'m>(
     state: &GroupState,
     pending: &Pending,
-    listed: &BTreeSet<MemberId>,
+    listed: impl Iterator<Item = &'m MemberId>,
     date: Date,
 ) -> Vec<(MemberId, Change)> {
     let mut changes = Vec::new();
@@ -222,7 +355,7 @@ fn members_to_change(
         }
     };
     let mut known = state.members.iter().peekable();
-    let mut wanted = listed.iter().peekable();
+    let mut wanted = listed.peekable();
     loop {
         match (known.peek(), wanted.peek()) {
             (None, None) => break,
@@ -265,10 +398,11 @@ fn needs_change(
 ) -> bool {
     let now = timeline.map_or(Change::Leave, |timeline| timeline.state(date, None));
     now != desired
-        || pending
-            .facts
-            .get(member)
-            .is_some_and(|dates| dates.contains_key(&date))
+        || (pending.dates.contains(&date)
+            && pending
+                .facts
+                .get(member)
+                .is_some_and(|dates| dates.contains_key(&date)))
 }
 
 /// Gives `member` the direct state `desired` (`Join` included, `Leave` none, `Exclude`
@@ -297,6 +431,7 @@ fn set_state(
         let change = desired;
         timeline.insert(TimelineEntry { date, seq, change });
         planned.insert(date, change);
+        pending.dates.insert(date);
     }
     if let Some((next, was)) = keep {
         if timeline.state(next, None) != was {
@@ -307,6 +442,7 @@ fn set_state(
                 change,
             });
             planned.insert(next, change);
+            pending.dates.insert(next);
         }
     }
     if planned.is_empty() {
@@ -315,5 +451,56 @@ fn set_state(
     if timeline.entries().is_empty() {
         // A member the group never had and still does not have leaves no trace.
         state.members.remove(member);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Observation;
+
+    fn id(text: String) -> MemberId {
+        MemberId::new(&text).expect("a short plain id")
+    }
+
+    /// A batch of many groups (planned on two threads) records what planning each group
+    /// on its own (in line) records, and leaves the same states.
+    #[test]
+    fn groups_planned_on_two_threads_plan_as_one_at_a_time() {
+        let groups = 3 * PARALLEL_GROUPS;
+        let mut batch = Batch::default();
+        for g in 0..groups {
+            let group = GroupId::new(&format!("g{g:03}")).expect("a short plain id");
+            for week in 0..4u32 {
+                let date = Date::from_ymd(2020, 1, 1 + 7 * week).expect("a January day");
+                let members = (0..(g % 7 + 2))
+                    .filter(|m| !(m + week as usize + g).is_multiple_of(3))
+                    .map(|m| id(format!("m{m}")))
+                    .collect();
+                batch
+                    .observations
+                    .push(Observation::snapshot(date, group.clone(), members));
+            }
+        }
+        let mut together = BTreeMap::new();
+        let records = plan(&mut together, &batch, 1, SourceKind::SchoolBase);
+        let mut apart = BTreeMap::new();
+        let mut one_by_one = Vec::new();
+        for group in batch.groups() {
+            let alone = Batch {
+                observations: batch
+                    .observations
+                    .iter()
+                    .filter(|observation| observation.group == group)
+                    .cloned()
+                    .collect(),
+                facts: Vec::new(),
+                nesting: Vec::new(),
+            };
+            one_by_one.extend(plan(&mut apart, &alone, 1, SourceKind::SchoolBase));
+        }
+        assert_eq!(records.len(), groups, "every group records something");
+        assert_eq!(records, one_by_one);
+        assert_eq!(together, apart);
     }
 }

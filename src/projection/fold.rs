@@ -17,7 +17,7 @@ use crate::log::hash::Hash;
 use crate::model::{Change, Date, GroupId, MemberId, MAX_COMMITS};
 use crate::projection::nesting::Aside;
 use crate::projection::state::{GroupState, MemberState};
-use crate::projection::timeline::{Entry, Timeline};
+use crate::projection::timeline::{Entry, Timeline, INLINE_ENTRIES};
 use crate::projection::Projection;
 
 /// Folds a whole log into derived state at once: the same result as applying every commit
@@ -290,10 +290,21 @@ fn timelines_of<K: Ord + Clone, V>(
 ) -> Result<BTreeMap<K, Timeline>> {
     side.runs(rank, inner)
         .map(|(id, run)| {
-            let entries = run.iter().map(|f| f.entry()).collect::<Result<Vec<_>>>()?;
-            let timeline = Timeline::from_sorted(entries).ok_or_else(|| {
-                Error::corrupt("two facts of one commit share a group, member and date")
-            })?;
+            let out_of_order =
+                || Error::corrupt("two facts of one commit share a group, member and date");
+            // A short run is built in place (no list to copy from), a long one from a list.
+            let timeline = if run.len() <= INLINE_ENTRIES {
+                let mut timeline = Timeline::default();
+                for fact in run {
+                    if !timeline.push(fact.entry()?) {
+                        return Err(out_of_order());
+                    }
+                }
+                timeline
+            } else {
+                let entries = run.iter().map(|f| f.entry()).collect::<Result<Vec<_>>>()?;
+                Timeline::from_sorted(entries).ok_or_else(out_of_order)?
+            };
             Ok((ids[id as usize].0.clone(), timeline))
         })
         .collect()

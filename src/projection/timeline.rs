@@ -1,7 +1,8 @@
 //! One member's facts in one group, in the order that decides membership.
 //!
 //! Owns: [`Timeline`] and [`Entry`]; answering "member on date X?" (optionally as of a
-//! commit) and turning facts into spans.
+//! commit) and turning facts into spans; how entries are kept (up to [`INLINE_ENTRIES`]
+//! in place, more on the heap).
 //! Must not: know ids, storage or commits beyond a sequence number.
 //!
 //! **Invariant (timeline order):** entries are sorted by `(date, seq)` with no two
@@ -29,24 +30,96 @@ pub struct Interval {
     pub closed_by: Option<u64>,
 }
 
-#[derive(Clone, PartialEq, Eq, Debug, Default)]
+/// Entries a timeline keeps in place, without an allocation of its own: most members
+/// join a group once and perhaps leave it once, and a ledger holds hundreds of thousands
+/// of timelines per side, so a heap block each was most of the allocator's work in an
+/// import and a fold (docs/benchmarks.md).
+pub const INLINE_ENTRIES: usize = 2;
+
+/// A timeline's entries: in place while they fit, else on the heap.
+#[derive(Clone)]
+enum Entries {
+    /// The first `len` of `items`; the slots past `len` repeat an entry and mean nothing.
+    Inline {
+        len: u8,
+        items: [Entry; INLINE_ENTRIES],
+    },
+    Heap(Vec<Entry>),
+}
+
+impl Default for Entries {
+    fn default() -> Entries {
+        // An empty Vec does not allocate.
+        Entries::Heap(Vec::new())
+    }
+}
+
+#[derive(Clone, Default)]
 pub struct Timeline {
-    entries: Vec<Entry>,
+    entries: Entries,
+}
+
+impl PartialEq for Timeline {
+    fn eq(&self, other: &Timeline) -> bool {
+        self.entries() == other.entries()
+    }
+}
+
+impl Eq for Timeline {}
+
+impl std::fmt::Debug for Timeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Timeline")
+            .field("entries", &self.entries())
+            .finish()
+    }
 }
 
 impl Timeline {
     pub fn entries(&self) -> &[Entry] {
-        &self.entries
+        match &self.entries {
+            Entries::Inline { len, items } => &items[..usize::from(*len)],
+            Entries::Heap(entries) => entries,
+        }
     }
 
     /// A timeline of entries already in order (checked: an unordered list is refused).
     pub fn from_sorted(entries: Vec<Entry>) -> Option<Timeline> {
-        let timeline = Timeline { entries };
+        if entries.len() <= INLINE_ENTRIES {
+            return Timeline::from_sorted_slice(&entries);
+        }
+        let timeline = Timeline {
+            entries: Entries::Heap(entries),
+        };
         timeline.is_sorted().then_some(timeline)
     }
 
+    /// [`Self::from_sorted`] from a borrowed list, copied (in place when it fits).
+    pub fn from_sorted_slice(entries: &[Entry]) -> Option<Timeline> {
+        let timeline = Timeline {
+            entries: Timeline::stored(entries),
+        };
+        timeline.is_sorted().then_some(timeline)
+    }
+
+    /// How `entries` are kept: in place when they fit.
+    fn stored(entries: &[Entry]) -> Entries {
+        match entries {
+            [] => Entries::default(),
+            [only] => Entries::Inline {
+                len: 1,
+                items: [*only; INLINE_ENTRIES],
+            },
+            [first, second] => Entries::Inline {
+                len: 2,
+                items: [*first, *second],
+            },
+            more => Entries::Heap(more.to_vec()),
+        }
+    }
+
     pub fn is_sorted(&self) -> bool {
-        self.entries
+        self.entries()
             .windows(2)
             .all(|w| (w[0].date, w[0].seq) < (w[1].date, w[1].seq))
     }
@@ -55,21 +128,63 @@ impl Timeline {
     /// the same date and seq is already there.
     pub fn insert(&mut self, entry: Entry) -> bool {
         let key = (entry.date, entry.seq);
-        match self.entries.binary_search_by(|e| (e.date, e.seq).cmp(&key)) {
-            Ok(_) => false,
-            Err(position) => {
-                self.entries.insert(position, entry);
-                true
+        let position = match self
+            .entries()
+            .binary_search_by(|e| (e.date, e.seq).cmp(&key))
+        {
+            Ok(_) => return false,
+            Err(position) => position,
+        };
+        match &mut self.entries {
+            Entries::Heap(entries) if !entries.is_empty() => entries.insert(position, entry),
+            Entries::Inline { len, items } if usize::from(*len) < INLINE_ENTRIES => {
+                // One entry in place: the new one goes before or after it.
+                let old = items[0];
+                *items = if position == 0 {
+                    [entry, old]
+                } else {
+                    [old, entry]
+                };
+                *len += 1;
+            }
+            _ => {
+                let mut entries = self.entries().to_vec();
+                entries.insert(position, entry);
+                self.entries = Timeline::stored(&entries);
             }
         }
+        true
+    }
+
+    /// Appends an entry after the last one. Returns false (and changes nothing) when it
+    /// does not sort after it: a way to build a timeline from entries in order that
+    /// refuses entries out of order.
+    pub fn push(&mut self, entry: Entry) -> bool {
+        let after_last = self
+            .entries()
+            .last()
+            .is_none_or(|last| (last.date, last.seq) < (entry.date, entry.seq));
+        after_last && self.insert(entry)
     }
 
     /// Removes the entry recorded by `seq` on `date`, if any.
     pub fn remove(&mut self, date: Date, seq: u64) -> bool {
         let key = (date, seq);
-        match self.entries.binary_search_by(|e| (e.date, e.seq).cmp(&key)) {
+        match self
+            .entries()
+            .binary_search_by(|e| (e.date, e.seq).cmp(&key))
+        {
             Ok(position) => {
-                self.entries.remove(position);
+                match &mut self.entries {
+                    Entries::Heap(entries) => {
+                        entries.remove(position);
+                    }
+                    Entries::Inline { .. } => {
+                        let mut entries = self.entries().to_vec();
+                        entries.remove(position);
+                        self.entries = Timeline::stored(&entries);
+                    }
+                }
                 true
             }
             Err(_) => false,
@@ -86,8 +201,9 @@ impl Timeline {
     /// deciding entry (`Join` included, `Exclude` excluded), or `Leave` (none) when no
     /// entry decides.
     pub fn state(&self, date: Date, as_of: Option<u64>) -> Change {
-        let end = self.entries.partition_point(|e| e.date <= date);
-        self.entries[..end]
+        let entries = self.entries();
+        let end = entries.partition_point(|e| e.date <= date);
+        entries[..end]
             .iter()
             .rev()
             .find(|e| as_of.is_none_or(|limit| e.seq <= limit))
@@ -96,10 +212,9 @@ impl Timeline {
 
     /// Whether any entry is dated in `(after, up_to]`.
     pub fn has_entry_in(&self, after: Date, up_to: Date) -> bool {
-        let start = self.entries.partition_point(|e| e.date <= after);
-        self.entries
-            .get(start)
-            .is_some_and(|entry| entry.date <= up_to)
+        let entries = self.entries();
+        let start = entries.partition_point(|e| e.date <= after);
+        entries.get(start).is_some_and(|entry| entry.date <= up_to)
     }
 
     /// The membership spans, counting only commits up to `as_of`. Facts that change
@@ -108,7 +223,7 @@ impl Timeline {
         let mut intervals: Vec<Interval> = Vec::new();
         let mut open: Option<(Date, u64)> = None;
         let visible: Vec<&Entry> = self
-            .entries
+            .entries()
             .iter()
             .filter(|e| as_of.is_none_or(|limit| e.seq <= limit))
             .collect();
@@ -185,6 +300,50 @@ mod tests {
         check(10, Some(1), false);
         check(11, Some(1), false);
         check(9, Some(1), true);
+    }
+
+    /// Entries kept in place and on the heap behave as one sorted list: inserts in any
+    /// order, pushes, removes back to nothing, and equality whatever the storage.
+    #[test]
+    fn a_timeline_is_one_sorted_list_in_place_or_on_the_heap() {
+        use Change::*;
+        let entry = |d: u32, seq: u64| Entry {
+            date: day(d),
+            seq,
+            change: if seq.is_multiple_of(2) { Join } else { Leave },
+        };
+        let order = [(7, 1), (3, 2), (9, 1), (3, 1), (5, 4)];
+        let mut timeline = Timeline::default();
+        let mut model: Vec<Entry> = Vec::new();
+        for &(d, seq) in &order {
+            assert!(timeline.insert(entry(d, seq)));
+            assert!(
+                !timeline.insert(entry(d, seq)),
+                "a repeated entry is refused"
+            );
+            model.push(entry(d, seq));
+            model.sort_by_key(|e| (e.date, e.seq));
+            assert_eq!(timeline.entries(), model.as_slice());
+            assert!(timeline.is_sorted());
+        }
+        for &(d, seq) in order.iter().rev() {
+            assert!(timeline.remove(day(d), seq));
+            assert!(!timeline.remove(day(d), seq), "removed once only");
+            model.retain(|e| (e.date, e.seq) != (day(d), seq));
+            assert_eq!(timeline.entries(), model.as_slice());
+            // Built afresh, the same entries compare equal however they are kept.
+            assert_eq!(Timeline::from_sorted(model.clone()), Some(timeline.clone()));
+        }
+        let mut pushed = Timeline::default();
+        assert!(pushed.push(entry(4, 1)));
+        assert!(!pushed.push(entry(4, 1)), "not after the last");
+        assert!(!pushed.push(entry(2, 1)), "before the last");
+        assert!(pushed.push(entry(4, 2)) && pushed.push(entry(6, 1)));
+        assert_eq!(
+            pushed.entries(),
+            [entry(4, 1), entry(4, 2), entry(6, 1)].as_slice()
+        );
+        assert_eq!(Timeline::from_sorted(vec![entry(5, 1), entry(2, 1)]), None);
     }
 
     #[test]

@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::log::seal::{seal, unseal, Magic};
 use crate::log::source::SourceKind;
 use crate::model::{Change, Date, GroupId, MemberId, MAX_ID_BYTES};
-use crate::projection::timeline::{Entry, Timeline};
+use crate::projection::timeline::{Entry, Timeline, INLINE_ENTRIES};
 use crate::projection::{GroupState, MemberState};
 
 /// Fewest bytes of one timeline entry: two variable-length integers (LEB128, 1 to 5 bytes
@@ -307,7 +307,9 @@ impl<'a> Reader<'a> {
         if count.saturating_mul(MIN_ENTRY_BYTES) > self.bytes.len() - self.at {
             return Err(Error::corrupt("a block claims more than it holds"));
         }
-        let mut entries = Vec::with_capacity(count);
+        // A short timeline is built in place (`Timeline::push`), a long one from a list.
+        let mut short = Timeline::default();
+        let mut entries = Vec::with_capacity(if count > INLINE_ENTRIES { count } else { 0 });
         let mut days: i32 = 0;
         for _ in 0..count {
             let step = i32::try_from(self.varint()?)
@@ -326,7 +328,15 @@ impl<'a> Reader<'a> {
             if seq == 0 {
                 return Err(Error::corrupt("a block holds commit 0"));
             }
-            entries.push(Entry { date, seq, change });
+            let entry = Entry { date, seq, change };
+            if count > INLINE_ENTRIES {
+                entries.push(entry);
+            } else if !short.push(entry) {
+                return Err(Error::corrupt("a timeline is out of order"));
+            }
+        }
+        if count <= INLINE_ENTRIES {
+            return Ok(short);
         }
         Timeline::from_sorted(entries).ok_or_else(|| Error::corrupt("a timeline is out of order"))
     }

@@ -1182,3 +1182,80 @@ proptest! {
         prop_assert_eq!(groups.into_iter().collect::<Vec<_>>(), whole_ledger.group_ids().unwrap());
     }
 }
+
+/// `import sb` plans an export's snapshots from the export's own lists
+/// (`plan_with_snapshots` with the lifecycle observations alone); that must record what
+/// planning the same snapshots as a batch of sets (`sb_batch`) records, on an empty ledger
+/// and after earlier weeks, also for a list out of order and a (group, date) given twice.
+#[test]
+fn snapshots_planned_from_the_export_lists_plan_as_a_batch_of_sets_does() {
+    use muster::plan::{lifecycle, plan, plan_with_snapshots};
+    use muster::projection::GroupState;
+    use std::sync::Arc;
+
+    let sandbox = tempfile::tempdir().expect("a temporary directory");
+    let generated = generate::generate(
+        5,
+        generate::Scale {
+            pupils: 60,
+            activities: 10,
+            weeks: 8,
+        },
+    );
+    let read = |name: &str, weeks: std::ops::Range<usize>| {
+        let dir = sandbox.path().join(name);
+        generated
+            .files_for_weeks(weeks)
+            .write_dir(&dir)
+            .expect("write the export");
+        sb::read_dir(&dir, &sb::Options::default()).expect("read the export")
+    };
+    let (early, late) = (read("early", 0..4), read("late", 4..8));
+    let mut odd = late.occurrences.clone();
+    odd[0].1.reverse();
+    let twice = odd[1].clone();
+    odd.insert(
+        2,
+        (twice.0, twice.1.iter().rev().take(2).cloned().collect()),
+    );
+    assert!(
+        odd[0].1.len() > 1,
+        "the first occurrence lists several pupils"
+    );
+
+    type States = std::collections::BTreeMap<GroupId, Arc<GroupState>>;
+    let source = SourceKind::SchoolBase;
+    let mut before = States::new();
+    plan(
+        &mut before,
+        &lifecycle::sb_batch([], &early.occurrences),
+        1,
+        source,
+    );
+    let known = |states: &States| -> Vec<(GroupId, GroupState)> {
+        states
+            .iter()
+            .map(|(group, state)| (group.clone(), GroupState::clone(state)))
+            .collect()
+    };
+    for (start, snapshots) in [
+        (States::new(), &late.occurrences),
+        (before.clone(), &late.occurrences),
+        (before, &odd),
+    ] {
+        let groups = known(&start);
+        let pairs = || groups.iter().map(|(group, state)| (group.clone(), state));
+        let (mut as_sets, mut as_lists) = (start.clone(), start.clone());
+        let expected = plan(
+            &mut as_sets,
+            &lifecycle::sb_batch(pairs(), snapshots),
+            2,
+            source,
+        );
+        let lifecycle_only = lifecycle::lifecycle_batch(pairs(), snapshots);
+        let got = plan_with_snapshots(&mut as_lists, &lifecycle_only, snapshots, 2, source);
+        assert!(!expected.is_empty(), "the later weeks change something");
+        assert_eq!(got, expected, "the records");
+        assert_eq!(as_lists, as_sets, "the planned states");
+    }
+}

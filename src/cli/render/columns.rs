@@ -119,10 +119,11 @@ impl Cell {
     }
 
     /// A name, or none known: JSON `null`, blank text.
-    pub fn name(name: Option<&String>) -> Cell {
+    pub fn name<S: AsRef<str> + ?Sized>(name: Option<&S>) -> Cell {
+        let name = name.map(|name| name.as_ref().to_string());
         Cell {
-            json: name.map_or(Value::Null, |name| Value::String(name.clone())),
-            text: Text::Free(name.cloned().unwrap_or_default()),
+            json: name.clone().map_or(Value::Null, Value::String),
+            text: Text::Free(name.unwrap_or_default()),
         }
     }
 

@@ -17,17 +17,28 @@ use super::columns::{Cell, Columns, Format};
 /// (12345)`, or for a leave the last day, `2015-11-29  …  - Noah Williams (12345) (last
 /// day)`. Names fall back to ids when unknown.
 pub fn sb_change_line(line: &ChangeLine) -> String {
-    let group = line
-        .group_name
-        .clone()
-        .unwrap_or_else(|| format!("group {}", line.group));
-    let member = match &line.member_name {
-        Some(name) => format!("{name} ({})", line.member),
-        None => line.member.to_string(),
-    };
-    let sign = if line.change.is_member() { '+' } else { '-' };
+    let mut text = Vec::new();
+    // Writing to a Vec cannot fail, and every part written is UTF-8.
+    let _ = write_sb_change_line(&mut text, line);
+    String::from_utf8_lossy(&text).into_owned()
+}
+
+/// [`sb_change_line`] written straight to `out`, without a string per line (a large
+/// import's report has 300,000 lines).
+fn write_sb_change_line(out: &mut impl Write, line: &ChangeLine) -> io::Result<()> {
     let (day, note) = super::day_for_people(line.date, line.change);
-    format!("{day}  {group}  {sign} {member}{note}")
+    write!(out, "{day}  ")?;
+    match &line.group_name {
+        Some(name) => out.write_all(name.as_bytes())?,
+        None => write!(out, "group {}", line.group)?,
+    }
+    let sign = if line.change.is_member() { '+' } else { '-' };
+    write!(out, "  {sign} ")?;
+    match &line.member_name {
+        Some(name) => write!(out, "{name} ({})", line.member)?,
+        None => out.write_all(line.member.as_str().as_bytes())?,
+    }
+    out.write_all(note.as_bytes())
 }
 
 /// The joins and leaves of an SB import, with names: CSV rows, and JSON's `changes`.
@@ -145,7 +156,7 @@ pub fn write_sb_import(
         }
         Format::Table => {
             for line in &report.changes {
-                out.write_all(sb_change_line(line).as_bytes())?;
+                write_sb_change_line(&mut out, line)?;
                 out.write_all(b"\n")?;
             }
             out.write_all(sb_import_sentences(report, detail).as_bytes())?;
@@ -311,9 +322,9 @@ mod tests {
             report.changes.push(ChangeLine {
                 date: Date::from_ymd(2015, 11, 16 + index as u32).unwrap(),
                 group: GroupId::new("34340").unwrap(),
-                group_name: Some("Chess".to_string()),
+                group_name: Some("Chess".into()),
                 member: MemberId::new(&format!("100{index}")).unwrap(),
-                member_name: name.map(str::to_string),
+                member_name: name.map(Into::into),
                 change: if index == 1 {
                     Change::Leave
                 } else {
