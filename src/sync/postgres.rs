@@ -9,7 +9,7 @@ use std::io::Write;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use postgres::{Client, NoTls, Transaction};
+use postgres::{Client, Transaction};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::log::hash::{from_hex, hex};
@@ -31,6 +31,18 @@ fn database(what: &str, error: impl std::fmt::Display) -> Error {
     Error::new(ErrorKind::Database, format!("PostgreSQL, {what}: {error}"))
 }
 
+/// `error` and every error under it, as one line: "error performing TLS handshake" alone
+/// does not say that the certificate was not trusted.
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(below) = cause {
+        text.push_str(&format!(": {below}"));
+        cause = below.source();
+    }
+    text
+}
+
 /// A connection to the database a ledger syncs into, with its tables migrated.
 pub struct Database {
     client: Client,
@@ -42,7 +54,7 @@ impl Database {
     /// `schema` to [`SCHEMA_VERSION`], creating the schema when it is missing.
     pub fn connect(url: &str, schema: SchemaName) -> Result<Database> {
         // The URL may hold a password: messages never repeat it.
-        let client = Client::connect(url, NoTls).map_err(|e| database("connecting", e))?;
+        let client = connect_client(url)?;
         let mut database = Database { client, schema };
         database.migrate()?;
         Ok(database)
@@ -136,6 +148,36 @@ impl Database {
             tenant: tenant.clone(),
         })
     }
+}
+
+/// A client for `url`, over TLS when this muster was built with it (`--features tls`) and
+/// the URL's `sslmode` asks for it or allows it (libpq's default, `prefer`, tries TLS and
+/// falls back to none).
+#[cfg(feature = "tls")]
+fn connect_client(url: &str) -> Result<Client> {
+    let connector = native_tls::TlsConnector::new().map_err(|e| database("setting up TLS", e))?;
+    let tls = postgres_native_tls::MakeTlsConnector::new(connector);
+    Client::connect(url, tls).map_err(|e| database("connecting", with_causes(&e)))
+}
+
+/// A client for `url`, without TLS: this muster was built without it. A URL that requires
+/// TLS (`sslmode=require`) is refused, saying how to build one that has it.
+#[cfg(not(feature = "tls"))]
+fn connect_client(url: &str) -> Result<Client> {
+    Client::connect(url, postgres::NoTls).map_err(|e| {
+        let text = with_causes(&e);
+        if text.to_ascii_lowercase().contains("tls") {
+            database(
+                "connecting",
+                format!(
+                    "{text} (this muster was built without TLS: `cargo build --release \
+                     --features tls` builds one with it)"
+                ),
+            )
+        } else {
+            database("connecting", text)
+        }
+    })
 }
 
 /// One sync's transaction, holding its tenant's lock until it commits or is dropped (a

@@ -24,7 +24,7 @@ use database::Server;
 /// A scenario by its name.
 macro_rules! test {
     ($name:ident) => {
-        (stringify!($name), scenarios::$name)
+        (stringify!($name), scenarios::$name as fn(&Server))
     };
 }
 
@@ -50,7 +50,16 @@ fn main() -> ExitCode {
         .skip(1)
         .filter(|arg| !arg.starts_with('-'))
         .collect();
-    let selected: Vec<&Test> = TESTS
+    // Built with TLS (`--features tls`): the sync over TLS too.
+    #[cfg(feature = "tls")]
+    let tests: Vec<Test> = TESTS
+        .iter()
+        .copied()
+        .chain([test!(a_sync_over_tls_verifies_the_server_certificate)])
+        .collect();
+    #[cfg(not(feature = "tls"))]
+    let tests: Vec<Test> = TESTS.to_vec();
+    let selected: Vec<&Test> = tests
         .iter()
         .filter(|(name, _)| filters.is_empty() || filters.iter().any(|f| name.contains(f.as_str())))
         .collect();

@@ -652,3 +652,47 @@ pub fn nested_groups_and_exclusions_reach_the_resolved_spans(server: &Server) {
     assert!(count(&ended, "resolved_spans_removed") > 0, "{ended}");
     school.assert_synced(&mut database, "school-nested", &mut rng);
 }
+
+/// Over TLS (`sslmode=require`), to the server `scripts/with-postgres` gave a certificate:
+/// trusted through `SSL_CERT_FILE`, the sync is exact; without it, the unverified server
+/// is refused (exit 9) and nothing is written.
+#[cfg(feature = "tls")]
+pub fn a_sync_over_tls_verifies_the_server_certificate(server: &Server) {
+    let required = |name: &str| {
+        std::env::var(name)
+            .unwrap_or_else(|_| panic!("{name} is not set: scripts/with-postgres sets it"))
+    };
+    let over_tls = Server {
+        url: required("MUSTER_TEST_POSTGRES_TLS_URL"),
+    };
+    let certificate = required("MUSTER_TEST_POSTGRES_CA");
+    let mut database = server.fresh("over_tls");
+    let mut rng = Rng::new(14);
+    let school = School::new(14, SMALL, "school-tls");
+    school.import_weeks(0..4);
+    let empty = school.sandbox.path("no-certificates");
+    std::fs::create_dir_all(&empty).expect("an empty certificate directory");
+    let refused = Run::from(
+        school
+            .sync_command(&over_tls, &database, &[])
+            .env("SSL_CERT_FILE", empty.join("none.pem"))
+            .env("SSL_CERT_DIR", &empty)
+            .output()
+            .expect("run muster sync"),
+    );
+    assert_code(&refused, 9, &["PostgreSQL, connecting", "certificate"]);
+    assert_eq!(
+        database.rows("school-tls").state,
+        None,
+        "nothing was written"
+    );
+    Run::from(
+        school
+            .sync_command(&over_tls, &database, &[])
+            .env("SSL_CERT_FILE", &certificate)
+            .output()
+            .expect("run muster sync"),
+    )
+    .ok();
+    school.assert_synced(&mut database, "school-tls", &mut rng);
+}
