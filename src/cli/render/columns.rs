@@ -291,12 +291,38 @@ impl<'a, R> Columns<'a, R> {
     where
         R: 'r,
     {
+        // Each object written field by field, in the order (and with the last of any
+        // repeated name) a `serde_json` map would hold: the bytes of `json_object`,
+        // without building a map of owned keys per row.
+        let mut by_name: std::collections::BTreeMap<&str, &Column<R>> =
+            std::collections::BTreeMap::new();
+        for column in self.columns.iter().filter(|column| {
+            matches!(
+                column.shown,
+                Shown::Everywhere | Shown::JsonOnly | Shown::MachineOnly
+            )
+        }) {
+            by_name.insert(column.name, column);
+        }
+        let mut keys = Vec::with_capacity(by_name.len());
+        for name in by_name.keys() {
+            keys.push(serde_json::to_vec(name)?);
+        }
         writer.write_all(b"[")?;
         for (index, row) in rows.into_iter().enumerate() {
             if index > 0 {
                 writer.write_all(b",")?;
             }
-            serde_json::to_writer(&mut *writer, &self.json_object(row))?;
+            writer.write_all(b"{")?;
+            for (position, (key, column)) in keys.iter().zip(by_name.values()).enumerate() {
+                if position > 0 {
+                    writer.write_all(b",")?;
+                }
+                writer.write_all(key)?;
+                writer.write_all(b":")?;
+                serde_json::to_writer(&mut *writer, &(column.cell)(row).json)?;
+            }
+            writer.write_all(b"}")?;
         }
         writer.write_all(b"]")
     }
