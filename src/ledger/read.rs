@@ -46,6 +46,21 @@ impl Ledger {
         })
     }
 
+    /// Whether `group` is a subgroup of any group on any date: its parent timelines are not
+    /// empty. From the cached state when it is held, else from the group's block without
+    /// decoding its members (what resolving a member's groups asks of each of them).
+    pub fn has_parents(&self, group: &GroupId) -> Result<bool> {
+        if let Some(state) = self.groups.lock().get(group) {
+            return Ok(!state.parents.is_empty());
+        }
+        match &self.derived {
+            Some(derived) => Ok(derived
+                .group_parents(group)?
+                .is_some_and(|parents| !parents.is_empty())),
+            None => Ok(false),
+        }
+    }
+
     /// The derived state of `member`, shared, or `None` for an unknown member.
     pub fn member(&self, member: &MemberId) -> Result<Option<Arc<MemberState>>> {
         self.members.get_or_load(member, || match &self.derived {

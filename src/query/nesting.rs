@@ -20,6 +20,7 @@ use crate::ledger::Ledger;
 use crate::model::{Change, Date, GroupId, MemberId};
 use crate::projection::timeline::Timeline;
 use crate::projection::GroupState;
+use crate::query::membership;
 
 /// A group's subgroups on a date: those included in it and those excluded from it, each
 /// sorted.
@@ -338,6 +339,25 @@ pub fn groups_resolved(
     as_of: Option<u64>,
 ) -> Result<Vec<GroupIn>> {
     let state = ledger.member_state(member)?;
+    // No group of the member's is anyone's subgroup: nothing comes in through nesting, and
+    // a direct inclusion is only ever taken away by the member's own exclusion, which
+    // their timeline says. The direct answer, without decoding any group's members.
+    let mut nested = false;
+    for group in state.groups.keys() {
+        if ledger.has_parents(group)? {
+            nested = true;
+            break;
+        }
+    }
+    if !nested {
+        return Ok(membership::groups(ledger, member, on, as_of)?
+            .into_iter()
+            .map(|group| GroupIn {
+                group,
+                direct: true,
+            })
+            .collect());
+    }
     let mut candidates: BTreeSet<GroupId> = BTreeSet::new();
     let mut next: Vec<GroupId> = state.groups.keys().cloned().collect();
     while let Some(group) = next.pop() {

@@ -341,6 +341,28 @@ impl<'a> Reader<'a> {
         Timeline::from_sorted(entries).ok_or_else(|| Error::corrupt("a timeline is out of order"))
     }
 
+    /// Steps over a timeline without building it (the block's checksum already holds).
+    fn skip_timeline(&mut self) -> Result<()> {
+        let count = self.varint()?;
+        for _ in 0..count {
+            self.varint()?;
+            if self.varint()? == EXCLUDED {
+                self.varint()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Steps over timelines keyed by id without building them.
+    fn skip_timelines(&mut self) -> Result<()> {
+        let count = self.count(1 + 1 + 1)?;
+        for _ in 0..count {
+            self.id()?;
+            self.skip_timeline()?;
+        }
+        Ok(())
+    }
+
     /// Timelines keyed by id, ids strictly ascending.
     fn timelines<K: Ord>(
         &mut self,
@@ -368,6 +390,33 @@ impl<'a> Reader<'a> {
             false => Err(Error::corrupt("a block has trailing bytes")),
         }
     }
+}
+
+/// Only the parent timelines of a group block (the groups that name it as a subgroup),
+/// stepping over its member and subgroup timelines without building them: what resolving
+/// a member's groups needs of each of their groups, at a fraction of a whole decode. The
+/// block's checksum is checked; the full checks are [`decode_group`]'s.
+pub fn decode_group_parents(group: &GroupId, bytes: &[u8]) -> Result<BTreeMap<GroupId, Timeline>> {
+    let decoded = (|| {
+        let mut reader = Reader {
+            bytes: unseal(Magic::GroupState, bytes)?,
+            at: 0,
+        };
+        reader.u64()?;
+        reader.dates()?;
+        reader.dates()?;
+        let source_count = reader.u8()? as usize;
+        reader.take(source_count)?;
+        reader.skip_timelines()?;
+        if reader.at == reader.bytes.len() {
+            return Ok(BTreeMap::new());
+        }
+        reader.skip_timelines()?;
+        let parents = reader.timelines(|text| GroupId::new(text).ok())?;
+        reader.end()?;
+        Ok(parents)
+    })();
+    decoded.map_err(|e: Error| Error::corrupt(format!("group {group}: {}", e.detail())))
 }
 
 /// A group block, decoded and checked.

@@ -12,6 +12,7 @@
 //! and hash). A reader that finds a tag other than the log's head does not answer from the
 //! file: the ledger catches the file up (or rebuilds it) first.
 
+use std::collections::BTreeMap;
 use std::ops::Range;
 use std::sync::{Arc, Mutex};
 
@@ -21,6 +22,7 @@ use crate::log::hash::Hash;
 use crate::log::seal::{unseal, Magic};
 use crate::model::MAX_DIRECTORY_ENTRIES;
 use crate::model::{GroupId, MemberId, MAX_ID_BYTES};
+use crate::projection::timeline::Timeline;
 use crate::projection::{GroupState, MemberState, Projection};
 use crate::storage::block;
 use crate::storage::store::{ReadAt, SideFile, Store};
@@ -367,6 +369,17 @@ impl DerivedFile {
             return Ok(None);
         };
         block::decode_group(group, &bytes)
+            .map(Some)
+            .map_err(|error| self.damaged(error))
+    }
+
+    /// The parent timelines of `group` alone (see [`block::decode_group_parents`]); `None`
+    /// for a group the file does not hold.
+    pub fn group_parents(&self, group: &GroupId) -> Result<Option<BTreeMap<GroupId, Timeline>>> {
+        let Some(bytes) = self.block(Side::Groups, group.as_str())? else {
+            return Ok(None);
+        };
+        block::decode_group_parents(group, &bytes)
             .map(Some)
             .map_err(|error| self.damaged(error))
     }
