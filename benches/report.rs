@@ -16,6 +16,7 @@
 mod support {
     pub mod data;
     pub mod duckdb;
+    pub mod hierarchy;
     pub mod peer;
     pub mod synthetic;
 }
@@ -27,11 +28,11 @@ use std::time::Instant;
 
 use muster::{Ledger, OpenOptions};
 
-use muster::query::membership;
+use muster::query::{membership, nesting};
 use support::data::{self, BenchScale};
 use support::duckdb::{self as duck, DuckDb};
 use support::peer::Peer;
-use support::synthetic;
+use support::{hierarchy, synthetic};
 
 /// The muster binary Cargo built for this bench (release settings under `cargo bench`).
 const MUSTER: &str = env!("CARGO_BIN_EXE_muster");
@@ -317,6 +318,8 @@ fn base_target(scale: BenchScale, operation: &str) -> Target {
 /// What a scale contributes to the table, and its bytes per fact.
 struct ScaleResult {
     rows: Vec<Row>,
+    /// Issue 15's nested-group rows (the 10M-fact scale only): no peer does them.
+    nested: Vec<NestedRow>,
     facts: u64,
     disk_bytes: u64,
     rebuild_peak_kb: Option<u64>,
@@ -586,6 +589,7 @@ fn sb_scale(
     );
     Ok(ScaleResult {
         rows,
+        nested: Vec::new(),
         facts: data::fact_count(&data.ledger_full)?,
         disk_bytes: data::disk_bytes(&data.ledger_full),
         rebuild_peak_kb: rebuild.peak_kb,
@@ -684,12 +688,121 @@ fn ten_million() -> Result<ScaleResult, String> {
         duckdb: None,
         target: target(scale, "rebuild"),
     });
+    let nested = nested_rows(&data, &work, &group, &on)?;
     Ok(ScaleResult {
         rows,
+        nested,
         facts: data::fact_count(&data.ledger)?,
         disk_bytes: data::disk_bytes(&data.ledger),
         rebuild_peak_kb: rebuild.peak_kb,
     })
+}
+
+/// One row of issue 15's table: an operation on the 10M-fact ledger with the three-level
+/// hierarchy on top, its median, and its target.
+struct NestedRow {
+    operation: &'static str,
+    median_seconds: f64,
+    target: String,
+    met: bool,
+}
+
+/// Resolved queries per in-library measurement (an umbrella answers in about 0.2 ms).
+const NESTED_QUERIES: usize = 2_000;
+/// Runs of resolving the top group in-library (each about 0.1 s).
+const TOP_RUNS: usize = 11;
+
+/// Issue 15's targets, on a copy of the 10M-fact ledger with the hierarchy of
+/// `support::hierarchy` imported: resolved `members` of the top group (every member) and of
+/// the umbrellas in-library, and a CLI query of an umbrella against one of the flat group
+/// `flat` (`--on on`).
+fn nested_rows(
+    data: &data::SyntheticData,
+    work: &Path,
+    flat: &str,
+    on: &str,
+) -> Result<Vec<NestedRow>, String> {
+    let ledger_dir = work.join("ledger-nested");
+    if ledger_dir.exists() {
+        std::fs::remove_dir_all(&ledger_dir)
+            .map_err(|e| format!("remove {}: {e}", ledger_dir.display()))?;
+    }
+    data::copy_tree(&data.ledger, &ledger_dir)?;
+    let date = muster::Date::parse(on).map_err(|e| format!("date {on}: {e:?}"))?;
+    let umbrellas: Vec<muster::GroupId> = (0..hierarchy::UMBRELLAS)
+        .map(hierarchy::umbrella_id)
+        .collect();
+    let (top, umbrella) = {
+        let mut ledger =
+            Ledger::open(&ledger_dir, OpenOptions::default()).map_err(|e| format!("open: {e}"))?;
+        let source =
+            muster::log::source::Source::new(muster::log::source::SourceKind::Nesting, Vec::new());
+        ledger
+            .import(&hierarchy::hierarchy_batch(data.shape), source, false)
+            .map_err(|e| format!("import the hierarchy: {e}"))?;
+        let all = hierarchy::top_id();
+        let resolve = |group: &muster::GroupId| {
+            nesting::members_resolved(&ledger, group, date, None)
+                .map_err(|e| format!("resolve {group}: {e}"))
+        };
+        resolve(&all)?;
+        let mut times = Vec::with_capacity(TOP_RUNS);
+        for _ in 0..TOP_RUNS {
+            let started = Instant::now();
+            std::hint::black_box(resolve(&all)?);
+            times.push(started.elapsed().as_secs_f64());
+        }
+        times.sort_by(f64::total_cmp);
+        let top = times[times.len() / 2];
+        for group in &umbrellas {
+            resolve(group)?;
+        }
+        let mut times = Vec::with_capacity(NESTED_QUERIES);
+        for group in umbrellas.iter().cycle().take(NESTED_QUERIES) {
+            let started = Instant::now();
+            std::hint::black_box(resolve(group)?);
+            times.push(started.elapsed().as_secs_f64());
+        }
+        times.sort_by(f64::total_cmp);
+        (top, times[times.len() / 2])
+        // The ledger is closed here: the CLI runs below open it themselves.
+    };
+    let runs = runs(BenchScale::TenMillion, true);
+    let umbrella_id = umbrellas[umbrellas.len() / 2].to_string();
+    let cli_umbrella = measure(
+        runs,
+        || Ok(()),
+        || muster(&ledger_dir, &["members", &umbrella_id, "--on", on]),
+    )?;
+    let cli_flat = measure(
+        runs,
+        || Ok(()),
+        || muster(&ledger_dir, &["members", flat, "--on", on]),
+    )?;
+    let ratio = cli_umbrella.median_seconds / cli_flat.median_seconds;
+    Ok(vec![
+        NestedRow {
+            operation: "resolved members of the top group, in-library",
+            median_seconds: top,
+            target: "<= 20.0 ms".to_string(),
+            met: top <= 0.02,
+        },
+        NestedRow {
+            operation: "resolved members of an umbrella, in-library",
+            median_seconds: umbrella,
+            target: "<= 200.00 µs".to_string(),
+            met: umbrella <= 200e-6,
+        },
+        NestedRow {
+            operation: "CLI members of an umbrella",
+            median_seconds: cli_umbrella.median_seconds,
+            target: format!(
+                "<= 2x a flat group's ({}): {ratio:.1}x",
+                seconds(cli_flat.median_seconds)
+            ),
+            met: ratio <= 2.0,
+        },
+    ])
 }
 
 /// Queries of one in-library `members` call (and the peer's prepared query) cycling through
@@ -851,6 +964,26 @@ fn report() -> Result<(), String> {
                 .rebuild_peak_kb
                 .map_or("?".to_string(), |kb| per_fact(kb * KIB)),
         );
+    }
+    let nested: Vec<&NestedRow> = results
+        .iter()
+        .flat_map(|(_, result)| &result.nested)
+        .collect();
+    if !nested.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nNested groups (issue 15), on the 10M-fact ledger with 100 umbrellas, 10 divisions and one top group over its 5,000 groups:\n\n| operation | median | target | met? |\n| --- | ---: | --- | --- |"
+        );
+        for row in nested {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} |",
+                row.operation,
+                seconds(row.median_seconds),
+                row.target,
+                if row.met { "yes" } else { "no" }
+            );
+        }
     }
     print!("{out}");
     let path: PathBuf = data::bench_data_dir().join(REPORT_FILE);
