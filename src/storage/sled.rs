@@ -152,6 +152,10 @@ enum LedgerAt {
 /// The files sled keeps in every database directory; a directory with both is a ledger.
 const SLED_FILES: [&str; 2] = ["conf", "db"];
 
+/// How long removing a ledger created for a refused command keeps trying, and how often.
+const REMOVE_CREATED_FOR: Duration = Duration::from_secs(2);
+const REMOVE_CREATED_RETRY: Duration = Duration::from_millis(20);
+
 /// Looks at `path` without changing it. A file, or a directory that holds other files
 /// but no ledger (an SB export directory given as `--db`), is refused: writing a ledger
 /// into it would mix muster's files with someone else's.
@@ -467,7 +471,21 @@ impl Store for SledStore {
         let directory = self.directory.clone();
         // Close sled (and release the lock) before removing its files.
         drop(self);
-        std::fs::remove_dir_all(&directory).map_err(|error| Error::io(&directory, &error))
+        // sled's background threads may still be finishing a write (a snapshot file) for
+        // a moment after the last handle is dropped: a file made while the tree is being
+        // removed leaves the directory not empty (seen once in CI, under load). Try again
+        // for a short while, so that a refused import leaves nothing behind.
+        let started = std::time::Instant::now();
+        loop {
+            match std::fs::remove_dir_all(&directory) {
+                Ok(()) => return Ok(()),
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+                Err(_) if started.elapsed() < REMOVE_CREATED_FOR => {
+                    std::thread::sleep(REMOVE_CREATED_RETRY);
+                }
+                Err(error) => return Err(Error::io(&directory, &error)),
+            }
+        }
     }
 
     fn remove_file(&self, file: SideFile) -> Result<()> {
