@@ -17,8 +17,8 @@ use crate::log::seal::{seal_versioned, Magic};
 use crate::model::GroupId;
 use crate::storage::memory::MemoryStore;
 
-use super::reference::{Model, Space, Statement};
-use super::{difference, source, to_batch};
+use super::reference::{Direct, Model, Space, Statement};
+use super::{difference, nesting_difference, source, to_batch};
 
 /// `commit_decode`: arbitrary bytes never panic the decoder, and whatever decodes
 /// encodes back to the same bytes and decodes to the same commit. When the first byte is
@@ -96,10 +96,11 @@ const MODEL_SPACE: Space = Space {
 /// Most operations one input runs (keeps each execution fast).
 const MODEL_MAX_OPERATIONS: usize = 64;
 
-/// The statement an operation byte in `0..8` stands for, with its details read from the
-/// bytes that follow (zero when they run out): a detail byte spells the group (bit 0), the
-/// day (bits 1 to 3) and, for a fact, the member (the rest); a snapshot's members are the
-/// bits of one more byte.
+/// The statement an operation byte in `0..8` or `16..18` stands for, with its details read
+/// from the bytes that follow (zero when they run out): a detail byte spells the group
+/// (bit 0), the day (bits 1 to 3) and, for a fact or an exclusion, the member (the rest); a
+/// snapshot's members are the bits of one more byte; a subgroup fact names the other group
+/// and takes its state (include, exclude, end) from the rest of the detail byte.
 fn model_statement(operation: u8, bytes: &mut impl Iterator<Item = u8>) -> Statement {
     let space = MODEL_SPACE;
     let detail = usize::from(bytes.next().unwrap_or(0));
@@ -121,13 +122,32 @@ fn model_statement(operation: u8, bytes: &mut impl Iterator<Item = u8>) -> State
             }
         }
         6 => Statement::End { group, day },
-        _ => Statement::CarryForward { group, day },
+        7 => Statement::CarryForward { group, day },
+        16 => Statement::Exclude {
+            group,
+            member: (detail / (space.groups * space.days)) % space.members,
+            day,
+        },
+        _ => Statement::Nesting {
+            group,
+            subgroup: (group + 1) % space.groups,
+            day,
+            state: match (detail / (space.groups * space.days)) % 3 {
+                0 => Direct::Included,
+                1 => Direct::Excluded,
+                _ => Direct::None,
+            },
+        },
     }
 }
 
-/// Panics, naming `when`, where the ledger answers differently from the model.
+/// Panics, naming `when`, where the ledger answers differently from the model, directly
+/// or through nesting.
 fn assert_same(ledger: &Ledger, model: &Model, when: &str) {
     if let Some(difference) = difference(ledger, model) {
+        panic!("{when}: {difference}");
+    }
+    if let Some(difference) = nesting_difference(ledger, model, None) {
         panic!("{when}: {difference}");
     }
 }
@@ -137,15 +157,33 @@ fn assert_same(ledger: &Ledger, model: &Model, when: &str) {
 fn model_import(ledger: &mut Ledger, model: &mut Model, statements: &[Statement]) {
     let batch = to_batch(&MODEL_SPACE, statements);
     let before = ledger.head_seq();
-    let outcome = ledger
-        .import(&batch, source(), false)
-        .expect("a valid batch imports");
+    // A batch that would make a group contain itself on some day is refused by both.
+    let accepted = model.apply(statements);
+    let outcome = match ledger.import(&batch, source(), false) {
+        Ok(outcome) => outcome,
+        Err(error) => {
+            assert!(
+                !accepted,
+                "the ledger refused a batch the model takes: {error}"
+            );
+            assert!(
+                error.detail().contains("cycle"),
+                "refused, but not as a cycle: {error}"
+            );
+            assert_eq!(ledger.head_seq(), before, "a refused batch wrote a commit");
+            assert_same(ledger, model, "after a refused import");
+            return;
+        }
+    };
+    assert!(
+        accepted,
+        "the ledger took a batch the model refuses as a cycle"
+    );
     assert_eq!(
         outcome.commit.is_some(),
         ledger.head_seq() == before + 1,
         "an import's outcome does not match the log"
     );
-    model.apply(statements);
     assert_same(ledger, model, "after an import");
     let again = ledger
         .import(&batch, source(), false)
@@ -156,13 +194,14 @@ fn model_import(ledger: &mut Ledger, model: &mut Model, statements: &[Statement]
     );
 }
 
-/// `model`: arbitrary statements (snapshots, ends, carry-forwards, explicit facts),
-/// imports of the pending ones, re-imports of earlier batches and reopening, against
-/// [`MemoryStore`], compared with the naive reference model ([`super::reference`]) after
-/// each step; at the end `verify` is sound and a portable-log copy answers the same. The
-/// low four bits of an operation byte pick the operation: 0 to 7 a statement (see
+/// `model`: arbitrary statements (snapshots, ends, carry-forwards, explicit facts,
+/// exclusions, subgroup facts), imports of the pending ones (a batch making a cycle is
+/// refused by both), re-imports of earlier batches and reopening, against [`MemoryStore`],
+/// compared with the naive reference model ([`super::reference`]), directly and through
+/// nesting, after each step; at the end `verify` is sound and a portable-log copy answers
+/// the same. An operation byte modulo 18 picks the operation: 0 to 7 a statement (see
 /// `model_statement`), 8 to 11 an import, 12 and 13 a re-import (the next byte counts
-/// batches back), 14 and 15 a reopen.
+/// batches back), 14 and 15 a reopen, 16 an exclusion and 17 a subgroup fact.
 pub fn model(data: &[u8]) {
     let store = MemoryStore::default();
     let mut ledger = Ledger::with_store(Box::new(store.clone())).expect("an empty store opens");
@@ -172,8 +211,8 @@ pub fn model(data: &[u8]) {
     let mut bytes = data.iter().copied();
     for _ in 0..MODEL_MAX_OPERATIONS {
         let Some(operation) = bytes.next() else { break };
-        match operation % 16 {
-            statement @ 0..=7 => pending.push(model_statement(statement, &mut bytes)),
+        match operation % 18 {
+            statement @ (0..=7 | 16 | 17) => pending.push(model_statement(statement, &mut bytes)),
             8..=11 => {
                 let statements = std::mem::take(&mut pending);
                 model_import(&mut ledger, &mut model, &statements);

@@ -128,7 +128,7 @@ fn stored_file_seeds() -> Vec<Vec<u8>> {
 /// `muster::testing::fuzz::model`): statements of each kind, imports, a re-import of an
 /// earlier batch and a reopen, so that mutations start deep in the target.
 fn model_seeds() -> Vec<Vec<u8>> {
-    let operations: [&[u8]; 14] = [
+    let operations: [&[u8]; 19] = [
         &[5, 0b0100, 0b011], // snapshot: g0, day 2, {m0, m1}
         &[4, 0b1010, 0b110], // snapshot: g0, day 5, {m1, m2}
         &[1, 0b10_0110],     // fact: g0, m2, day 3, join
@@ -143,6 +143,11 @@ fn model_seeds() -> Vec<Vec<u8>> {
         &[12, 1],            // re-import the batch before the last
         &[14],               // reopen
         &[11],               // import (nothing pending)
+        &[16, 0b10_0100],    // exclusion: g0, m2, day 2
+        &[17, 0b0001],       // subgroup fact: g1 includes g0 from day 0
+        &[8],                // import
+        &[17, 0b0010],       // subgroup fact: g0 includes g1 from day 1, a cycle
+        &[9],                // import: refused by the ledger and the model alike
     ];
     vec![operations.concat()]
 }
