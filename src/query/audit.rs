@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ledger::Ledger;
 use crate::model::{Change, Date, GroupId, MemberId};
-use crate::projection::timeline::Timeline;
+use crate::projection::timeline::{Interval, Timeline};
 use crate::projection::GroupState;
 
 /// A moment in the ledger's own history: right after commit N, or at a UTC instant.
@@ -208,6 +208,39 @@ fn timelines(ledger: &Ledger, scope: &Scope) -> Result<Vec<(GroupId, MemberId, T
     Ok(out)
 }
 
+/// Adds the join on `interval`'s first day and the leave on its first day out (when it has
+/// closed), each only when dated in `[from, to]`: what a span says changed, for `changes`
+/// direct and resolved alike.
+pub(crate) fn push_span_changes(
+    changes: &mut Vec<ChangeRecord>,
+    group: &GroupId,
+    member: &MemberId,
+    interval: &Interval,
+    (from, to): (Date, Date),
+) {
+    let in_range = |date: Date| from <= date && date <= to;
+    if in_range(interval.from) {
+        changes.push(ChangeRecord {
+            date: interval.from,
+            group: group.clone(),
+            member: member.clone(),
+            change: Change::Join,
+            commit: interval.opened_by,
+        });
+    }
+    if let (Some(until), Some(closed_by)) = (interval.until, interval.closed_by) {
+        if in_range(until) {
+            changes.push(ChangeRecord {
+                date: until,
+                group: group.clone(),
+                member: member.clone(),
+                change: Change::Leave,
+                commit: closed_by,
+            });
+        }
+    }
+}
+
 /// Refuses a range whose end comes before its start.
 pub(crate) fn check_range(from: Date, to: Date) -> Result<()> {
     if to < from {
@@ -231,29 +264,9 @@ pub fn changes(
 ) -> Result<Vec<ChangeRecord>> {
     check_range(from, to)?;
     let mut changes = Vec::new();
-    let in_range = |date: Date| from <= date && date <= to;
     for (group, member, timeline) in timelines(ledger, scope)? {
         for interval in timeline.intervals(as_of) {
-            if in_range(interval.from) {
-                changes.push(ChangeRecord {
-                    date: interval.from,
-                    group: group.clone(),
-                    member: member.clone(),
-                    change: Change::Join,
-                    commit: interval.opened_by,
-                });
-            }
-            if let (Some(until), Some(closed_by)) = (interval.until, interval.closed_by) {
-                if in_range(until) {
-                    changes.push(ChangeRecord {
-                        date: until,
-                        group: group.clone(),
-                        member: member.clone(),
-                        change: Change::Leave,
-                        commit: closed_by,
-                    });
-                }
-            }
+            push_span_changes(&mut changes, &group, &member, &interval, (from, to));
         }
     }
     changes.sort();

@@ -17,9 +17,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::error::Result;
 use crate::ledger::Ledger;
-use crate::model::{Change, Date, GroupId, InclusiveSpan, MemberId, Span};
-use crate::projection::timeline::Timeline;
-use crate::query::audit::{ChangeRecord, Scope};
+use crate::model::{Date, GroupId, InclusiveSpan, MemberId, Span};
+use crate::projection::timeline::{Interval, Timeline};
+use crate::query::audit::{push_span_changes, ChangeRecord, Scope};
 use crate::query::membership::SpanRecord;
 use crate::query::nesting::{groups_resolved, members_resolved};
 
@@ -182,30 +182,16 @@ pub fn changes(
     as_of: Option<u64>,
 ) -> Result<Vec<ChangeRecord>> {
     crate::query::audit::check_range(from, to)?;
-    let in_range = |date: Date| from <= date && date <= to;
     let mut changes = Vec::new();
     for record in history(ledger, scope, as_of)? {
-        let span = record.span;
-        if in_range(span.from) {
-            changes.push(ChangeRecord {
-                date: span.from,
-                group: span.group.clone(),
-                member: span.member.clone(),
-                change: Change::Join,
-                commit: record.opened_by,
-            });
-        }
-        if let (Some(until), Some(closed_by)) = (span.until, record.closed_by) {
-            if in_range(until) {
-                changes.push(ChangeRecord {
-                    date: until,
-                    group: span.group,
-                    member: span.member,
-                    change: Change::Leave,
-                    commit: closed_by,
-                });
-            }
-        }
+        let interval = Interval {
+            from: record.span.from,
+            until: record.span.until,
+            opened_by: record.opened_by,
+            closed_by: record.closed_by,
+        };
+        let (group, member) = (&record.span.group, &record.span.member);
+        push_span_changes(&mut changes, group, member, &interval, (from, to));
     }
     changes.sort();
     Ok(changes)

@@ -15,7 +15,8 @@ use crate::log::hash::{hex, Hash};
 use crate::log::personal::Subject;
 use crate::model::{Change, GroupId, Span};
 use crate::progress::Progress;
-use crate::query::{membership, resolved_history};
+use crate::query::membership::{self, SpanRecord};
+use crate::query::resolved_history;
 
 /// The commit a database holds the ledger through: what its sync state records.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -138,13 +139,7 @@ pub fn decide(
         subjects.extend(ledger.named_subjects()?);
         groups.extend(ledger.group_ids()?);
     }
-    let before = from.map(|from| from.seq);
-    let (removed, added) = span_changes(ledger, &groups, before, Spans::Direct, progress)?;
-    // A group's resolved spans change with its own facts and with those of any group
-    // below it: every group above a touched one is touched too.
-    let above = groups_above(ledger, &groups)?;
-    let (resolved_removed, resolved_added) =
-        span_changes(ledger, &above, before, Spans::Resolved, progress)?;
+    let spans = span_changes(ledger, &groups, from.map(|from| from.seq), progress)?;
     let (names_set, mut names_removed) = name_changes(ledger, subjects)?;
     if from.is_none() {
         // Replacing removes every name the tenant had: nothing is left to remove.
@@ -155,10 +150,10 @@ pub fn decide(
         through: head,
         replace: from.is_none(),
         commits,
-        removed,
-        added,
-        resolved_removed,
-        resolved_added,
+        removed: spans.direct.removed,
+        added: spans.direct.added,
+        resolved_removed: spans.resolved.removed,
+        resolved_added: spans.resolved.added,
         names_set,
         names_removed,
     })))
@@ -196,15 +191,6 @@ fn check_same_history(ledger: &Ledger, tenant: &str, state: Synced) -> Result<()
     Ok(())
 }
 
-/// Which spans a table holds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Spans {
-    /// Direct inclusion: `export spans`.
-    Direct,
-    /// Through nesting, less exclusions: `export spans --resolved`.
-    Resolved,
-}
-
 /// `groups` and every group above one of them, on any date (a parent's timeline of a
 /// subgroup keeps every fact, so the parents now include those of any earlier commit).
 fn groups_above(ledger: &Ledger, groups: &BTreeSet<GroupId>) -> Result<BTreeSet<GroupId>> {
@@ -218,60 +204,91 @@ fn groups_above(ledger: &Ledger, groups: &BTreeSet<GroupId>) -> Result<BTreeSet<
     Ok(seen)
 }
 
-/// The spans of `group` as of `as_of` (now when `None`), direct or resolved.
-fn group_spans(
-    ledger: &Ledger,
-    group: &GroupId,
-    as_of: Option<u64>,
-    spans: Spans,
-) -> Result<BTreeSet<Span>> {
+/// Whether `group` ever had a subgroup or excluded a member. Without either, its resolved
+/// members are its direct ones on every date, so its resolved spans are its direct spans.
+fn is_nested(ledger: &Ledger, group: &GroupId) -> Result<bool> {
     let state = ledger.group_state(group)?;
-    // Without subgroups or exclusions, ever, a group's resolved members are its direct
-    // ones on every date: the direct spans, without resolving day by day.
-    let nested = !state.subgroups.is_empty()
+    Ok(!state.subgroups.is_empty()
         || state.members.values().any(|timeline| {
             timeline
                 .entries()
                 .iter()
                 .any(|entry| entry.change == Change::Exclude)
-        });
-    let records = match (spans, nested) {
-        (Spans::Resolved, true) => resolved_history::group_history(ledger, group, as_of)?,
-        (Spans::Direct, _) | (Spans::Resolved, false) => {
-            membership::group_history(ledger, group, as_of)?
-        }
-    };
-    Ok(records.into_iter().map(|record| record.span).collect())
+        }))
+}
+
+/// The spans one table must lose and gain.
+#[derive(Default)]
+struct SpanDiff {
+    removed: Vec<Span>,
+    added: Vec<Span>,
+}
+
+impl SpanDiff {
+    /// Adds the spans that went (held `then`, not `now`) and came.
+    fn extend(&mut self, then: &BTreeSet<Span>, now: &BTreeSet<Span>) {
+        self.removed.extend(then.difference(now).cloned());
+        self.added.extend(now.difference(then).cloned());
+    }
+}
+
+/// What both span tables must lose and gain.
+struct SpanChanges {
+    direct: SpanDiff,
+    resolved: SpanDiff,
 }
 
 /// The spans of `groups` that went (held after commit `before`, not now) and came (held
-/// now, not after `before`). Nothing is held before the first commit.
+/// now, not after `before`), direct and resolved; nothing is held before the first commit.
+/// A group's resolved spans change with its own facts and with those of any group below
+/// it, so every group above a touched one is resolved too; a group without nesting takes
+/// its direct spans as its resolved ones, read once.
 fn span_changes(
     ledger: &Ledger,
     groups: &BTreeSet<GroupId>,
     before: Option<u64>,
-    spans: Spans,
     progress: &dyn Progress,
-) -> Result<(Vec<Span>, Vec<Span>)> {
-    let what = match spans {
-        Spans::Direct => "reading spans",
-        Spans::Resolved => "resolving spans",
+) -> Result<SpanChanges> {
+    let above = groups_above(ledger, groups)?;
+    progress.start("reading spans", above.len() as u64);
+    let mut changes = SpanChanges {
+        direct: SpanDiff::default(),
+        resolved: SpanDiff::default(),
     };
-    progress.start(what, groups.len() as u64);
-    let mut removed = Vec::new();
-    let mut added = Vec::new();
-    for group in groups {
-        let now = group_spans(ledger, group, None, spans)?;
+    let spans_of = |history: &dyn Fn(Option<u64>) -> Result<Vec<SpanRecord>>| {
+        let spans = |as_of| -> Result<BTreeSet<Span>> {
+            Ok(history(as_of)?
+                .into_iter()
+                .map(|record| record.span)
+                .collect())
+        };
         let then = match before {
-            Some(before) => group_spans(ledger, group, Some(before), spans)?,
+            Some(before) => spans(Some(before))?,
             None => BTreeSet::new(),
         };
-        removed.extend(then.difference(&now).cloned());
-        added.extend(now.difference(&then).cloned());
+        Ok::<_, crate::error::Error>((then, spans(None)?))
+    };
+    for group in &above {
+        let nested = is_nested(ledger, group)?;
+        let touched = groups.contains(group);
+        if touched || !nested {
+            let (then, now) = spans_of(&|as_of| membership::group_history(ledger, group, as_of))?;
+            if touched {
+                changes.direct.extend(&then, &now);
+            }
+            if !nested {
+                changes.resolved.extend(&then, &now);
+            }
+        }
+        if nested {
+            let (then, now) =
+                spans_of(&|as_of| resolved_history::group_history(ledger, group, as_of))?;
+            changes.resolved.extend(&then, &now);
+        }
         progress.advance(1);
     }
     progress.finish();
-    Ok((removed, added))
+    Ok(changes)
 }
 
 /// Names to set, and subjects whose name must go.
