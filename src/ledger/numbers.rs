@@ -7,7 +7,11 @@
 //! on first use and dropped whenever a commit adds a member, and a number means nothing
 //! outside the dictionary that gave it.
 
+use crate::model::limits::MAX_DIRECTORY_ENTRIES;
 use crate::model::MemberId;
+
+// Every member the derived state lists gets a u32 number.
+const _: () = assert!(MAX_DIRECTORY_ENTRIES <= u32::MAX as usize);
 
 /// Every member id, sorted; a member's number is its position.
 pub struct MemberNumbers {
@@ -34,7 +38,8 @@ impl MemberNumbers {
 
     /// The number of `member`, or `None` for a member this dictionary does not hold.
     pub fn number(&self, member: &MemberId) -> Option<u32> {
-        // At most `MAX_CACHED_STATES`-scale counts of members: far below u32::MAX.
+        // The derived state lists at most MAX_DIRECTORY_ENTRIES members (asserted above to
+        // fit a u32); the dictionary holds no more than it lists.
         self.ids
             .binary_search(member)
             .ok()
