@@ -2,14 +2,16 @@
 //! spans cut into buckets of days, so that repeated questions decode each state once and
 //! `members` on a date reads one bucket.
 //!
-//! Owns: `StateCache` and [`GroupSpans`], with their bounds.
+//! Owns: `StateCache` and [`GroupSpans`] (which names members by their numbers in the
+//! ledger's [`MemberNumbers`]), with their bounds.
 //! Must not: be the truth: everything here is dropped and rebuilt from the derived state.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use crate::error::Result;
-use crate::model::{Change, Date, MemberId};
+use crate::error::{Error, Result};
+use crate::ledger::numbers::MemberNumbers;
+use crate::model::{Change, Date, GroupId, MemberId};
 use crate::projection::timeline::Timeline;
 use crate::projection::GroupState;
 
@@ -81,13 +83,15 @@ pub(crate) const MAX_SPAN_BUCKETS: i64 = 4096;
 /// D" reads one bucket (a few hundred bytes), with no tree to walk and nothing to
 /// allocate but the answer.
 pub struct GroupSpans {
-    members: Vec<MemberId>,
+    /// The dictionary the spans' member numbers come from: a ledger's caches drop every
+    /// span index when they replace it.
+    numbers: Arc<MemberNumbers>,
     /// The first day of bucket 0, and the days each bucket covers.
     first_day: i32,
     bucket_days: i32,
     /// `starts[b]..starts[b + 1]` are bucket `b`'s spans in `spans`.
     starts: Vec<u32>,
-    /// (from, until, member's position in `members`); `until` is `None` while open.
+    /// (from, until, member's number); `until` is `None` while open.
     spans: Vec<(Date, Option<Date>, u32)>,
     /// The members that were ever directly excluded, with their timelines (few: most
     /// groups have none), for resolving nested groups without scanning every timeline.
@@ -95,8 +99,11 @@ pub struct GroupSpans {
 }
 
 impl GroupSpans {
-    pub(crate) fn of(state: &GroupState) -> GroupSpans {
-        let mut members = Vec::new();
+    pub(crate) fn of(
+        group: &GroupId,
+        state: &GroupState,
+        numbers: Arc<MemberNumbers>,
+    ) -> Result<GroupSpans> {
         let mut all = Vec::new();
         let mut exclusions = Vec::new();
         for (member, timeline) in &state.members {
@@ -111,13 +118,16 @@ impl GroupSpans {
             if intervals.is_empty() {
                 continue;
             }
-            // A group has far fewer members than u32::MAX (ids are limited per commit).
-            let position = members.len() as u32;
-            members.push(member.clone());
+            let number = numbers.number(member).ok_or_else(|| {
+                Error::corrupt(format!(
+                    "member {member} of group {group} is missing from the derived state's \
+                     member list"
+                ))
+            })?;
             all.extend(
                 intervals
                     .into_iter()
-                    .map(|interval| (interval.from, interval.until, position)),
+                    .map(|interval| (interval.from, interval.until, number)),
             );
         }
         let day = |date: Date| date.days_from_ce();
@@ -143,7 +153,8 @@ impl GroupSpans {
             start..=end.max(start)
         };
         let mut per_bucket = vec![Vec::new(); buckets];
-        // `all` is in member order, so each bucket is filled in member order.
+        // `all` is in member order (the state's members are sorted by id, and number order
+        // is id order), so each bucket is filled in member order.
         for span in &all {
             for bucket in range(span) {
                 per_bucket[bucket].push(*span);
@@ -157,14 +168,19 @@ impl GroupSpans {
             spans.extend(bucket);
         }
         starts.push(spans.len() as u32);
-        GroupSpans {
-            members,
+        Ok(GroupSpans {
+            numbers,
             first_day,
             bucket_days,
             starts,
             spans,
             exclusions,
-        }
+        })
+    }
+
+    /// The dictionary this index's member numbers come from.
+    pub fn numbers(&self) -> &Arc<MemberNumbers> {
+        &self.numbers
     }
 
     /// Members directly excluded on `date`, sorted.
@@ -177,25 +193,44 @@ impl GroupSpans {
     }
 
     /// Members on `date`, sorted (a bucket lists spans in member order; one member's spans
-    /// never overlap, so none is named twice).
+    /// never overlap, so none is named twice): numbers turned back into ids here, at the
+    /// edge.
     pub fn members_on(&self, date: Date) -> Vec<MemberId> {
-        self.members_on_by_reference(date).cloned().collect()
+        let bucket_spans = self.bucket(date);
+        let mut members = Vec::with_capacity(bucket_spans.len());
+        members.extend(
+            Self::on(bucket_spans, date)
+                .filter_map(|number| self.numbers.id(number))
+                .cloned(),
+        );
+        members
     }
 
-    /// [`Self::members_on`] without copying the ids: what resolving nested groups reads
+    /// The numbers of the members on `date`, ascending: what resolving nested groups reads
     /// from thousands of groups at once.
-    pub fn members_on_by_reference(&self, date: Date) -> impl Iterator<Item = &MemberId> + '_ {
+    pub fn numbers_on(&self, date: Date) -> impl Iterator<Item = u32> + '_ {
+        Self::on(self.bucket(date), date)
+    }
+
+    /// The spans of the bucket holding `date` (none before the first span).
+    fn bucket(&self, date: Date) -> &[(Date, Option<Date>, u32)] {
         let offset = date.days_from_ce() - self.first_day;
-        let bucket_spans = match offset {
+        match offset {
             offset if offset < 0 => &self.spans[..0],
             offset => {
                 let bucket = ((offset / self.bucket_days) as usize).min(self.starts.len() - 2);
                 &self.spans[self.starts[bucket] as usize..self.starts[bucket + 1] as usize]
             }
-        };
+        }
+    }
+
+    fn on(
+        bucket_spans: &[(Date, Option<Date>, u32)],
+        date: Date,
+    ) -> impl Iterator<Item = u32> + '_ {
         bucket_spans
             .iter()
             .filter(move |(from, until, _)| *from <= date && until.is_none_or(|until| date < until))
-            .map(|(_, _, position)| &self.members[*position as usize])
+            .map(|(_, _, number)| *number)
     }
 }

@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ledger::cache::GroupSpans;
 use crate::ledger::cache::StateCache;
+use crate::ledger::numbers::MemberNumbers;
 use crate::log::commit::{Commit, GENESIS_HASH};
 use crate::log::hash::Hash;
 use crate::log::head::decode_at;
@@ -54,6 +55,7 @@ pub mod cache;
 pub mod info;
 pub mod names;
 mod nesting;
+pub mod numbers;
 mod read;
 mod reanchor;
 mod rebuild;
@@ -193,6 +195,10 @@ pub struct Ledger {
     /// Per group, its spans as the ledger stands now, flat: what `members` on a date
     /// reads. Built from the group's state on first use; dropped when the state changes.
     spans: StateCache<GroupId, GroupSpans>,
+    /// The dictionary of member numbers the span indexes use: built from the derived
+    /// state's member list on first use; dropped, with every span index, when a commit
+    /// adds a member (numbers are positions, so a new id moves those after it).
+    member_numbers: Mutex<Option<Arc<MemberNumbers>>>,
     /// Why the head anchor could not be read, when the ledger was opened past a damaged
     /// anchor (see [`OpenOptions::past_a_damaged_anchor`]).
     anchor_damage: Option<String>,
@@ -332,6 +338,7 @@ impl Ledger {
             groups: StateCache::new(),
             members: StateCache::new(),
             spans: StateCache::new(),
+            member_numbers: Mutex::new(None),
             anchor_damage,
             unfinished: None,
         };
@@ -383,6 +390,7 @@ impl Ledger {
             groups: StateCache::new(),
             members: StateCache::new(),
             spans: StateCache::new(),
+            member_numbers: Mutex::new(None),
             anchor_damage: None,
             unfinished: None,
         }))
@@ -688,6 +696,12 @@ impl Ledger {
         }
         match self.write_derived(base) {
             Ok(()) => {
+                let adds_a_member = self
+                    .held_member_numbers()
+                    .is_some_and(|numbers| base.members.keys().any(|m| !numbers.contains(m)));
+                if adds_a_member {
+                    self.drop_member_numbers();
+                }
                 for (group, state) in std::mem::take(&mut base.groups) {
                     self.spans.remove(&group);
                     self.groups.put(group, Arc::new(state));
@@ -704,7 +718,7 @@ impl Ledger {
         // The cached states no longer follow the log: drop them.
         self.groups.clear();
         self.members.clear();
-        self.spans.clear();
+        self.drop_member_numbers();
         let unfinished = Unfinished { commit: seq, steps };
         self.unfinished = Some(unfinished.clone());
         Ok(Some(unfinished))

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::ledger::cache::GroupSpans;
+use crate::ledger::numbers::MemberNumbers;
 use crate::ledger::Ledger;
 use crate::ledger::{stored_commits, stored_commits_from};
 use crate::log::commit::Commit;
@@ -108,9 +109,42 @@ impl Ledger {
     /// The span index of `group` as the ledger stands now (built on first use, dropped
     /// when the group changes), or `None` for an unknown group.
     pub fn group_spans(&self, group: &GroupId) -> Result<Option<Arc<GroupSpans>>> {
-        self.spans.get_or_load(group, || {
-            Ok(self.group(group)?.map(|state| GroupSpans::of(&state)))
+        self.spans.get_or_load(group, || match self.group(group)? {
+            Some(state) => Ok(Some(GroupSpans::of(group, &state, self.member_numbers()?)?)),
+            None => Ok(None),
         })
+    }
+
+    /// The dictionary of member numbers (member ids sorted, a number its position), built
+    /// from the derived state's member list on first use and kept until a commit adds a
+    /// member.
+    pub fn member_numbers(&self) -> Result<Arc<MemberNumbers>> {
+        let mut held = self.member_numbers_lock();
+        if let Some(numbers) = held.as_ref() {
+            return Ok(numbers.clone());
+        }
+        let numbers = Arc::new(MemberNumbers::new(self.member_ids()?));
+        *held = Some(numbers.clone());
+        Ok(numbers)
+    }
+
+    /// The dictionary when it is built already.
+    pub(super) fn held_member_numbers(&self) -> Option<Arc<MemberNumbers>> {
+        self.member_numbers_lock().clone()
+    }
+
+    /// Drops the dictionary and, since their numbers came from it, every span index.
+    pub(super) fn drop_member_numbers(&self) {
+        let mut held = self.member_numbers_lock();
+        *held = None;
+        self.spans.clear();
+    }
+
+    fn member_numbers_lock(&self) -> std::sync::MutexGuard<'_, Option<Arc<MemberNumbers>>> {
+        // A poisoned lock means a panic elsewhere; the dictionary itself is still whole.
+        self.member_numbers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
     }
 
     /// The span index of `group` when this ledger has built it already, without building

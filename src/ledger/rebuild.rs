@@ -69,7 +69,7 @@ impl Ledger {
         self.store().flush()?;
         self.groups.clear();
         self.members.clear();
-        self.spans.clear();
+        self.drop_member_numbers();
         // From nothing: the fold writes every state.
         self.derived = None;
         let head = self.head.unwrap_or(Head {

@@ -16,6 +16,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::ledger::cache::GroupSpans;
+use crate::ledger::numbers::{MemberNumbers, MemberSet};
 use crate::ledger::Ledger;
 use crate::model::{Change, Date, GroupId, MemberId};
 use crate::projection::timeline::Timeline;
@@ -30,35 +31,40 @@ pub struct Subgroups {
     pub excluded: Vec<GroupId>,
 }
 
-/// What one group says directly on a date.
+/// What one group says directly on a date, its members named by number.
 struct Direct {
-    /// The members directly included: read by reference from the group's span index as the
-    /// ledger stands now, or evaluated from its timelines as of an earlier commit.
+    /// The members directly included: read from the group's span index as the ledger
+    /// stands now, or evaluated from its timelines as of an earlier commit.
     included: Included,
-    excluded: Vec<MemberId>,
+    /// The members directly excluded, ascending.
+    excluded: Vec<u32>,
     subgroups: Subgroups,
 }
 
 enum Included {
     Now(Arc<GroupSpans>, Date),
-    AsOf(Vec<MemberId>),
+    /// Ascending.
+    AsOf(Vec<u32>),
 }
 
 impl Included {
-    /// The members, sorted, by reference.
-    fn members(&self) -> Box<dyn Iterator<Item = &MemberId> + '_> {
+    /// The members' numbers, ascending.
+    fn numbers(&self) -> Box<dyn Iterator<Item = u32> + '_> {
         match self {
-            Included::Now(spans, on) => Box::new(spans.members_on_by_reference(*on)),
-            Included::AsOf(members) => Box::new(members.iter()),
+            Included::Now(spans, on) => Box::new(spans.numbers_on(*on)),
+            Included::AsOf(numbers) => Box::new(numbers.iter().copied()),
         }
     }
 
-    fn to_vec(&self) -> Vec<MemberId> {
-        self.members().cloned().collect()
+    fn contains(&self, number: u32) -> bool {
+        self.numbers().any(|included| included == number)
     }
 
-    fn contains(&self, member: &MemberId) -> bool {
-        self.members().any(|included| included == member)
+    /// Adds the members to `set`.
+    fn add_to(&self, set: &mut MemberSet) {
+        for number in self.numbers() {
+            set.insert(number);
+        }
     }
 }
 
@@ -94,12 +100,16 @@ pub fn subgroups(
 }
 
 /// Resolves groups on one date, as of one commit, remembering every group it resolved
-/// (a group reached through two paths is resolved once).
+/// (a group reached through two paths is resolved once). Member sets are bitsets over the
+/// ledger's member numbers; ids appear only in what [`Resolver::members`] returns.
 pub struct Resolver<'l> {
     ledger: &'l Ledger,
     on: Date,
     as_of: Option<u64>,
-    resolved: FxHashMap<GroupId, Arc<Vec<MemberId>>>,
+    /// The ledger's dictionary, taken on first use: every number here is from it.
+    numbers: Option<Arc<MemberNumbers>>,
+    /// Groups with subgroups, resolved (a group without is its direct inclusions).
+    resolved: FxHashMap<GroupId, Arc<MemberSet>>,
     direct: FxHashMap<GroupId, Arc<Direct>>,
     without_exclusions: FxHashMap<GroupId, bool>,
     open_checks: BTreeSet<GroupId>,
@@ -116,6 +126,7 @@ impl<'l> Resolver<'l> {
             ledger,
             on,
             as_of,
+            numbers: None,
             resolved: FxHashMap::default(),
             direct: FxHashMap::default(),
             without_exclusions: FxHashMap::default(),
@@ -124,41 +135,68 @@ impl<'l> Resolver<'l> {
         }
     }
 
+    fn numbers(&mut self) -> Result<Arc<MemberNumbers>> {
+        if let Some(numbers) = &self.numbers {
+            return Ok(numbers.clone());
+        }
+        let numbers = self.ledger.member_numbers()?;
+        self.numbers = Some(numbers.clone());
+        Ok(numbers)
+    }
+
     fn direct(&mut self, group: &GroupId) -> Result<Arc<Direct>> {
         if let Some(direct) = self.direct.get(group) {
             return Ok(direct.clone());
         }
+        let numbers = self.numbers()?;
         // Looked at before the state is loaded, which makes it held.
         let cached = self.ledger.cached_group_spans(group);
         let state = self.ledger.group_state(group)?;
         let (on, as_of) = (self.on, self.as_of);
-        let from_timelines = |state: &GroupState| {
-            let excluded = state
-                .members
-                .iter()
-                .filter(|(_, timeline)| timeline.state(on, as_of) == Change::Exclude)
-                .map(|(member, _)| member.clone())
-                .collect();
-            (Included::AsOf(state.members_on(on, as_of)), excluded)
+        let number_of = |member: &MemberId| {
+            numbers.number(member).ok_or_else(|| {
+                Error::corrupt(format!(
+                    "member {member} of group {group} is missing from the derived state's \
+                     member list"
+                ))
+            })
+        };
+        let excluded_from = |members: &mut dyn Iterator<Item = &MemberId>| {
+            members.map(number_of).collect::<Result<Vec<u32>>>()
+        };
+        let from_timelines = |state: &GroupState| -> Result<(Included, Vec<u32>)> {
+            let excluded = excluded_from(
+                &mut state
+                    .members
+                    .iter()
+                    .filter(|(_, timeline)| timeline.state(on, as_of) == Change::Exclude)
+                    .map(|(member, _)| member),
+            )?;
+            let included = excluded_from(&mut state.members_on(on, as_of).iter())?;
+            Ok((Included::AsOf(included), excluded))
+        };
+        let from_spans = |spans: Arc<GroupSpans>| -> Result<(Included, Vec<u32>)> {
+            let excluded = excluded_from(&mut spans.excluded_on(on).iter())?;
+            if Arc::ptr_eq(spans.numbers(), &numbers) {
+                return Ok((Included::Now(spans, on), excluded));
+            }
+            // An index numbered by another dictionary (never, while the ledger is only
+            // read): its members by id, renumbered.
+            let included = excluded_from(&mut spans.members_on(on).iter())?;
+            Ok((Included::AsOf(included), excluded))
         };
         let (included, excluded) = match as_of {
             None => match cached {
-                (Some(spans), _) => {
-                    let excluded = spans.excluded_on(on);
-                    (Included::Now(spans, on), excluded)
-                }
+                (Some(spans), _) => from_spans(spans)?,
                 // Asked before in this process: worth an index, kept for next time.
-                (None, true) => {
-                    let spans = self
-                        .ledger
+                (None, true) => from_spans(
+                    self.ledger
                         .group_spans(group)?
-                        .ok_or_else(|| unknown(group))?;
-                    let excluded = spans.excluded_on(on);
-                    (Included::Now(spans, on), excluded)
-                }
-                (None, false) => from_timelines(&state),
+                        .ok_or_else(|| unknown(group))?,
+                )?,
+                (None, false) => from_timelines(&state)?,
             },
-            Some(_) => from_timelines(&state),
+            Some(_) => from_timelines(&state)?,
         };
         let direct = Arc::new(Direct {
             included,
@@ -169,42 +207,85 @@ impl<'l> Resolver<'l> {
         Ok(direct)
     }
 
-    /// The resolved members of `group`, sorted.
+    /// The resolved members of `group`, sorted: the set's numbers turned into ids.
     pub fn members(&mut self, group: &GroupId) -> Result<Arc<Vec<MemberId>>> {
+        let numbers = self.numbers()?;
+        let direct = self.direct(group)?;
+        if direct.subgroups.included.is_empty() {
+            return Ok(Arc::new(
+                direct
+                    .included
+                    .numbers()
+                    .filter_map(|number| numbers.id(number))
+                    .cloned()
+                    .collect(),
+            ));
+        }
+        Ok(Arc::new(self.set(group)?.ids(&numbers)))
+    }
+
+    /// Adds the resolved members of `group` to `set`, or takes them away from it.
+    fn apply(&mut self, group: &GroupId, set: &mut MemberSet, add: bool) -> Result<()> {
+        let direct = self.direct(group)?;
+        if direct.subgroups.included.is_empty() {
+            // Nothing comes in through nesting: an excluded subgroup takes nothing away
+            // from nothing, and the direct states are one per member.
+            for number in direct.included.numbers() {
+                match add {
+                    true => set.insert(number),
+                    false => set.remove(number),
+                }
+            }
+            return Ok(());
+        }
+        let resolved = self.set(group)?;
+        match add {
+            true => set.union_with(&resolved),
+            false => set.difference_with(&resolved),
+        }
+        Ok(())
+    }
+
+    /// Whether `member` (by number) is a resolved member of `group`.
+    fn holds(&mut self, group: &GroupId, number: u32) -> Result<bool> {
+        let direct = self.direct(group)?;
+        if direct.subgroups.included.is_empty() {
+            return Ok(direct.included.contains(number));
+        }
+        Ok(self.set(group)?.contains(number))
+    }
+
+    /// The resolved members of `group`, a group with subgroups, as a set.
+    fn set(&mut self, group: &GroupId) -> Result<Arc<MemberSet>> {
         if let Some(members) = self.resolved.get(group) {
             return Ok(members.clone());
         }
         if !self.open.insert(group.clone()) {
             return Err(cycle(group));
         }
+        let numbers = self.numbers()?;
         let direct = self.direct(group)?;
-        let members = if direct.subgroups.included.is_empty() {
-            // Nothing comes in through nesting: an excluded subgroup takes nothing away
-            // from nothing, and the direct states are one per member.
-            direct.included.to_vec()
-        } else if self.without_exclusions(group)? {
+        let mut members = MemberSet::empty(&numbers);
+        if self.without_exclusions(group)? {
             // No exclusion anywhere below: the union of every direct inclusion below,
             // gathered once, without building each level's set.
             let mut below = Vec::new();
             self.gather(group, &mut FxHashSet::default(), &mut below)?;
-            distinct_sorted(below.iter().flat_map(|direct| direct.included.members()))
+            for direct in &below {
+                direct.included.add_to(&mut members);
+            }
         } else {
-            let mut runs = Vec::with_capacity(direct.subgroups.included.len());
             for subgroup in &direct.subgroups.included {
-                runs.push(self.members(subgroup)?);
+                self.apply(subgroup, &mut members, true)?;
             }
-            let mut through = distinct_sorted(runs.iter().flat_map(|run| run.iter()));
-            if !direct.subgroups.excluded.is_empty() {
-                let mut runs = Vec::with_capacity(direct.subgroups.excluded.len());
-                for subgroup in &direct.subgroups.excluded {
-                    runs.push(self.members(subgroup)?);
-                }
-                let out = distinct_sorted(runs.iter().flat_map(|run| run.iter()));
-                through = difference(&through, &out);
+            for subgroup in &direct.subgroups.excluded {
+                self.apply(subgroup, &mut members, false)?;
             }
-            let with_own = distinct_sorted(through.iter().chain(direct.included.members()));
-            difference(&with_own, &direct.excluded)
-        };
+            direct.included.add_to(&mut members);
+            for number in &direct.excluded {
+                members.remove(*number);
+            }
+        }
         self.open.remove(group);
         let members = Arc::new(members);
         self.resolved.insert(group.clone(), members.clone());
@@ -254,12 +335,16 @@ impl<'l> Resolver<'l> {
     /// comes in through, from `group`'s subgroup down to the one that includes it
     /// directly (the first such path in id order); `None` when it is directly included.
     pub fn via(&mut self, group: &GroupId, member: &MemberId) -> Result<Option<Vec<GroupId>>> {
+        let Some(number) = self.numbers()?.number(member) else {
+            // Not a member of the ledger: in no group.
+            return Ok(None);
+        };
         let direct = self.direct(group)?;
-        if direct.included.contains(member) {
+        if direct.included.contains(number) {
             return Ok(None);
         }
         for subgroup in &direct.subgroups.included {
-            if self.members(subgroup)?.binary_search(member).is_ok() {
+            if self.holds(subgroup, number)? {
                 let mut path = vec![subgroup.clone()];
                 if let Some(below) = self.via(subgroup, member)? {
                     path.extend(below);
@@ -282,33 +367,6 @@ fn unknown(group: &GroupId) -> Error {
         ErrorKind::NotFound,
         format!("no group {group} in the ledger"),
     )
-}
-
-/// The members `members` names, each once, sorted: duplicates dropped through a hash set
-/// of references, the rest sorted, and each member cloned once.
-fn distinct_sorted<'a>(members: impl Iterator<Item = &'a MemberId>) -> Vec<MemberId> {
-    let mut seen: FxHashSet<&MemberId> = FxHashSet::default();
-    let mut distinct: Vec<&MemberId> = members.filter(|member| seen.insert(member)).collect();
-    distinct.sort_unstable();
-    distinct.into_iter().cloned().collect()
-}
-
-/// `a` without `b`, both sorted.
-fn difference(a: &[MemberId], b: &[MemberId]) -> Vec<MemberId> {
-    if b.is_empty() {
-        return a.to_vec();
-    }
-    let mut out = Vec::with_capacity(a.len());
-    let mut j = 0;
-    for member in a {
-        while j < b.len() && b[j] < *member {
-            j += 1;
-        }
-        if b.get(j) != Some(member) {
-            out.push(member.clone());
-        }
-    }
-    out
 }
 
 /// The resolved members of `group` on `on`, sorted, as of commit `as_of`.

@@ -1,0 +1,193 @@
+//! Dense member numbers for queries: every member id the derived state knows, sorted and
+//! numbered by position, so that number order is id order and a set of numbers read in
+//! bit order yields ids already sorted; and [`MemberSet`], a bitset over those numbers.
+//!
+//! Owns: [`MemberNumbers`] (the ledger-wide dictionary) and [`MemberSet`].
+//! Must not: be persisted or reach the log or the derived-state file: it is derived, built
+//! on first use and dropped whenever a commit adds a member, and a number means nothing
+//! outside the dictionary that gave it.
+
+use crate::model::limits::MAX_DIRECTORY_ENTRIES;
+use crate::model::MemberId;
+
+// Every member the derived state lists gets a u32 number.
+const _: () = assert!(MAX_DIRECTORY_ENTRIES <= u32::MAX as usize);
+
+/// Every member id, sorted; a member's number is its position.
+pub struct MemberNumbers {
+    ids: Vec<MemberId>,
+}
+
+impl MemberNumbers {
+    pub(crate) fn new(mut ids: Vec<MemberId>) -> MemberNumbers {
+        // The derived state lists its members sorted already; sorting again costs one pass
+        // and makes number order id order whatever the source.
+        ids.sort_unstable();
+        ids.dedup();
+        MemberNumbers { ids }
+    }
+
+    /// How many members are numbered.
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// The number of `member`, or `None` for a member this dictionary does not hold.
+    pub fn number(&self, member: &MemberId) -> Option<u32> {
+        // The derived state lists at most MAX_DIRECTORY_ENTRIES members (asserted above to
+        // fit a u32); the dictionary holds no more than it lists.
+        self.ids
+            .binary_search(member)
+            .ok()
+            .map(|index| index as u32)
+    }
+
+    /// Whether `member` has a number.
+    pub fn contains(&self, member: &MemberId) -> bool {
+        self.ids.binary_search(member).is_ok()
+    }
+
+    /// The id numbered `number`, or `None` for a number this dictionary never gave.
+    pub fn id(&self, number: u32) -> Option<&MemberId> {
+        self.ids.get(number as usize)
+    }
+}
+
+/// A set of member numbers, one bit each: unions and differences a word at a time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemberSet {
+    words: Vec<u64>,
+}
+
+impl MemberSet {
+    /// The empty set over `numbers`' members.
+    pub fn empty(numbers: &MemberNumbers) -> MemberSet {
+        MemberSet {
+            words: vec![0; numbers.len().div_ceil(64)],
+        }
+    }
+
+    /// Adds `number`; a number past the dictionary grows the set rather than panic.
+    pub fn insert(&mut self, number: u32) {
+        let word = (number / 64) as usize;
+        if word >= self.words.len() {
+            self.words.resize(word + 1, 0);
+        }
+        self.words[word] |= 1 << (number % 64);
+    }
+
+    pub fn remove(&mut self, number: u32) {
+        if let Some(word) = self.words.get_mut((number / 64) as usize) {
+            *word &= !(1 << (number % 64));
+        }
+    }
+
+    pub fn contains(&self, number: u32) -> bool {
+        self.words
+            .get((number / 64) as usize)
+            .is_some_and(|word| word & (1 << (number % 64)) != 0)
+    }
+
+    /// Adds every member of `other`.
+    pub fn union_with(&mut self, other: &MemberSet) {
+        if other.words.len() > self.words.len() {
+            self.words.resize(other.words.len(), 0);
+        }
+        for (word, theirs) in self.words.iter_mut().zip(&other.words) {
+            *word |= theirs;
+        }
+    }
+
+    /// Removes every member of `other`.
+    pub fn difference_with(&mut self, other: &MemberSet) {
+        for (word, theirs) in self.words.iter_mut().zip(&other.words) {
+            *word &= !theirs;
+        }
+    }
+
+    /// The numbers, ascending (so their ids come out sorted).
+    pub fn numbers(&self) -> impl Iterator<Item = u32> + '_ {
+        self.words.iter().enumerate().flat_map(|(index, &word)| {
+            let mut rest = word;
+            std::iter::from_fn(move || {
+                if rest == 0 {
+                    return None;
+                }
+                let bit = rest.trailing_zeros();
+                rest &= rest - 1;
+                // Word indexes come from u32 numbers, so this fits.
+                Some(index as u32 * 64 + bit)
+            })
+        })
+    }
+
+    /// How many members the set holds.
+    pub fn len(&self) -> usize {
+        self.words
+            .iter()
+            .map(|word| word.count_ones() as usize)
+            .sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.words.iter().all(|word| *word == 0)
+    }
+
+    /// The members' ids, sorted; numbers `numbers` never gave are skipped.
+    pub fn ids(&self, numbers: &MemberNumbers) -> Vec<MemberId> {
+        let mut ids = Vec::with_capacity(self.len());
+        ids.extend(
+            self.numbers()
+                .filter_map(|number| numbers.id(number))
+                .cloned(),
+        );
+        ids
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(text: &str) -> MemberId {
+        MemberId::new(text).expect("a valid id")
+    }
+
+    #[test]
+    fn number_order_is_id_order_and_sets_read_back_sorted() {
+        let numbers = MemberNumbers::new(vec![id("c"), id("a"), id("b"), id("a")]);
+        assert_eq!(numbers.len(), 3);
+        assert_eq!(numbers.number(&id("a")), Some(0));
+        assert_eq!(numbers.number(&id("c")), Some(2));
+        assert_eq!(numbers.number(&id("z")), None);
+        let mut set = MemberSet::empty(&numbers);
+        set.insert(2);
+        set.insert(0);
+        let mut other = MemberSet::empty(&numbers);
+        other.insert(1);
+        set.union_with(&other);
+        assert_eq!(set.ids(&numbers), vec![id("a"), id("b"), id("c")]);
+        set.difference_with(&other);
+        set.remove(0);
+        assert_eq!(set.ids(&numbers), vec![id("c")]);
+        assert!(set.contains(2) && !set.contains(1));
+        assert_eq!(set.len(), 1);
+    }
+
+    #[test]
+    fn bits_past_one_word_are_kept() {
+        let ids: Vec<MemberId> = (0..200).map(|n| id(&format!("m{n:03}"))).collect();
+        let numbers = MemberNumbers::new(ids.clone());
+        let mut set = MemberSet::empty(&numbers);
+        for number in [199, 64, 63, 0, 128] {
+            set.insert(number);
+        }
+        let read: Vec<u32> = set.numbers().collect();
+        assert_eq!(read, vec![0, 63, 64, 128, 199]);
+        assert_eq!(set.ids(&numbers)[4], ids[199]);
+    }
+}
