@@ -2,10 +2,15 @@
 //! numbered by position, so that number order is id order and a set of numbers read in
 //! bit order yields ids already sorted; and [`MemberSet`], a bitset over those numbers.
 //!
-//! Owns: [`MemberNumbers`] (the ledger-wide dictionary) and [`MemberSet`].
+//! Owns: [`MemberNumbers`] (the ledger-wide dictionary), [`Numbering`] (that dictionary, or
+//! numbers given only to the members one question meets) and [`MemberSet`].
 //! Must not: be persisted or reach the log or the derived-state file: it is derived, built
 //! on first use and dropped whenever a commit adds a member, and a number means nothing
 //! outside the dictionary that gave it.
+
+use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
 
 use crate::model::limits::MAX_DIRECTORY_ENTRIES;
 use crate::model::MemberId;
@@ -57,6 +62,93 @@ impl MemberNumbers {
     }
 }
 
+/// The numbers one resolution names members by.
+///
+/// Building the ledger-wide dictionary reads every member id the derived state lists (50,000
+/// at the 10M-fact benchmark: several milliseconds), which a process asking one question
+/// would spend for nothing: its answer names a few thousand members at most. So a first
+/// question numbers only the members it meets, in the order met; a process that asks
+/// again takes the ledger's dictionary, which its span indexes share.
+pub enum Numbering {
+    /// The ledger's dictionary: number order is id order.
+    Ledger(Arc<MemberNumbers>),
+    /// Numbers given in the order members were met; ids sorted only in the answer.
+    Met {
+        numbers: FxHashMap<MemberId, u32>,
+        ids: Vec<MemberId>,
+    },
+}
+
+impl Numbering {
+    /// Numbers for the members a question meets, none given yet.
+    pub fn met() -> Numbering {
+        Numbering::Met {
+            numbers: FxHashMap::default(),
+            ids: Vec::new(),
+        }
+    }
+
+    /// How many numbers are given.
+    pub fn len(&self) -> usize {
+        match self {
+            Numbering::Ledger(numbers) => numbers.len(),
+            Numbering::Met { ids, .. } => ids.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The number of `member`. The ledger's dictionary has none for a member the derived
+    /// state does not list; met numbers give the next one to a member not met before.
+    pub fn number(&mut self, member: &MemberId) -> Option<u32> {
+        match self {
+            Numbering::Ledger(numbers) => numbers.number(member),
+            Numbering::Met { numbers, ids } => {
+                if let Some(number) = numbers.get(member) {
+                    return Some(*number);
+                }
+                // Members met are members the derived state lists: at most
+                // MAX_DIRECTORY_ENTRIES, which fits a u32 (asserted above).
+                let number = ids.len() as u32;
+                numbers.insert(member.clone(), number);
+                ids.push(member.clone());
+                Some(number)
+            }
+        }
+    }
+
+    /// The number of `member` when it has one already, giving none.
+    pub fn existing(&self, member: &MemberId) -> Option<u32> {
+        match self {
+            Numbering::Ledger(numbers) => numbers.number(member),
+            Numbering::Met { numbers, .. } => numbers.get(member).copied(),
+        }
+    }
+
+    /// The id numbered `number`.
+    pub fn id(&self, number: u32) -> Option<&MemberId> {
+        match self {
+            Numbering::Ledger(numbers) => numbers.id(number),
+            Numbering::Met { ids, .. } => ids.get(number as usize),
+        }
+    }
+
+    /// The ids of `numbers` (ascending), sorted: in number order for the ledger's
+    /// dictionary, sorted here for met numbers.
+    pub fn ids(&self, numbers: impl Iterator<Item = u32>) -> Vec<MemberId> {
+        let mut ids: Vec<MemberId> = numbers
+            .filter_map(|number| self.id(number))
+            .cloned()
+            .collect();
+        if matches!(self, Numbering::Met { .. }) {
+            ids.sort_unstable();
+        }
+        ids
+    }
+}
+
 /// A set of member numbers, one bit each: unions and differences a word at a time.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MemberSet {
@@ -64,10 +156,10 @@ pub struct MemberSet {
 }
 
 impl MemberSet {
-    /// The empty set over `numbers`' members.
-    pub fn empty(numbers: &MemberNumbers) -> MemberSet {
+    /// The empty set, with room for numbers below `count`.
+    pub fn empty(count: usize) -> MemberSet {
         MemberSet {
-            words: vec![0; numbers.len().div_ceil(64)],
+            words: vec![0; count.div_ceil(64)],
         }
     }
 
@@ -138,14 +230,8 @@ impl MemberSet {
     }
 
     /// The members' ids, sorted; numbers `numbers` never gave are skipped.
-    pub fn ids(&self, numbers: &MemberNumbers) -> Vec<MemberId> {
-        let mut ids = Vec::with_capacity(self.len());
-        ids.extend(
-            self.numbers()
-                .filter_map(|number| numbers.id(number))
-                .cloned(),
-        );
-        ids
+    pub fn ids(&self, numbers: &Numbering) -> Vec<MemberId> {
+        numbers.ids(self.numbers())
     }
 }
 
@@ -164,16 +250,17 @@ mod tests {
         assert_eq!(numbers.number(&id("a")), Some(0));
         assert_eq!(numbers.number(&id("c")), Some(2));
         assert_eq!(numbers.number(&id("z")), None);
-        let mut set = MemberSet::empty(&numbers);
+        let mut set = MemberSet::empty(numbers.len());
         set.insert(2);
         set.insert(0);
-        let mut other = MemberSet::empty(&numbers);
+        let mut other = MemberSet::empty(numbers.len());
         other.insert(1);
         set.union_with(&other);
-        assert_eq!(set.ids(&numbers), vec![id("a"), id("b"), id("c")]);
+        let numbering = Numbering::Ledger(Arc::new(numbers));
+        assert_eq!(set.ids(&numbering), vec![id("a"), id("b"), id("c")]);
         set.difference_with(&other);
         set.remove(0);
-        assert_eq!(set.ids(&numbers), vec![id("c")]);
+        assert_eq!(set.ids(&numbering), vec![id("c")]);
         assert!(set.contains(2) && !set.contains(1));
         assert_eq!(set.len(), 1);
     }
@@ -182,12 +269,26 @@ mod tests {
     fn bits_past_one_word_are_kept() {
         let ids: Vec<MemberId> = (0..200).map(|n| id(&format!("m{n:03}"))).collect();
         let numbers = MemberNumbers::new(ids.clone());
-        let mut set = MemberSet::empty(&numbers);
+        let mut set = MemberSet::empty(numbers.len());
         for number in [199, 64, 63, 0, 128] {
             set.insert(number);
         }
         let read: Vec<u32> = set.numbers().collect();
         assert_eq!(read, vec![0, 63, 64, 128, 199]);
-        assert_eq!(set.ids(&numbers)[4], ids[199]);
+        assert_eq!(set.ids(&Numbering::Ledger(Arc::new(numbers)))[4], ids[199]);
+    }
+
+    #[test]
+    fn met_numbers_follow_the_order_met_and_answers_come_out_sorted() {
+        let mut numbering = Numbering::met();
+        assert_eq!(numbering.number(&id("c")), Some(0));
+        assert_eq!(numbering.number(&id("a")), Some(1));
+        assert_eq!(numbering.number(&id("c")), Some(0));
+        assert_eq!(numbering.existing(&id("b")), None);
+        assert_eq!(numbering.len(), 2);
+        let mut set = MemberSet::empty(numbering.len());
+        set.insert(0);
+        set.insert(1);
+        assert_eq!(set.ids(&numbering), vec![id("a"), id("c")]);
     }
 }

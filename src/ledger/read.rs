@@ -16,8 +16,8 @@ use crate::log::commit::Commit;
 use crate::log::hash::hex;
 use crate::log::hash::Hash;
 use crate::log::source::Source;
-use crate::model::{GroupId, MemberId};
-use crate::projection::{GroupState, MemberState};
+use crate::model::{Date, GroupId, MemberId};
+use crate::projection::{GroupOnDate, GroupState, MemberState};
 use crate::storage::anchor::read_anchor;
 
 /// A commit as `muster log` lists it.
@@ -45,6 +45,25 @@ impl Ledger {
             Some(derived) => derived.group(group),
             None => Ok(None),
         })
+    }
+
+    /// What `group` says on `on` as of commit `as_of` (see [`GroupOnDate`]): from its
+    /// cached state when it is held, else read from its block without decoding (or
+    /// caching) its timelines. `None` for an unknown group.
+    pub fn group_on(
+        &self,
+        group: &GroupId,
+        on: Date,
+        as_of: Option<u64>,
+    ) -> Result<Option<GroupOnDate>> {
+        let held = self.groups.lock().get(group).cloned();
+        if let Some(state) = held {
+            return Ok(Some(state.on_date(on, as_of)));
+        }
+        match &self.derived {
+            Some(derived) => derived.group_on(group, on, as_of),
+            None => Ok(None),
+        }
     }
 
     /// Whether `group` is a subgroup of any group on any date: its parent timelines are not
@@ -129,8 +148,28 @@ impl Ledger {
     }
 
     /// The dictionary when it is built already.
-    pub(super) fn held_member_numbers(&self) -> Option<Arc<MemberNumbers>> {
+    pub(crate) fn held_member_numbers(&self) -> Option<Arc<MemberNumbers>> {
         self.member_numbers_lock().clone()
+    }
+
+    /// Notes that a question resolving nested groups is being answered; whether one was
+    /// before, in this process. The first numbers only the members it meets; from the
+    /// second on, resolution takes the ledger's dictionary (see `numbers::Numbering`).
+    pub(crate) fn note_resolving(&self) -> bool {
+        self.resolved_before
+            .swap(true, std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Drops every decoded state, span index and the member numbers, and forgets what was
+    /// asked: the ledger answers the next question as a process opening it fresh would.
+    /// For a long-running process giving memory back, and for tests that compare the
+    /// answers of a first question with those of later ones.
+    pub fn drop_caches(&self) {
+        self.groups.clear();
+        self.members.clear();
+        self.drop_member_numbers();
+        self.resolved_before
+            .store(false, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Drops the dictionary and, since their numbers came from it, every span index.

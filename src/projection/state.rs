@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use crate::error::{Error, Result};
 use crate::log::commit::GroupRecord;
 use crate::log::source::SourceKind;
-use crate::model::{Date, GroupId, MemberId};
+use crate::model::{Change, Date, GroupId, MemberId};
 use crate::projection::timeline::Timeline;
 
 /// What the ledger knows of one group.
@@ -133,6 +133,34 @@ impl GroupState {
             )));
         }
         Ok(())
+    }
+}
+
+/// What a group says on one date, as of one commit: the members directly included and
+/// directly excluded, each in id order, and the subgroup timelines. What resolving nested
+/// groups needs of each group below the one asked about.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GroupOnDate {
+    pub included: Vec<MemberId>,
+    pub excluded: Vec<MemberId>,
+    pub subgroups: BTreeMap<GroupId, Timeline>,
+}
+
+impl GroupState {
+    /// What this group says on `date` as of commit `as_of` (see [`GroupOnDate`]).
+    pub fn on_date(&self, date: Date, as_of: Option<u64>) -> GroupOnDate {
+        let mut answer = GroupOnDate {
+            subgroups: self.subgroups.clone(),
+            ..GroupOnDate::default()
+        };
+        for (member, timeline) in &self.members {
+            match timeline.state(date, as_of) {
+                Change::Join => answer.included.push(member.clone()),
+                Change::Exclude => answer.excluded.push(member.clone()),
+                Change::Leave => {}
+            }
+        }
+        answer
     }
 }
 

@@ -2,9 +2,9 @@
 //! and every span with the commits that opened and closed it.
 //!
 //! Owns: [`members`], [`groups`], [`group_history`], [`member_history`], [`SpanRecord`].
-//! Must not: write anything. As the ledger stands now, `members` reads one bucket of the
-//! group's span index (`ledger/cache.rs`); as of an earlier commit it evaluates the
-//! timelines.
+//! Must not: write anything. As the ledger stands now, `members` of a group asked about
+//! before reads one bucket of the group's span index (`ledger/cache.rs`); a first question,
+//! and any as of an earlier commit, evaluates the timelines.
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::ledger::Ledger;
@@ -30,12 +30,20 @@ pub fn members(
     if as_of.is_some_and(|as_of| as_of < ledger.head_seq()) {
         return Ok(ledger.group_state(group)?.members_on(on, as_of));
     }
-    match ledger.group_spans(group)? {
-        Some(spans) => Ok(spans.members_on(on)),
-        None => Err(Error::new(
-            ErrorKind::NotFound,
-            format!("no group {group} in the ledger"),
-        )),
+    match ledger.cached_group_spans(group) {
+        (Some(spans), _) => Ok(spans.members_on(on)),
+        // Asked before in this process: worth an index (and the member numbers it names
+        // members by), kept for next time.
+        (None, true) => match ledger.group_spans(group)? {
+            Some(spans) => Ok(spans.members_on(on)),
+            None => Err(Error::new(
+                ErrorKind::NotFound,
+                format!("no group {group} in the ledger"),
+            )),
+        },
+        // A first question: one pass over the timelines costs less than the index, and
+        // far less than the ledger-wide dictionary of member numbers the index needs.
+        (None, false) => Ok(ledger.group_state(group)?.members_on(on, None)),
     }
 }
 

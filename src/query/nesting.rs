@@ -16,11 +16,10 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::ledger::cache::GroupSpans;
-use crate::ledger::numbers::{MemberNumbers, MemberSet};
+use crate::ledger::numbers::{MemberSet, Numbering};
 use crate::ledger::Ledger;
 use crate::model::{Change, Date, GroupId, MemberId};
 use crate::projection::timeline::Timeline;
-use crate::projection::GroupState;
 use crate::query::membership;
 
 /// A group's subgroups on a date: those included in it and those excluded from it, each
@@ -57,7 +56,10 @@ impl Included {
     }
 
     fn contains(&self, number: u32) -> bool {
-        self.numbers().any(|included| included == number)
+        match self {
+            Included::Now(..) => self.numbers().any(|included| included == number),
+            Included::AsOf(numbers) => numbers.binary_search(&number).is_ok(),
+        }
     }
 
     /// Adds the members to `set`.
@@ -106,11 +108,15 @@ pub struct Resolver<'l> {
     ledger: &'l Ledger,
     on: Date,
     as_of: Option<u64>,
-    /// The ledger's dictionary, taken on first use: every number here is from it.
-    numbers: Option<Arc<MemberNumbers>>,
+    /// How members are numbered: every number here is from it.
+    numbering: Numbering,
+    /// Whether to take the ledger's dictionary before the first number is given.
+    wants_ledger_dictionary: bool,
     /// Groups with subgroups, resolved (a group without is its direct inclusions).
     resolved: FxHashMap<GroupId, Arc<MemberSet>>,
     direct: FxHashMap<GroupId, Arc<Direct>>,
+    /// Per group asked `via` about, its members' paths (see [`Resolver::paths`]).
+    paths: FxHashMap<GroupId, Arc<FxHashMap<u32, Vec<GroupId>>>>,
     without_exclusions: FxHashMap<GroupId, bool>,
     open_checks: BTreeSet<GroupId>,
     /// Groups being resolved: meeting one again is a cycle, which a checked ledger never
@@ -122,106 +128,90 @@ impl<'l> Resolver<'l> {
     pub fn new(ledger: &'l Ledger, on: Date, as_of: Option<u64>) -> Resolver<'l> {
         // As of the head is now: the span indexes answer.
         let as_of = as_of.filter(|as_of| *as_of < ledger.head_seq());
+        let asked_before = ledger.note_resolving();
+        let (numbering, wants_ledger_dictionary) = match ledger.held_member_numbers() {
+            Some(numbers) => (Numbering::Ledger(numbers), false),
+            None => (Numbering::met(), asked_before),
+        };
         Resolver {
             ledger,
             on,
             as_of,
-            numbers: None,
+            numbering,
+            wants_ledger_dictionary,
             resolved: FxHashMap::default(),
             direct: FxHashMap::default(),
+            paths: FxHashMap::default(),
             without_exclusions: FxHashMap::default(),
             open_checks: BTreeSet::new(),
             open: BTreeSet::new(),
         }
     }
 
-    fn numbers(&mut self) -> Result<Arc<MemberNumbers>> {
-        if let Some(numbers) = &self.numbers {
-            return Ok(numbers.clone());
+    /// The numbering this resolution names members by (see [`Numbering`]): the ledger's
+    /// dictionary when it is built already or this process has resolved before; else
+    /// numbers for the members met.
+    fn numbering(&mut self) -> Result<&mut Numbering> {
+        if self.wants_ledger_dictionary {
+            self.wants_ledger_dictionary = false;
+            self.numbering = Numbering::Ledger(self.ledger.member_numbers()?);
         }
-        let numbers = self.ledger.member_numbers()?;
-        self.numbers = Some(numbers.clone());
-        Ok(numbers)
+        Ok(&mut self.numbering)
     }
 
     fn direct(&mut self, group: &GroupId) -> Result<Arc<Direct>> {
         if let Some(direct) = self.direct.get(group) {
             return Ok(direct.clone());
         }
-        let numbers = self.numbers()?;
-        // Looked at before the state is loaded, which makes it held.
-        let cached = self.ledger.cached_group_spans(group);
-        let state = self.ledger.group_state(group)?;
+        let ledger = self.ledger;
         let (on, as_of) = (self.on, self.as_of);
-        let number_of = |member: &MemberId| {
-            numbers.number(member).ok_or_else(|| {
-                Error::corrupt(format!(
-                    "member {member} of group {group} is missing from the derived state's \
-                     member list"
-                ))
-            })
-        };
-        let excluded_from = |members: &mut dyn Iterator<Item = &MemberId>| {
-            members.map(number_of).collect::<Result<Vec<u32>>>()
-        };
-        let from_timelines = |state: &GroupState| -> Result<(Included, Vec<u32>)> {
-            let excluded = excluded_from(
-                &mut state
-                    .members
-                    .iter()
-                    .filter(|(_, timeline)| timeline.state(on, as_of) == Change::Exclude)
-                    .map(|(member, _)| member),
-            )?;
-            let included = excluded_from(&mut state.members_on(on, as_of).iter())?;
-            Ok((Included::AsOf(included), excluded))
-        };
-        let from_spans = |spans: Arc<GroupSpans>| -> Result<(Included, Vec<u32>)> {
-            let excluded = excluded_from(&mut spans.excluded_on(on).iter())?;
-            if Arc::ptr_eq(spans.numbers(), &numbers) {
-                return Ok((Included::Now(spans, on), excluded));
+        let numbering = self.numbering()?;
+        let direct = match (as_of, &*numbering) {
+            // As the ledger stands now, in a process that asks again: the group's span
+            // index (built on first use and kept), numbered by the ledger's dictionary.
+            (None, Numbering::Ledger(numbers)) => {
+                let spans = ledger.group_spans(group)?.ok_or_else(|| unknown(group))?;
+                let shared = Arc::ptr_eq(spans.numbers(), numbers);
+                let state = ledger.group_state(group)?;
+                let excluded = numbered(numbering, &spans.excluded_on(on), group)?;
+                let included = match shared {
+                    true => Included::Now(spans, on),
+                    // An index numbered by another dictionary (one replaced since): its
+                    // members by id, renumbered.
+                    false => Included::AsOf(numbered(numbering, &spans.members_on(on), group)?),
+                };
+                Direct {
+                    included,
+                    excluded,
+                    subgroups: subgroups_of(&state.subgroups, on, as_of),
+                }
             }
-            // An index numbered by another dictionary (never, while the ledger is only
-            // read): its members by id, renumbered.
-            let included = excluded_from(&mut spans.members_on(on).iter())?;
-            Ok((Included::AsOf(included), excluded))
+            // A first question, or one as of an earlier commit: the group's block read for
+            // this date alone.
+            _ => {
+                let said = ledger
+                    .group_on(group, on, as_of)?
+                    .ok_or_else(|| unknown(group))?;
+                Direct {
+                    included: Included::AsOf(numbered(numbering, &said.included, group)?),
+                    excluded: numbered(numbering, &said.excluded, group)?,
+                    subgroups: subgroups_of(&said.subgroups, on, as_of),
+                }
+            }
         };
-        let (included, excluded) = match as_of {
-            None => match cached {
-                (Some(spans), _) => from_spans(spans)?,
-                // Asked before in this process: worth an index, kept for next time.
-                (None, true) => from_spans(
-                    self.ledger
-                        .group_spans(group)?
-                        .ok_or_else(|| unknown(group))?,
-                )?,
-                (None, false) => from_timelines(&state)?,
-            },
-            Some(_) => from_timelines(&state)?,
-        };
-        let direct = Arc::new(Direct {
-            included,
-            excluded,
-            subgroups: subgroups_of(&state.subgroups, on, as_of),
-        });
+        let direct = Arc::new(direct);
         self.direct.insert(group.clone(), direct.clone());
         Ok(direct)
     }
 
     /// The resolved members of `group`, sorted: the set's numbers turned into ids.
     pub fn members(&mut self, group: &GroupId) -> Result<Arc<Vec<MemberId>>> {
-        let numbers = self.numbers()?;
         let direct = self.direct(group)?;
         if direct.subgroups.included.is_empty() {
-            return Ok(Arc::new(
-                direct
-                    .included
-                    .numbers()
-                    .filter_map(|number| numbers.id(number))
-                    .cloned()
-                    .collect(),
-            ));
+            return Ok(Arc::new(self.numbering.ids(direct.included.numbers())));
         }
-        Ok(Arc::new(self.set(group)?.ids(&numbers)))
+        let set = self.set(group)?;
+        Ok(Arc::new(set.ids(&self.numbering)))
     }
 
     /// Adds the resolved members of `group` to `set`, or takes them away from it.
@@ -246,15 +236,6 @@ impl<'l> Resolver<'l> {
         Ok(())
     }
 
-    /// Whether `member` (by number) is a resolved member of `group`.
-    fn holds(&mut self, group: &GroupId, number: u32) -> Result<bool> {
-        let direct = self.direct(group)?;
-        if direct.subgroups.included.is_empty() {
-            return Ok(direct.included.contains(number));
-        }
-        Ok(self.set(group)?.contains(number))
-    }
-
     /// The resolved members of `group`, a group with subgroups, as a set.
     fn set(&mut self, group: &GroupId) -> Result<Arc<MemberSet>> {
         if let Some(members) = self.resolved.get(group) {
@@ -263,9 +244,8 @@ impl<'l> Resolver<'l> {
         if !self.open.insert(group.clone()) {
             return Err(cycle(group));
         }
-        let numbers = self.numbers()?;
         let direct = self.direct(group)?;
-        let mut members = MemberSet::empty(&numbers);
+        let mut members = MemberSet::empty(self.numbering()?.len());
         if self.without_exclusions(group)? {
             // No exclusion anywhere below: the union of every direct inclusion below,
             // gathered once, without building each level's set.
@@ -335,25 +315,76 @@ impl<'l> Resolver<'l> {
     /// comes in through, from `group`'s subgroup down to the one that includes it
     /// directly (the first such path in id order); `None` when it is directly included.
     pub fn via(&mut self, group: &GroupId, member: &MemberId) -> Result<Option<Vec<GroupId>>> {
-        let Some(number) = self.numbers()?.number(member) else {
-            // Not a member of the ledger: in no group.
+        // Worked out before the member is looked up: numbers met are given as groups are
+        // read.
+        let direct = self.direct(group)?;
+        let paths = self.paths(group)?;
+        let Some(number) = self.numbering()?.existing(member) else {
+            // In none of the groups read: in no path.
             return Ok(None);
         };
-        let direct = self.direct(group)?;
         if direct.included.contains(number) {
             return Ok(None);
         }
+        Ok(paths.get(&number).cloned())
+    }
+
+    /// For `group`, the path of every member some included subgroup holds, other than its
+    /// direct inclusions: the first such subgroup in id order, then that subgroup's own
+    /// path (empty when the member is included in it directly). Worked out once per group
+    /// for all its members: a table of a group's members asks it of each of them.
+    fn paths(&mut self, group: &GroupId) -> Result<Arc<FxHashMap<u32, Vec<GroupId>>>> {
+        if let Some(paths) = self.paths.get(group) {
+            return Ok(paths.clone());
+        }
+        if !self.open.insert(group.clone()) {
+            return Err(cycle(group));
+        }
+        let direct = self.direct(group)?;
+        let mut paths: FxHashMap<u32, Vec<GroupId>> = FxHashMap::default();
         for subgroup in &direct.subgroups.included {
-            if self.holds(subgroup, number)? {
-                let mut path = vec![subgroup.clone()];
-                if let Some(below) = self.via(subgroup, member)? {
-                    path.extend(below);
+            let below = self.direct(subgroup)?;
+            let (held, below_paths): (Vec<u32>, _) = if below.subgroups.included.is_empty() {
+                (below.included.numbers().collect(), None)
+            } else {
+                let held = self.set(subgroup)?.numbers().collect();
+                (held, Some(self.paths(subgroup)?))
+            };
+            for number in held {
+                if paths.contains_key(&number) || direct.included.contains(number) {
+                    continue;
                 }
-                return Ok(Some(path));
+                let mut path = vec![subgroup.clone()];
+                if let Some(further) = below_paths.as_ref().and_then(|paths| paths.get(&number)) {
+                    path.extend(further.iter().cloned());
+                }
+                paths.insert(number, path);
             }
         }
-        Ok(None)
+        self.open.remove(group);
+        let paths = Arc::new(paths);
+        self.paths.insert(group.clone(), paths.clone());
+        Ok(paths)
     }
+}
+
+/// The numbers of `members` (members of `group`), ascending.
+fn numbered(numbering: &mut Numbering, members: &[MemberId], group: &GroupId) -> Result<Vec<u32>> {
+    let mut numbers = members
+        .iter()
+        .map(|member| {
+            numbering.number(member).ok_or_else(|| {
+                Error::corrupt(format!(
+                    "member {member} of group {group} is missing from the derived state's \
+                     member list"
+                ))
+            })
+        })
+        .collect::<Result<Vec<u32>>>()?;
+    // Already ascending with the ledger's dictionary (number order is id order), not
+    // with met numbers.
+    numbers.sort_unstable();
+    Ok(numbers)
 }
 
 fn cycle(group: &GroupId) -> Error {

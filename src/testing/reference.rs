@@ -223,6 +223,24 @@ impl Model {
     }
 
     /// Every group member `m` is in on day `d`, directly or through nesting.
+    /// For a resolved member `m` of `g` on day `d` not directly included in it, the path
+    /// it comes in by: the first included subgroup (in id order: `g0` < `g1` < ..., one
+    /// digit in the spaces tests use) that resolves to hold it, then that subgroup's own
+    /// path. `None` for a member included directly, or not resolved into `g` at all.
+    pub fn via(&self, g: usize, m: usize, d: usize) -> Option<Vec<usize>> {
+        if self.is_member(g, m, d) || !self.resolved(g, d).contains(&m) {
+            return None;
+        }
+        let mut by_id: Vec<usize> = self.subgroups(g, d, Direct::Included).into_iter().collect();
+        by_id.sort_by_key(|h| self.space.group(*h));
+        let h = by_id
+            .into_iter()
+            .find(|&h| self.resolved(h, d).contains(&m))?;
+        let mut path = vec![h];
+        path.extend(self.via(h, m, d).unwrap_or_default());
+        Some(path)
+    }
+
     pub fn resolved_groups(&self, m: usize, d: usize) -> BTreeSet<usize> {
         (0..self.space.groups)
             .filter(|&g| self.resolved(g, d).contains(&m))

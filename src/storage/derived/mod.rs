@@ -373,6 +373,22 @@ impl DerivedFile {
             .map_err(|error| self.damaged(error))
     }
 
+    /// What `group` says on `on` as of commit `as_of` (see [`block::decode_group_on`]);
+    /// `None` for a group the file does not hold.
+    pub fn group_on(
+        &self,
+        group: &GroupId,
+        on: crate::model::Date,
+        as_of: Option<u64>,
+    ) -> Result<Option<crate::projection::GroupOnDate>> {
+        let Some(bytes) = self.block(Side::Groups, group.as_str())? else {
+            return Ok(None);
+        };
+        block::decode_group_on(group, &bytes, on, as_of)
+            .map(Some)
+            .map_err(|error| self.damaged(error))
+    }
+
     /// The parent timelines of `group` alone (see [`block::decode_group_parents`]); `None`
     /// for a group the file does not hold.
     pub fn group_parents(&self, group: &GroupId) -> Result<Option<BTreeMap<GroupId, Timeline>>> {
