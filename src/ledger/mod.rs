@@ -199,9 +199,9 @@ pub struct Ledger {
     /// state's member list on first use; dropped, with every span index, when a commit
     /// adds a member (numbers are positions, so a new id moves those after it).
     member_numbers: Mutex<Option<Arc<MemberNumbers>>>,
-    /// Whether a question resolving nested groups was answered before (see
-    /// `Ledger::note_resolving`).
-    resolved_before: std::sync::atomic::AtomicBool,
+    /// Whether a membership question was answered before in this process (see
+    /// `Ledger::note_question`).
+    asked_before: std::sync::atomic::AtomicBool,
     /// Why the head anchor could not be read, when the ledger was opened past a damaged
     /// anchor (see [`OpenOptions::past_a_damaged_anchor`]).
     anchor_damage: Option<String>,
@@ -342,7 +342,7 @@ impl Ledger {
             members: StateCache::new(),
             spans: StateCache::new(),
             member_numbers: Mutex::new(None),
-            resolved_before: std::sync::atomic::AtomicBool::new(false),
+            asked_before: std::sync::atomic::AtomicBool::new(false),
             anchor_damage,
             unfinished: None,
         };
@@ -395,7 +395,7 @@ impl Ledger {
             members: StateCache::new(),
             spans: StateCache::new(),
             member_numbers: Mutex::new(None),
-            resolved_before: std::sync::atomic::AtomicBool::new(false),
+            asked_before: std::sync::atomic::AtomicBool::new(false),
             anchor_damage: None,
             unfinished: None,
         }))

@@ -47,6 +47,18 @@ impl Ledger {
         })
     }
 
+    /// Whether the ledger knows `group`, from the derived state's directory without
+    /// decoding the group (a resolved question reads only parts of it).
+    pub fn knows_group(&self, group: &GroupId) -> Result<bool> {
+        if self.groups.lock().contains_key(group) {
+            return Ok(true);
+        }
+        match &self.derived {
+            Some(derived) => derived.holds_group(group),
+            None => Ok(false),
+        }
+    }
+
     /// What `group` says on `on` as of commit `as_of` (see [`GroupOnDate`]): from its
     /// cached state when it is held, else read from its block without decoding (or
     /// caching) its timelines. `None` for an unknown group.
@@ -152,11 +164,13 @@ impl Ledger {
         self.member_numbers_lock().clone()
     }
 
-    /// Notes that a question resolving nested groups is being answered; whether one was
-    /// before, in this process. The first numbers only the members it meets; from the
-    /// second on, resolution takes the ledger's dictionary (see `numbers::Numbering`).
-    pub(crate) fn note_resolving(&self) -> bool {
-        self.resolved_before
+    /// Notes that a membership question (`members`, direct or resolved) is being
+    /// answered; whether one was before, in this process. A first question reads
+    /// timelines, numbering only the members it meets; from the second on, answers come
+    /// from span indexes numbered by the ledger's dictionary, built on first use and kept
+    /// (see `numbers::Numbering`): worth building only for a process that asks again.
+    pub(crate) fn note_question(&self) -> bool {
+        self.asked_before
             .swap(true, std::sync::atomic::Ordering::Relaxed)
     }
 
@@ -168,7 +182,7 @@ impl Ledger {
         self.groups.clear();
         self.members.clear();
         self.drop_member_numbers();
-        self.resolved_before
+        self.asked_before
             .store(false, std::sync::atomic::Ordering::Relaxed);
     }
 
@@ -184,16 +198,6 @@ impl Ledger {
         self.member_numbers
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// The span index of `group` when this ledger has built it already, without building
-    /// it; and whether the group's state is held decoded. A one-shot question over many
-    /// groups (resolving a nested group from the command line) reads their timelines rather
-    /// than build an index it would use once.
-    pub fn cached_group_spans(&self, group: &GroupId) -> (Option<Arc<GroupSpans>>, bool) {
-        let spans = self.spans.lock().get(group).cloned();
-        let held = spans.is_some() || self.groups.lock().contains_key(group);
-        (spans, held)
     }
 
     /// Every commit, decoded and checked, in order.

@@ -94,7 +94,7 @@ pub fn list_members(ledger: &Ledger, filter: &Filter) -> Result<Vec<Listed<Membe
 /// `Ok` when the ledger knows `group`; otherwise a `NotFound` error that names the groups
 /// whose id or name is close to what was asked.
 pub fn require_group(ledger: &Ledger, group: &GroupId) -> Result<()> {
-    if ledger.group(group)?.is_some() {
+    if ledger.knows_group(group)? {
         return Ok(());
     }
     let names = ledger.group_names(&ledger.group_ids()?)?;

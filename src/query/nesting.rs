@@ -128,7 +128,7 @@ impl<'l> Resolver<'l> {
     pub fn new(ledger: &'l Ledger, on: Date, as_of: Option<u64>) -> Resolver<'l> {
         // As of the head is now: the span indexes answer.
         let as_of = as_of.filter(|as_of| *as_of < ledger.head_seq());
-        let asked_before = ledger.note_resolving();
+        let asked_before = ledger.note_question();
         let (numbering, wants_ledger_dictionary) = match ledger.held_member_numbers() {
             Some(numbers) => (Numbering::Ledger(numbers), false),
             None => (Numbering::met(), asked_before),

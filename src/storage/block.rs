@@ -275,13 +275,14 @@ impl<'a> Reader<'a> {
         (0..count).map(|_| self.date()).collect()
     }
 
-    fn id(&mut self) -> Result<&'a str> {
+    /// An id's bytes, not yet checked to be UTF-8: for a reader that keeps few of the ids
+    /// it steps over (byte order is the ids' order, so order checks need no text).
+    fn id_bytes(&mut self) -> Result<&'a [u8]> {
         let length = self.u8()? as usize;
         if length == 0 || length > MAX_ID_BYTES {
             return Err(Error::corrupt("a block holds an id of a bad length"));
         }
-        std::str::from_utf8(self.take(length)?)
-            .map_err(|_| Error::corrupt("a block holds an id that is not UTF-8"))
+        self.take(length)
     }
 
     /// A LEB128 `u32` in its shortest form: a longer spelling of the same number, or one
@@ -369,7 +370,7 @@ impl<'a> Reader<'a> {
     fn skip_timelines(&mut self) -> Result<()> {
         let count = self.count(1 + 1 + 1)?;
         for _ in 0..count {
-            self.id()?;
+            self.id_bytes()?;
             self.skip_timeline()?;
         }
         Ok(())
@@ -390,14 +391,21 @@ impl<'a> Reader<'a> {
         Ok(reader)
     }
 
-    /// The next id of a list whose ids must be strictly ascending after `previous`.
-    fn next_id(&mut self, previous: &mut Option<&'a str>) -> Result<&'a str> {
-        let text = self.id()?;
-        if previous.is_some_and(|previous| previous >= text) {
+    /// The next id's bytes of a list whose ids must be strictly ascending after
+    /// `previous`.
+    fn next_id_bytes(&mut self, previous: &mut Option<&'a [u8]>) -> Result<&'a [u8]> {
+        let bytes = self.id_bytes()?;
+        if previous.is_some_and(|previous| previous >= bytes) {
             return Err(Error::corrupt("a block's ids are not in order"));
         }
-        *previous = Some(text);
-        Ok(text)
+        *previous = Some(bytes);
+        Ok(bytes)
+    }
+
+    /// The next id of a list whose ids must be strictly ascending after `previous`.
+    fn next_id(&mut self, previous: &mut Option<&'a [u8]>) -> Result<&'a str> {
+        std::str::from_utf8(self.next_id_bytes(previous)?)
+            .map_err(|_| Error::corrupt("a block holds an id that is not UTF-8"))
     }
 
     /// A timeline's change on `on` (days from the common era) counting commits up to
@@ -433,7 +441,7 @@ impl<'a> Reader<'a> {
     ) -> Result<BTreeMap<K, Timeline>> {
         let count = self.count(1 + 1 + 1)?;
         let mut pairs = Vec::with_capacity(count);
-        let mut previous: Option<&str> = None;
+        let mut previous: Option<&[u8]> = None;
         for _ in 0..count {
             let text = self.next_id(&mut previous)?;
             let key = id(text).ok_or_else(|| Error::corrupt("a block holds an invalid id"))?;
@@ -484,18 +492,21 @@ pub fn decode_group_on(
     let decoded = (|| {
         let mut reader = Reader::past_group_header(bytes)?;
         let mut answer = GroupOnDate::default();
+        let on_day = on.days_from_ce();
         let count = reader.count(1 + 1 + 1)?;
-        let mut previous: Option<&str> = None;
+        let mut previous: Option<&[u8]> = None;
         for _ in 0..count {
-            let text = reader.next_id(&mut previous)?;
-            let list = match reader.state_on(on.days_from_ce(), as_of)? {
+            let bytes = reader.next_id_bytes(&mut previous)?;
+            let list = match reader.state_on(on_day, as_of)? {
                 Change::Join => &mut answer.included,
                 Change::Exclude => &mut answer.excluded,
                 Change::Leave => continue,
             };
-            list.push(
-                MemberId::new(text).map_err(|_| Error::corrupt("a block holds an invalid id"))?,
-            );
+            let id = std::str::from_utf8(bytes)
+                .ok()
+                .and_then(|text| MemberId::new(text).ok())
+                .ok_or_else(|| Error::corrupt("a block holds an invalid id"))?;
+            list.push(id);
         }
         if reader.at < reader.bytes.len() {
             answer.subgroups = reader.timelines(|text| GroupId::new(text).ok())?;

@@ -382,36 +382,38 @@ pub struct Table {
 impl Table {
     /// Columns padded to their widest cell, two spaces apart.
     pub fn aligned(&self) -> String {
-        let text = |cell: &Text| -> String {
+        fn text(cell: &Text) -> &str {
             match cell {
-                Text::Exact(text) | Text::Free(text) => text.clone(),
-                Text::Open => "open".to_string(),
-            }
-        };
-        let rows: Vec<Vec<String>> = self
-            .rows
-            .iter()
-            .map(|row| row.iter().map(text).collect())
-            .collect();
-        let mut widths: Vec<usize> = self.columns.iter().map(|c| c.chars().count()).collect();
-        for row in &rows {
-            for (width, cell) in widths.iter_mut().zip(row) {
-                *width = (*width).max(cell.chars().count());
+                Text::Exact(text) | Text::Free(text) => text,
+                Text::Open => "open",
             }
         }
+        let mut widths: Vec<usize> = self.columns.iter().map(|c| c.chars().count()).collect();
+        for row in &self.rows {
+            for (width, cell) in widths.iter_mut().zip(row) {
+                *width = (*width).max(text(cell).chars().count());
+            }
+        }
+        // Written straight into one string: a members table at the 10M scale has
+        // thousands of rows, and a string per padded cell showed in the profile.
         let mut out = String::new();
-        let mut line = |cells: &[&str]| {
-            let padded: Vec<String> = cells
-                .iter()
-                .zip(&widths)
-                .map(|(cell, width)| format!("{cell:<width$}"))
-                .collect();
-            out.push_str(padded.join("  ").trim_end());
+        let mut line = |cells: &mut dyn Iterator<Item = &str>| {
+            let start = out.len();
+            for (index, (cell, width)) in cells.zip(&widths).enumerate() {
+                if index > 0 {
+                    out.push_str("  ");
+                }
+                out.push_str(cell);
+                let pad = width.saturating_sub(cell.chars().count());
+                out.extend(std::iter::repeat_n(' ', pad));
+            }
+            let kept = out[start..].trim_end().len();
+            out.truncate(start + kept);
             out.push('\n');
         };
-        line(&self.columns);
-        for row in &rows {
-            line(&row.iter().map(String::as_str).collect::<Vec<_>>());
+        line(&mut self.columns.iter().copied());
+        for row in &self.rows {
+            line(&mut row.iter().map(text));
         }
         out
     }

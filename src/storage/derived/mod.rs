@@ -363,6 +363,11 @@ impl DerivedFile {
         Ok(Some(bytes))
     }
 
+    /// Whether the file holds a state for `group`: its directory alone, no block read.
+    pub fn holds_group(&self, group: &GroupId) -> Result<bool> {
+        Ok(self.directory(Side::Groups)?.find(group.as_str()).is_some())
+    }
+
     /// The stored state of `group`, checked; `None` for a group the file does not hold.
     pub fn group(&self, group: &GroupId) -> Result<Option<GroupState>> {
         let Some(bytes) = self.block(Side::Groups, group.as_str())? else {
