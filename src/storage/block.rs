@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use crate::error::{Error, Result};
 use crate::log::seal::{seal, unseal, Magic};
 use crate::log::source::SourceKind;
+use crate::model::limits::{MAX_YEAR, MIN_YEAR};
 use crate::model::{Change, Date, GroupId, MemberId, MAX_ID_BYTES};
 use crate::projection::timeline::{Entry, Timeline, INLINE_ENTRIES};
 use crate::projection::{GroupOnDate, GroupState, MemberState};
@@ -411,7 +412,12 @@ impl<'a> Reader<'a> {
     /// A timeline's change on `on` (days from the common era) counting commits up to
     /// `as_of`, read without building it: the change of the last entry dated on or before
     /// `on` (the timeline order invariant). Entries out of order are damage.
-    fn state_on(&mut self, on: i32, as_of: Option<u64>) -> Result<Change> {
+    fn state_on(
+        &mut self,
+        on: i32,
+        as_of: Option<u64>,
+        valid_days: &std::ops::RangeInclusive<i32>,
+    ) -> Result<Change> {
         let count = self.entry_count()?;
         let mut days: i32 = 0;
         let mut previous: Option<(i32, u64)> = None;
@@ -426,10 +432,10 @@ impl<'a> Reader<'a> {
                 state = change;
             }
         }
-        // Every day counted from the first entry's is checked against the calendar once:
-        // the last is the largest (steps are never negative).
-        if let Some((last, _)) = previous {
-            Date::try_from(last).map_err(|_| Error::corrupt("a block holds an impossible date"))?;
+        // Days only grow (steps are never negative), so the last is checked against the
+        // calendar's range for all of them: every day inside it is a date.
+        if previous.is_some_and(|(last, _)| !valid_days.contains(&last)) {
+            return Err(Error::corrupt("a block holds an impossible date"));
         }
         Ok(state)
     }
@@ -478,6 +484,18 @@ pub fn decode_group_parents(group: &GroupId, bytes: &[u8]) -> Result<BTreeMap<Gr
     decoded.map_err(|e: Error| Error::corrupt(format!("group {group}: {}", e.detail())))
 }
 
+/// The days from the common era of the first and last dates muster takes.
+fn valid_days() -> Result<std::ops::RangeInclusive<i32>> {
+    let first = Date::from_ymd(MIN_YEAR, 1, 1);
+    let last = Date::from_ymd(MAX_YEAR, 12, 31);
+    match (first, last) {
+        (Ok(first), Ok(last)) => Ok(first.days_from_ce()..=last.days_from_ce()),
+        _ => Err(Error::corrupt(
+            "the calendar's range is not a range of dates",
+        )),
+    }
+}
+
 /// A group block read for one date (see [`GroupOnDate`]): each member timeline is
 /// evaluated as it is read, and only the ids of members included or excluded on `on` are
 /// kept. What a one-shot question resolving a nested group needs of each group below it,
@@ -493,11 +511,12 @@ pub fn decode_group_on(
         let mut reader = Reader::past_group_header(bytes)?;
         let mut answer = GroupOnDate::default();
         let on_day = on.days_from_ce();
+        let valid_days = valid_days()?;
         let count = reader.count(1 + 1 + 1)?;
         let mut previous: Option<&[u8]> = None;
         for _ in 0..count {
             let bytes = reader.next_id_bytes(&mut previous)?;
-            let list = match reader.state_on(on_day, as_of)? {
+            let list = match reader.state_on(on_day, as_of, &valid_days)? {
                 Change::Join => &mut answer.included,
                 Change::Exclude => &mut answer.excluded,
                 Change::Leave => continue,
@@ -673,6 +692,26 @@ mod tests {
             assert!(
                 decode_group_on(&group, &damaged, on, None).is_err(),
                 "byte {index}"
+            );
+        }
+    }
+
+    /// A block whose checksum holds but whose days run past the calendar (only a bug
+    /// could write one) is refused by the one-date reader as by the whole decode.
+    #[test]
+    fn a_day_past_the_calendar_is_refused_by_the_one_date_reader() {
+        let group = GroupId::new("g").unwrap();
+        let on = Date::from_ymd(2024, 5, 1).unwrap();
+        let last_day = Date::from_ymd(MAX_YEAR, 12, 31).unwrap().days_from_ce();
+        for (days, readable) in [(last_day, true), (last_day + 1, false)] {
+            let mut writer = BlockWriter::group(1, &[], &[], &[]);
+            writer.packed_timeline("m", [(days, 1 << 1 | 1)].into_iter());
+            let bytes = writer.finish().unwrap();
+            assert_eq!(decode_group(&group, &bytes).is_ok(), readable, "{days}");
+            assert_eq!(
+                decode_group_on(&group, &bytes, on, None).is_ok(),
+                readable,
+                "{days}"
             );
         }
     }
