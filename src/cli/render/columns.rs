@@ -66,6 +66,14 @@ impl Cell {
         Cell::exact(json!(id), id)
     }
 
+    /// An id that may be absent: JSON `null`, blank text.
+    pub fn optional_id(id: Option<&(impl serde::Serialize + Display)>) -> Cell {
+        match id {
+            Some(id) => Cell::id(id),
+            None => Cell::exact(Value::Null, ""),
+        }
+    }
+
     /// A number, in JSON as a number.
     pub fn number(number: impl Into<Value> + Display + Copy) -> Cell {
         Cell::exact(number, number)

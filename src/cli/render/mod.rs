@@ -90,7 +90,46 @@ fn import_summary_fields() -> Columns<'static, ImportOutcome> {
 pub fn import(outcome: &ImportOutcome, format: Format) -> String {
     match format {
         Format::Json => json_line(&import_summary_fields().json_object(outcome)),
-        Format::Csv => fact_columns().table(&outcome.facts).csv(),
+        Format::Csv if outcome.subgroup_facts.is_empty() => {
+            fact_columns().table(&outcome.facts).csv()
+        }
+        // A nesting import: its subgroup facts under its input's own header.
+        Format::Csv if outcome.facts.is_empty() => nesting::subgroup_fact_columns()
+            .table(&outcome.subgroup_facts)
+            .csv(),
+        // Both kinds in one import (a library batch; no command makes one): one table,
+        // each row naming a member or a subgroup.
+        Format::Csv => {
+            type Row<'r> = (
+                Date,
+                &'r GroupId,
+                Option<&'r MemberId>,
+                Option<&'r GroupId>,
+                &'r str,
+            );
+            let rows: Vec<Row> = outcome
+                .facts
+                .iter()
+                .map(|f| (f.date, &f.group, Some(&f.member), None, f.change.as_str()))
+                .chain(outcome.subgroup_facts.iter().map(|f| {
+                    (
+                        f.date,
+                        &f.group,
+                        None,
+                        Some(&f.subgroup),
+                        f.change.subgroup_str(),
+                    )
+                }))
+                .collect();
+            Columns::new()
+                .column("date", |r: &Row| Cell::date(r.0))
+                .column("group", |r: &Row| Cell::id(r.1))
+                .column("member", |r: &Row| Cell::optional_id(r.2))
+                .column("subgroup", |r: &Row| Cell::optional_id(r.3))
+                .column("change", |r: &Row| Cell::word(r.4))
+                .table(&rows)
+                .csv()
+        }
         Format::Table => {
             let mut out = String::new();
             if outcome.dry_run {
@@ -601,4 +640,56 @@ pub fn vault_repair(repair: &muster::ledger::names::VaultRepair) -> String {
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use muster::model::NestingFact;
+
+    fn outcome(facts: Vec<Fact>, subgroup_facts: Vec<NestingFact>) -> ImportOutcome {
+        ImportOutcome {
+            commit: Some(1),
+            facts,
+            subgroup_facts,
+            new_observed_dates: 0,
+            dry_run: false,
+            already_recorded: None,
+            unfinished: None,
+        }
+    }
+
+    /// CSV lists every fact an import records: member facts under `member`, subgroup
+    /// facts under `subgroup` (a nesting import's own header), both kinds in one table.
+    #[test]
+    fn csv_lists_member_and_subgroup_facts() {
+        let date = Date::from_ymd(2024, 1, 2).unwrap();
+        let group = GroupId::new("top").unwrap();
+        let member_fact = Fact {
+            date,
+            group: group.clone(),
+            member: MemberId::new("m1").unwrap(),
+            change: Change::Join,
+        };
+        let subgroup_fact = NestingFact {
+            date,
+            group: group.clone(),
+            subgroup: GroupId::new("a").unwrap(),
+            change: Change::Exclude,
+            place: None,
+        };
+        let csv = |o: &ImportOutcome| import(o, Format::Csv);
+        assert_eq!(
+            csv(&outcome(vec![member_fact.clone()], Vec::new())),
+            "date,group,member,change\n2024-01-02,top,m1,join\n"
+        );
+        assert_eq!(
+            csv(&outcome(Vec::new(), vec![subgroup_fact.clone()])),
+            "date,group,subgroup,change\n2024-01-02,top,a,exclude\n"
+        );
+        assert_eq!(
+            csv(&outcome(vec![member_fact], vec![subgroup_fact])),
+            "date,group,member,subgroup,change\n2024-01-02,top,m1,,join\n2024-01-02,top,,a,exclude\n"
+        );
+    }
 }

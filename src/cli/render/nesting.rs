@@ -145,6 +145,17 @@ pub fn subgroups(
     }
 }
 
+/// A nesting import's subgroup facts as CSV lists them: the columns of a nesting file.
+pub fn subgroup_fact_columns() -> Columns<'static, NestingFact> {
+    Columns::new()
+        .column("date", |f: &NestingFact| Cell::date(f.date))
+        .column("group", |f: &NestingFact| Cell::id(&f.group))
+        .column("subgroup", |f: &NestingFact| Cell::id(&f.subgroup))
+        .column("change", |f: &NestingFact| {
+            Cell::word(f.change.subgroup_str())
+        })
+}
+
 /// A nesting import's subgroup facts, as a dry run's table lists them (`+` include, `-`
 /// end, `x` exclude).
 pub fn subgroup_fact_lines(facts: &[NestingFact]) -> String {
