@@ -245,7 +245,12 @@ impl<'a> Reader<'a> {
     }
 
     fn u8(&mut self) -> Result<u8> {
-        Ok(self.array::<1>()?[0])
+        let byte = *self
+            .bytes
+            .get(self.at)
+            .ok_or_else(|| Error::corrupt("a block ends early"))?;
+        self.at += 1;
+        Ok(byte)
     }
 
     fn u32(&mut self) -> Result<u32> {
@@ -289,6 +294,13 @@ impl<'a> Reader<'a> {
     /// A LEB128 `u32` in its shortest form: a longer spelling of the same number, or one
     /// past 32 bits, is damage (each value has one encoding, so blocks re-encode exactly).
     fn varint(&mut self) -> Result<u32> {
+        // Most numbers in a block (day steps, commit numbers, counts) fit one byte.
+        if let Some(&byte) = self.bytes.get(self.at) {
+            if byte & 0x80 == 0 {
+                self.at += 1;
+                return Ok(u32::from(byte));
+            }
+        }
         let mut value: u64 = 0;
         for index in 0..MAX_VARINT_BYTES {
             let byte = self.u8()?;
