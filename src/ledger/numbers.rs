@@ -127,6 +127,12 @@ impl Numbering {
         }
     }
 
+    /// Whether number order is id order (the ledger's dictionary), so that ids read in
+    /// number order come out sorted.
+    pub fn in_id_order(&self) -> bool {
+        matches!(self, Numbering::Ledger(_))
+    }
+
     /// The id numbered `number`.
     pub fn id(&self, number: u32) -> Option<&MemberId> {
         match self {
@@ -142,7 +148,7 @@ impl Numbering {
             .filter_map(|number| self.id(number))
             .cloned()
             .collect();
-        if matches!(self, Numbering::Met { .. }) {
+        if !self.in_id_order() {
             ids.sort_unstable();
         }
         ids

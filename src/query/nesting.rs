@@ -30,6 +30,13 @@ pub struct Subgroups {
     pub excluded: Vec<GroupId>,
 }
 
+/// The subgroups a member comes into a group through, from the group's subgroup down to
+/// the one that includes it directly; shared by the members that come in the same way.
+pub type Path = Arc<[GroupId]>;
+
+/// The paths of a group's members that come in through subgroups, by member number.
+type Paths = Arc<FxHashMap<u32, Path>>;
+
 /// What one group says directly on a date, its members named by number.
 struct Direct {
     /// The members directly included: read from the group's span index as the ledger
@@ -116,7 +123,7 @@ pub struct Resolver<'l> {
     resolved: FxHashMap<GroupId, Arc<MemberSet>>,
     direct: FxHashMap<GroupId, Arc<Direct>>,
     /// Per group asked `via` about, its members' paths (see [`Resolver::paths`]).
-    paths: FxHashMap<GroupId, Arc<FxHashMap<u32, Vec<GroupId>>>>,
+    paths: FxHashMap<GroupId, Paths>,
     without_exclusions: FxHashMap<GroupId, bool>,
     open_checks: BTreeSet<GroupId>,
     /// Groups being resolved: meeting one again is a cycle, which a checked ledger never
@@ -326,14 +333,15 @@ impl<'l> Resolver<'l> {
         if direct.included.contains(number) {
             return Ok(None);
         }
-        Ok(paths.get(&number).cloned())
+        Ok(paths.get(&number).map(|path| path.to_vec()))
     }
 
     /// For `group`, the path of every member some included subgroup holds, other than its
     /// direct inclusions: the first such subgroup in id order, then that subgroup's own
     /// path (empty when the member is included in it directly). Worked out once per group
-    /// for all its members: a table of a group's members asks it of each of them.
-    fn paths(&mut self, group: &GroupId) -> Result<Arc<FxHashMap<u32, Vec<GroupId>>>> {
+    /// for all its members: a table of a group's members asks it of each of them. Members
+    /// that come in the same way share one path.
+    fn paths(&mut self, group: &GroupId) -> Result<Paths> {
         if let Some(paths) = self.paths.get(group) {
             return Ok(paths.clone());
         }
@@ -341,23 +349,27 @@ impl<'l> Resolver<'l> {
             return Err(cycle(group));
         }
         let direct = self.direct(group)?;
-        let mut paths: FxHashMap<u32, Vec<GroupId>> = FxHashMap::default();
+        let mut paths: FxHashMap<u32, Path> = FxHashMap::default();
         for subgroup in &direct.subgroups.included {
-            let below = self.direct(subgroup)?;
-            let (held, below_paths): (Vec<u32>, _) = if below.subgroups.included.is_empty() {
-                (below.included.numbers().collect(), None)
-            } else {
-                let held = self.set(subgroup)?.numbers().collect();
-                (held, Some(self.paths(subgroup)?))
-            };
+            let (held, below_paths) = self.numbers_and_paths(subgroup)?;
+            let own: Path = Arc::from([subgroup.clone()]);
+            // Per path below (by address: each is one shared allocation), this group's.
+            let mut extended: FxHashMap<*const GroupId, Path> = FxHashMap::default();
             for number in held {
                 if paths.contains_key(&number) || direct.included.contains(number) {
                     continue;
                 }
-                let mut path = vec![subgroup.clone()];
-                if let Some(further) = below_paths.as_ref().and_then(|paths| paths.get(&number)) {
-                    path.extend(further.iter().cloned());
-                }
+                let path = match below_paths.as_ref().and_then(|paths| paths.get(&number)) {
+                    None => own.clone(),
+                    Some(further) => extended
+                        .entry(further.as_ptr())
+                        .or_insert_with(|| {
+                            std::iter::once(subgroup.clone())
+                                .chain(further.iter().cloned())
+                                .collect()
+                        })
+                        .clone(),
+                };
                 paths.insert(number, path);
             }
         }
@@ -365,6 +377,39 @@ impl<'l> Resolver<'l> {
         let paths = Arc::new(paths);
         self.paths.insert(group.clone(), paths.clone());
         Ok(paths)
+    }
+
+    /// The numbers of `group`'s resolved members, ascending, and for a group with
+    /// subgroups their paths (a group without has none: every member is in directly).
+    fn numbers_and_paths(&mut self, group: &GroupId) -> Result<(Vec<u32>, Option<Paths>)> {
+        let direct = self.direct(group)?;
+        if direct.subgroups.included.is_empty() {
+            return Ok((direct.included.numbers().collect(), None));
+        }
+        let numbers = self.set(group)?.numbers().collect();
+        Ok((numbers, Some(self.paths(group)?)))
+    }
+
+    /// The resolved members of `group`, sorted, each with its path (what [`Self::via`]
+    /// says of it), worked out in one pass: what a table of the members shows.
+    pub fn members_with_paths(&mut self, group: &GroupId) -> Result<Vec<(MemberId, Option<Path>)>> {
+        let direct = self.direct(group)?;
+        let (numbers, paths) = self.numbers_and_paths(group)?;
+        let mut rows: Vec<(MemberId, Option<Path>)> = numbers
+            .into_iter()
+            .filter_map(|number| {
+                let id = self.numbering.id(number)?.clone();
+                let path = paths
+                    .as_ref()
+                    .filter(|_| !direct.included.contains(number))
+                    .and_then(|paths| paths.get(&number).cloned());
+                Some((id, path))
+            })
+            .collect();
+        if !self.numbering.in_id_order() {
+            rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        }
+        Ok(rows)
     }
 }
 

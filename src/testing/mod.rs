@@ -249,6 +249,43 @@ pub fn nesting_difference(ledger: &Ledger, model: &Model, as_of: Option<u64>) ->
                 // The paths of the other half are a process's first question.
                 ledger.drop_caches();
             }
+            // The members with their paths in one pass, as a table shows them.
+            let mut expected: Vec<(String, Option<Vec<String>>)> = model
+                .resolved(g, d)
+                .into_iter()
+                .map(|m| {
+                    let path = model.via(g, m, d);
+                    (
+                        member_id(m),
+                        path.map(|path| path.into_iter().map(&group_id).collect()),
+                    )
+                })
+                .collect();
+            // In id order, as the ledger answers.
+            expected.sort();
+            let got = nesting::Resolver::new(ledger, on, as_of)
+                .members_with_paths(&group)
+                .map(|rows| {
+                    rows.into_iter()
+                        .map(|(member, path)| {
+                            let path =
+                                path.map(|path| path.iter().map(|h| h.to_string()).collect());
+                            (member.to_string(), path)
+                        })
+                        .collect::<Vec<_>>()
+                });
+            match got {
+                // Unknown groups are refused; the model then has nobody in them.
+                Err(error) if error.kind() == ErrorKind::NotFound && expected.is_empty() => {}
+                Err(error) => return Some(format!("members with paths of g{g}: {error}")),
+                Ok(got) if got != expected => {
+                    return Some(format!(
+                        "members with paths of g{g} on day {d} as of {as_of:?}: the ledger \
+                         says {got:?}, the model {expected:?}"
+                    ))
+                }
+                Ok(_) => {}
+            }
             let mut resolver = nesting::Resolver::new(ledger, on, as_of);
             for m in model.resolved(g, d) {
                 let got = match resolver.via(&group, &space.member(m)) {

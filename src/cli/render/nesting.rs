@@ -11,12 +11,12 @@ use serde_json::{json, Value};
 use super::columns::{Cell, Columns, Format};
 use super::json_line;
 use muster::model::{Date, GroupId, MemberId, NestingFact};
-use muster::query::nesting::{GroupIn, Subgroups};
+use muster::query::nesting::{GroupIn, Path, Subgroups};
 
 /// A resolved member, with the subgroups it came in through (`None`: directly).
 pub struct ResolvedMember {
     pub member: MemberId,
-    pub via: Option<Vec<GroupId>>,
+    pub via: Option<Path>,
 }
 
 /// A path as people read it: group names where known, else ids, joined by ` > `.
@@ -47,7 +47,7 @@ pub fn members(
         Format::Json => {
             let via: serde_json::Map<String, Value> = members
                 .iter()
-                .filter_map(|m| Some((m.member.to_string(), json!(m.via.as_ref()?))))
+                .filter_map(|m| Some((m.member.to_string(), json!(&**m.via.as_ref()?))))
                 .collect();
             let ids: Vec<&MemberId> = members.iter().map(|m| &m.member).collect();
             json_line(&json!({

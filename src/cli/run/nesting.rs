@@ -26,19 +26,17 @@ pub(super) fn members(
     format: Format,
 ) -> Result<String> {
     let mut resolver = Resolver::new(ledger, on, as_of);
-    let members = resolver.members(g)?;
-    let mut answer = Vec::with_capacity(members.len());
-    let mut path_groups = std::collections::BTreeSet::new();
-    for member in members.iter() {
-        let via = resolver.via(g, member)?;
-        path_groups.extend(via.iter().flatten().cloned());
-        answer.push(ResolvedMember {
-            member: member.clone(),
-            via,
-        });
-    }
-    let names = ledger.member_names(members.iter())?;
-    let group_names = ledger.group_names(path_groups.iter())?;
+    let answer: Vec<ResolvedMember> = resolver
+        .members_with_paths(g)?
+        .into_iter()
+        .map(|(member, via)| ResolvedMember { member, via })
+        .collect();
+    let path_groups: std::collections::BTreeSet<&GroupId> = answer
+        .iter()
+        .flat_map(|m| m.via.iter().flat_map(|path| path.iter()))
+        .collect();
+    let names = ledger.member_names(answer.iter().map(|m| &m.member))?;
+    let group_names = ledger.group_names(path_groups)?;
     Ok(render::nesting::members(
         g,
         on,
