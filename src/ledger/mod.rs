@@ -499,7 +499,7 @@ impl Ledger {
         source: Source,
         dry_run: bool,
     ) -> Result<ImportOutcome> {
-        self.import_with_values(batch, &[], source, &[], dry_run)
+        self.import_with_values(batch, Snapshots::default(), source, &[], dry_run)
     }
 
     /// [`Self::import`] of `snapshots` (planned before the batch's statements, see
@@ -509,7 +509,7 @@ impl Ledger {
     pub(crate) fn import_with_values(
         &mut self,
         batch: &Batch,
-        snapshots: &Snapshots,
+        snapshots: Snapshots<'_>,
         source: Source,
         values: &[PersonalValue],
         dry_run: bool,
@@ -518,7 +518,7 @@ impl Ledger {
         let seq = self.head_seq() + 1;
         let mut working: BTreeMap<GroupId, Arc<GroupState>> = BTreeMap::new();
         let mut groups = batch.groups();
-        groups.extend(snapshots.iter().map(|((group, _), _)| group.clone()));
+        groups.extend(snapshots.lists.iter().map(|((group, _), _)| group.clone()));
         for group in groups {
             let state = self.group(&group)?.unwrap_or_default();
             working.insert(group, state);

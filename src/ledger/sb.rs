@@ -101,7 +101,7 @@ pub fn import(ledger: &mut Ledger, export: &Export, dry_run: bool) -> Result<Rep
         known
             .iter()
             .map(|(group, state)| (group.clone(), state.as_ref())),
-        &export.occurrences,
+        export.snapshots(),
     );
     let count = |kind: ObservationKind| {
         batch
@@ -117,7 +117,7 @@ pub fn import(ledger: &mut Ledger, export: &Export, dry_run: bool) -> Result<Rep
     let (values, names_skipped_erased) =
         ledger.personal_changes(&export.group_names, &export.member_names)?;
     let outcome =
-        ledger.import_with_values(&batch, &export.occurrences, source, &values, dry_run)?;
+        ledger.import_with_values(&batch, export.snapshots(), source, &values, dry_run)?;
     let names_updated = if dry_run { 0 } else { values.len() };
     // A forgotten member's name is never shown, even from the export that carries it.
     let erased = ledger.erased_members()?;

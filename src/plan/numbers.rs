@@ -1,0 +1,154 @@
+//! Member numbers for one planning run: every member a batch, its snapshots and the
+//! touched groups' states name, numbered by position in id order, so that planning
+//! compares and looks up integers instead of id text.
+//!
+//! Owns: [`Numbers`] (the dictionary, built once per plan) and the rows of one group's
+//! members keyed by number ([`Rows`]).
+//! Must not: outlive the plan that built it, or be written anywhere: numbers mean
+//! nothing outside one run (the log and the derived state keep ids).
+
+use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
+
+use crate::model::MemberId;
+use crate::projection::timeline::Timeline;
+use crate::projection::GroupState;
+
+/// The members of one planning run in id order; a member's number is its position, so
+/// number order is id order and anything sorted by number comes out sorted by id.
+pub(super) struct Numbers {
+    ids: Vec<MemberId>,
+    of_id: FxHashMap<MemberId, u32>,
+    /// The number of each snapshot pupil (by its position in the snapshots' pupils), when
+    /// that is not the position itself (other members came in between, or the pupils were
+    /// not in id order).
+    of_pupil: Option<Vec<u32>>,
+}
+
+impl Numbers {
+    /// Numbers `pupils` (the snapshots' dictionary, in id order as an export gives it)
+    /// and every member of `others`. When `others` names no one new and `pupils` is in
+    /// id order, a pupil's number is its position and the snapshots' lists are used as
+    /// they are.
+    pub(super) fn new<'m>(
+        pupils: &[MemberId],
+        others: impl Iterator<Item = &'m MemberId>,
+    ) -> Numbers {
+        let number_in_order = |ids: &[MemberId]| -> FxHashMap<MemberId, u32> {
+            ids.iter()
+                .enumerate()
+                .map(|(number, id)| (id.clone(), number as u32))
+                .collect()
+        };
+        let mut of_id = number_in_order(pupils);
+        let mut new: Vec<MemberId> = others
+            .filter(|id| !of_id.contains_key(*id))
+            .cloned()
+            .collect();
+        let in_order = pupils.windows(2).all(|pair| pair[0] < pair[1]);
+        if new.is_empty() && in_order {
+            return Numbers {
+                ids: pupils.to_vec(),
+                of_id,
+                of_pupil: None,
+            };
+        }
+        new.extend(pupils.iter().cloned());
+        new.sort_unstable();
+        new.dedup();
+        of_id = number_in_order(&new);
+        let of_pupil = pupils.iter().map(|id| of_id[id]).collect();
+        Numbers {
+            ids: new,
+            of_id,
+            of_pupil: Some(of_pupil),
+        }
+    }
+
+    /// The number of a member the dictionary was built with.
+    pub(super) fn number(&self, member: &MemberId) -> u32 {
+        // Every member planning meets was passed to `new`: the batch's, the snapshots'
+        // and the touched states'. A miss is a bug in collecting them.
+        self.of_id[member]
+    }
+
+    /// The number of the snapshots' pupil at `position`.
+    pub(super) fn of_pupil(&self, position: u32) -> u32 {
+        match &self.of_pupil {
+            Some(numbers) => numbers[position as usize],
+            None => position,
+        }
+    }
+
+    /// Whether snapshot lists, sorted by position, are also sorted by number.
+    pub(super) fn keeps_pupil_order(&self) -> bool {
+        self.of_pupil.is_none()
+    }
+
+    pub(super) fn id(&self, number: u32) -> &MemberId {
+        &self.ids[number as usize]
+    }
+}
+
+/// One group's members as planning works on them: (number, timeline), sorted by number
+/// without repeats.
+#[derive(Default)]
+pub(super) struct Rows {
+    rows: Vec<(u32, Timeline)>,
+}
+
+impl Rows {
+    /// The members of `state`, numbered (a copy of each timeline).
+    pub(super) fn of(state: &GroupState, numbers: &Numbers) -> Rows {
+        // The state's members are in id order, so their numbers come out ascending.
+        Rows {
+            rows: state
+                .members
+                .iter()
+                .map(|(member, timeline)| (numbers.number(member), timeline.clone()))
+                .collect(),
+        }
+    }
+
+    pub(super) fn iter(&self) -> impl Iterator<Item = &(u32, Timeline)> {
+        self.rows.iter()
+    }
+
+    pub(super) fn get(&self, member: u32) -> Option<&Timeline> {
+        self.rows
+            .binary_search_by_key(&member, |row| row.0)
+            .ok()
+            .map(|position| &self.rows[position].1)
+    }
+
+    /// The member's timeline, made empty when the group does not have it yet.
+    pub(super) fn entry(&mut self, member: u32) -> &mut Timeline {
+        let position = match self.rows.binary_search_by_key(&member, |row| row.0) {
+            Ok(position) => position,
+            Err(position) => {
+                self.rows.insert(position, (member, Timeline::default()));
+                position
+            }
+        };
+        &mut self.rows[position].1
+    }
+
+    pub(super) fn remove(&mut self, member: u32) {
+        if let Ok(position) = self.rows.binary_search_by_key(&member, |row| row.0) {
+            self.rows.remove(position);
+        }
+    }
+
+    /// The state planned: `dates` (the group's state with its dates as planned) with these
+    /// members, ids again.
+    pub(super) fn into_state(self, mut dates: GroupState, numbers: &Numbers) -> Arc<GroupState> {
+        // Number order is id order: the map is built from a sorted sequence.
+        dates.members = self
+            .rows
+            .into_iter()
+            .map(|(number, timeline)| (numbers.id(number).clone(), timeline))
+            .collect();
+        Arc::new(dates)
+    }
+}
