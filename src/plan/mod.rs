@@ -275,13 +275,13 @@ type GroupWork<'a, 's> = (&'a GroupId, GroupStatements<'a>, &'s mut Arc<GroupSta
 
 /// One group while it is planned: its dates (observed, ended; `members` left empty) and
 /// its members as numbered rows.
-struct Working {
+struct Working<'s> {
     dates: GroupState,
-    members: Rows,
+    members: Rows<'s>,
 }
 
-impl Working {
-    fn of(state: &GroupState, numbers: &Numbers) -> Working {
+impl<'s> Working<'s> {
+    fn of(state: &'s GroupState, numbers: &Numbers) -> Working<'s> {
         Working {
             dates: GroupState {
                 applied_through: state.applied_through,
@@ -301,7 +301,7 @@ impl Working {
         self.members
             .iter()
             .filter(|(_, timeline)| timeline.is_member(date, None))
-            .map(|(member, _)| *member)
+            .map(|(member, _)| member)
             .collect()
     }
 }
@@ -317,7 +317,8 @@ fn plan_group(
     source: SourceKind,
 ) -> Option<GroupRecord> {
     let mut pending = Pending::default();
-    let mut working = Working::of(state, numbers);
+    let before: &GroupState = state;
+    let mut working = Working::of(before, numbers);
     // Dates in order; on one date the observation first, then explicit facts, which are
     // about single members and so more specific.
     let dates: BTreeSet<Date> = statements
@@ -374,7 +375,8 @@ fn plan_group(
         return None;
     }
     working.dates.note_commit(seq, source);
-    *state = working.members.into_state(working.dates, numbers);
+    let planned = working.members.into_state(working.dates, before, numbers);
+    *state = planned;
     Some(GroupRecord {
         group: group.clone(),
         observed: pending.observed.into_iter().collect(),
@@ -403,7 +405,7 @@ fn plan_group(
 /// direct exclusion); a known member not listed loses a direct inclusion, and a direct
 /// exclusion is left alone (an observation speaks of direct, individual inclusion only).
 fn members_to_change(
-    working: &Working,
+    working: &Working<'_>,
     pending: &Pending,
     listed: &[u32],
     date: Date,
@@ -425,7 +427,7 @@ fn members_to_change(
         match (known.peek(), wanted.peek()) {
             (None, None) => break,
             (Some(&(member, timeline)), None) => {
-                check(*member, Some(timeline), false);
+                check(member, Some(timeline), false);
                 known.next();
             }
             (None, Some(&member)) => {
@@ -434,7 +436,7 @@ fn members_to_change(
             }
             (Some(&(member, timeline)), Some(&other)) => match member.cmp(&other) {
                 Ordering::Less => {
-                    check(*member, Some(timeline), false);
+                    check(member, Some(timeline), false);
                     known.next();
                 }
                 Ordering::Greater => {
@@ -442,7 +444,7 @@ fn members_to_change(
                     wanted.next();
                 }
                 Ordering::Equal => {
-                    check(*member, Some(timeline), true);
+                    check(member, Some(timeline), true);
                     known.next();
                     wanted.next();
                 }
@@ -474,7 +476,7 @@ fn needs_change(
 /// excluded) in the group on `date`, recording a fact only when that changes something,
 /// and compensating on the next observed date.
 fn set_state(
-    working: &mut Working,
+    working: &mut Working<'_>,
     pending: &mut Pending,
     member: u32,
     date: Date,

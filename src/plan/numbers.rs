@@ -7,6 +7,7 @@
 //! Must not: outlive the plan that built it, or be written anywhere: numbers mean
 //! nothing outside one run (the log and the derived state keep ids).
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
@@ -92,63 +93,79 @@ impl Numbers {
 }
 
 /// One group's members as planning works on them: (number, timeline), sorted by number
-/// without repeats.
-#[derive(Default)]
-pub(super) struct Rows {
-    rows: Vec<(u32, Timeline)>,
+/// without repeats. A timeline is borrowed from the group's state until planning changes
+/// it, and the state's member map is kept whole when no timeline changed (a late week
+/// adds a date to nearly every group and a fact to few).
+pub(super) struct Rows<'s> {
+    rows: Vec<(u32, Cow<'s, Timeline>)>,
+    changed: bool,
 }
 
-impl Rows {
-    /// The members of `state`, numbered (a copy of each timeline).
-    pub(super) fn of(state: &GroupState, numbers: &Numbers) -> Rows {
+impl<'s> Rows<'s> {
+    /// The members of `state`, numbered.
+    pub(super) fn of(state: &'s GroupState, numbers: &Numbers) -> Rows<'s> {
         // The state's members are in id order, so their numbers come out ascending.
         Rows {
             rows: state
                 .members
                 .iter()
-                .map(|(member, timeline)| (numbers.number(member), timeline.clone()))
+                .map(|(member, timeline)| (numbers.number(member), Cow::Borrowed(timeline)))
                 .collect(),
+            changed: false,
         }
     }
 
-    pub(super) fn iter(&self) -> impl Iterator<Item = &(u32, Timeline)> {
-        self.rows.iter()
+    pub(super) fn iter(&self) -> impl Iterator<Item = (u32, &Timeline)> {
+        self.rows
+            .iter()
+            .map(|(member, timeline)| (*member, &**timeline))
     }
 
     pub(super) fn get(&self, member: u32) -> Option<&Timeline> {
         self.rows
             .binary_search_by_key(&member, |row| row.0)
             .ok()
-            .map(|position| &self.rows[position].1)
+            .map(|position| &*self.rows[position].1)
     }
 
-    /// The member's timeline, made empty when the group does not have it yet.
+    /// The member's timeline to change, made empty when the group does not have it yet.
     pub(super) fn entry(&mut self, member: u32) -> &mut Timeline {
+        self.changed = true;
         let position = match self.rows.binary_search_by_key(&member, |row| row.0) {
             Ok(position) => position,
             Err(position) => {
-                self.rows.insert(position, (member, Timeline::default()));
+                let empty = Cow::Owned(Timeline::default());
+                self.rows.insert(position, (member, empty));
                 position
             }
         };
-        &mut self.rows[position].1
+        self.rows[position].1.to_mut()
     }
 
     pub(super) fn remove(&mut self, member: u32) {
         if let Ok(position) = self.rows.binary_search_by_key(&member, |row| row.0) {
+            self.changed = true;
             self.rows.remove(position);
         }
     }
 
     /// The state planned: `dates` (the group's state with its dates as planned) with these
-    /// members, ids again.
-    pub(super) fn into_state(self, mut dates: GroupState, numbers: &Numbers) -> Arc<GroupState> {
-        // Number order is id order: the map is built from a sorted sequence.
-        dates.members = self
-            .rows
-            .into_iter()
-            .map(|(number, timeline)| (numbers.id(number).clone(), timeline))
-            .collect();
+    /// members, ids again; `before` is the state the rows were taken from.
+    pub(super) fn into_state(
+        self,
+        mut dates: GroupState,
+        before: &GroupState,
+        numbers: &Numbers,
+    ) -> Arc<GroupState> {
+        dates.members = if self.changed {
+            // Number order is id order: the map is built from a sorted sequence.
+            self.rows
+                .into_iter()
+                .map(|(number, timeline)| (numbers.id(number).clone(), timeline.into_owned()))
+                .collect()
+        } else {
+            before.members.clone()
+        };
         Arc::new(dates)
     }
 }
