@@ -216,32 +216,43 @@ pub fn plan_with_snapshots(
     seq: u64,
     source: SourceKind,
 ) -> Vec<GroupRecord> {
-    let numbers = Numbers::new(
+    // Every group named gets a state first (an empty one when new), so that the states
+    // are numbered with the members they hold, each member looked up once.
+    let named_groups = snapshots
+        .lists
+        .iter()
+        .map(|((group, _), _)| group)
+        .chain(batch.observations.iter().map(|o| &o.group))
+        .chain(batch.facts.iter().map(|fact| &fact.group));
+    for group in named_groups {
+        if !states.contains_key(group) {
+            states.insert(group.clone(), Arc::default());
+        }
+    }
+    let (numbers, state_numbers) = Numbers::new(
         snapshots.pupils,
-        states
-            .values()
-            .flat_map(|state| state.members.keys())
-            .chain(batch.observations.iter().flat_map(|o| o.members.iter()))
+        states,
+        batch
+            .observations
+            .iter()
+            .flat_map(|o| o.members.iter())
             .chain(batch.facts.iter().map(|fact| &fact.member)),
     );
     let statements = by_group(batch, snapshots, &numbers);
-    for (group, _) in &statements {
-        states.entry((*group).clone()).or_default();
-    }
     // Each group's statements with its state, both in group order. Groups are planned
     // apart (a group's plan reads and writes its own state only), half of them on a
     // second thread when there are enough to be worth one.
     let mut named = statements.into_iter().peekable();
     let mut work: Vec<GroupWork> = Vec::new();
-    for (group, state) in states.iter_mut() {
+    for ((group, state), members) in states.iter_mut().zip(state_numbers) {
         if let Some((group, statements)) = named.next_if(|(named, _)| *named == group) {
-            work.push((group, statements, state));
+            work.push((group, statements, state, members));
         }
     }
     let plan_all = |work: &mut [GroupWork]| -> Vec<GroupRecord> {
         work.iter_mut()
-            .filter_map(|(group, statements, state)| {
-                plan_group(group, statements, state, &numbers, seq, source)
+            .filter_map(|(group, statements, state, members)| {
+                plan_group(group, statements, state, members, &numbers, seq, source)
             })
             .collect()
     };
@@ -270,8 +281,14 @@ pub fn plan_with_snapshots(
 /// Groups in a batch from which planning uses a second thread.
 const PARALLEL_GROUPS: usize = 64;
 
-/// One group's statements and its state, as planning takes them.
-type GroupWork<'a, 's> = (&'a GroupId, GroupStatements<'a>, &'s mut Arc<GroupState>);
+/// One group's statements, its state and the numbers of the state's members, as planning
+/// takes them.
+type GroupWork<'a, 's> = (
+    &'a GroupId,
+    GroupStatements<'a>,
+    &'s mut Arc<GroupState>,
+    Vec<u32>,
+);
 
 /// One group while it is planned: its dates (observed, ended; `members` left empty) and
 /// its members as numbered rows.
@@ -281,7 +298,7 @@ struct Working<'s> {
 }
 
 impl<'s> Working<'s> {
-    fn of(state: &'s GroupState, numbers: &Numbers) -> Working<'s> {
+    fn of(state: &'s GroupState, members: &[u32]) -> Working<'s> {
         Working {
             dates: GroupState {
                 applied_through: state.applied_through,
@@ -292,7 +309,7 @@ impl<'s> Working<'s> {
                 subgroups: state.subgroups.clone(),
                 parents: state.parents.clone(),
             },
-            members: Rows::of(state, numbers),
+            members: Rows::of(state, members),
         }
     }
 
@@ -312,13 +329,14 @@ fn plan_group(
     group: &GroupId,
     statements: &GroupStatements<'_>,
     state: &mut Arc<GroupState>,
+    members: &[u32],
     numbers: &Numbers,
     seq: u64,
     source: SourceKind,
 ) -> Option<GroupRecord> {
     let mut pending = Pending::default();
     let before: &GroupState = state;
-    let mut working = Working::of(before, numbers);
+    let mut working = Working::of(before, members);
     // Dates in order; on one date the observation first, then explicit facts, which are
     // about single members and so more specific.
     let dates: BTreeSet<Date> = statements

@@ -8,11 +8,12 @@
 //! nothing outside one run (the log and the derived state keep ids).
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
-use crate::model::MemberId;
+use crate::model::{GroupId, MemberId};
 use crate::projection::timeline::Timeline;
 use crate::projection::GroupState;
 
@@ -28,43 +29,73 @@ pub(super) struct Numbers {
 }
 
 impl Numbers {
-    /// Numbers `pupils` (the snapshots' dictionary, in id order as an export gives it)
-    /// and every member of `others`. When `others` names no one new and `pupils` is in
-    /// id order, a pupil's number is its position and the snapshots' lists are used as
-    /// they are.
+    /// Numbers `pupils` (the snapshots' dictionary, in id order as an export gives it),
+    /// the members of `states` and every member of `others`. When no one else is named
+    /// and `pupils` is in id order, a pupil's number is its position and the snapshots'
+    /// lists are used as they are. Returns beside it, per state in `states`' order, its
+    /// members' numbers in the state's order: each state member is looked up once.
     pub(super) fn new<'m>(
         pupils: &[MemberId],
+        states: &BTreeMap<GroupId, Arc<GroupState>>,
         others: impl Iterator<Item = &'m MemberId>,
-    ) -> Numbers {
+    ) -> (Numbers, Vec<Vec<u32>>) {
         let number_in_order = |ids: &[MemberId]| -> FxHashMap<MemberId, u32> {
             ids.iter()
                 .enumerate()
                 .map(|(number, id)| (id.clone(), number as u32))
                 .collect()
         };
-        let mut of_id = number_in_order(pupils);
-        let mut new: Vec<MemberId> = others
-            .filter(|id| !of_id.contains_key(*id))
-            .cloned()
+        let of_position = number_in_order(pupils);
+        let mut members: Vec<Vec<u32>> = states
+            .values()
+            .map(|state| {
+                state
+                    .members
+                    .keys()
+                    .map(|id| of_position.get(id).copied().unwrap_or(NOT_A_PUPIL))
+                    .collect()
+            })
             .collect();
+        let not_pupils = states.values().zip(&members).flat_map(|(state, numbers)| {
+            state
+                .members
+                .keys()
+                .zip(numbers)
+                .filter(|(_, &number)| number == NOT_A_PUPIL)
+                .map(|(id, _)| id)
+        });
+        let mut new: Vec<MemberId> = not_pupils.cloned().collect();
+        new.extend(others.filter(|id| !of_position.contains_key(*id)).cloned());
         let in_order = pupils.windows(2).all(|pair| pair[0] < pair[1]);
         if new.is_empty() && in_order {
-            return Numbers {
+            let numbers = Numbers {
                 ids: pupils.to_vec(),
-                of_id,
+                of_id: of_position,
                 of_pupil: None,
             };
+            return (numbers, members);
         }
         new.extend(pupils.iter().cloned());
         new.sort_unstable();
         new.dedup();
-        of_id = number_in_order(&new);
-        let of_pupil = pupils.iter().map(|id| of_id[id]).collect();
-        Numbers {
+        let of_id = number_in_order(&new);
+        // Both maps hold every pupil: `of_id` was built from them.
+        let of_pupil: Vec<u32> = pupils.iter().map(|id| of_id[id]).collect();
+        for (state, numbers) in states.values().zip(&mut members) {
+            for (id, number) in state.members.keys().zip(numbers.iter_mut()) {
+                *number = match *number {
+                    // `of_id` holds every member of the states: `new` took them in.
+                    NOT_A_PUPIL => of_id[id],
+                    position => of_pupil[position as usize],
+                };
+            }
+        }
+        let numbers = Numbers {
             ids: new,
             of_id,
             of_pupil: Some(of_pupil),
-        }
+        };
+        (numbers, members)
     }
 
     /// The number of a member the dictionary was built with.
@@ -92,6 +123,9 @@ impl Numbers {
     }
 }
 
+/// Marks a state member not among the snapshots' pupils while numbering.
+const NOT_A_PUPIL: u32 = u32::MAX;
+
 /// One group's members as planning works on them: (number, timeline), sorted by number
 /// without repeats. A timeline is borrowed from the group's state until planning changes
 /// it, and the state's member map is kept whole when no timeline changed (a late week
@@ -102,14 +136,15 @@ pub(super) struct Rows<'s> {
 }
 
 impl<'s> Rows<'s> {
-    /// The members of `state`, numbered.
-    pub(super) fn of(state: &'s GroupState, numbers: &Numbers) -> Rows<'s> {
+    /// The members of `state`, with their numbers (from [`Numbers::new`], in the state's
+    /// order).
+    pub(super) fn of(state: &'s GroupState, numbers: &[u32]) -> Rows<'s> {
         // The state's members are in id order, so their numbers come out ascending.
         Rows {
-            rows: state
-                .members
+            rows: numbers
                 .iter()
-                .map(|(member, timeline)| (numbers.number(member), Cow::Borrowed(timeline)))
+                .zip(state.members.values())
+                .map(|(&number, timeline)| (number, Cow::Borrowed(timeline)))
                 .collect(),
             changed: false,
         }
