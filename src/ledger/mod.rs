@@ -267,7 +267,11 @@ impl Ledger {
             false => Ledger::open(path, options)?,
         };
         match work(&mut ledger) {
-            Ok(done) => Ok(done),
+            Ok(done) => {
+                // The command ends here: the decoded states are not read again.
+                ledger.free_caches_aside();
+                Ok(done)
+            }
             Err(error) => {
                 // The refusal is what the user must see; a ledger that could not be
                 // removed is an empty one, which the next import uses.
@@ -275,6 +279,12 @@ impl Ledger {
                 Err(error)
             }
         }
+    }
+
+    /// Empties the caches of decoded states, freeing them on another thread
+    /// ([`cache::free_aside`]); they are read again from the derived state when asked.
+    fn free_caches_aside(&mut self) {
+        cache::free_aside((self.groups.take(), self.members.take(), self.spans.take()));
     }
 
     /// Ends a command that was refused: a ledger this process created for it, and that

@@ -12,6 +12,7 @@ use rustc_hash::FxHashMap;
 
 use crate::error::Result;
 use crate::import::sb::{self, Export, ExportFiles, Options, WarningSubjects, Warnings};
+use crate::ledger::cache::free_aside;
 use crate::ledger::{ImportOutcome, Ledger, OpenOptions};
 use crate::model::{Change, Date, GroupId, MemberId, ObservationKind};
 use crate::plan::lifecycle;
@@ -202,10 +203,14 @@ pub fn import_dir(
     // The files' bytes (tens of MB for a year) are not needed past parsing.
     drop(files);
     progress.finish();
-    Ledger::importing(path, options, dry_run, |ledger| {
+    let report = Ledger::importing(path, options, dry_run, |ledger| {
         progress.start("planning and committing", 0);
         let report = import(ledger, &export, dry_run)?;
         progress.finish();
         Ok(report)
-    })
+    });
+    // The report holds what it shows (names are shared, not borrowed): the export's
+    // lists and names are freed while the report is written.
+    free_aside(export);
+    report
 }
