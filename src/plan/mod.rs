@@ -393,7 +393,9 @@ fn plan_group(
         return None;
     }
     working.dates.note_commit(seq, source);
-    let planned = working.members.into_state(working.dates, before, numbers);
+    let planned = working
+        .members
+        .into_state(working.dates, before, members, numbers);
     *state = planned;
     Some(GroupRecord {
         group: group.clone(),

@@ -186,17 +186,29 @@ impl<'s> Rows<'s> {
 
     /// The state planned: `dates` (the group's state with its dates as planned) with these
     /// members, ids again; `before` is the state the rows were taken from.
+    /// A member the state had keeps the state's own id (the same shared text), so that
+    /// comparing the planned state with the applied one, which holds those ids too, does
+    /// not read their text.
     pub(super) fn into_state(
         self,
         mut dates: GroupState,
         before: &GroupState,
+        before_numbers: &[u32],
         numbers: &Numbers,
     ) -> Arc<GroupState> {
         dates.members = if self.changed {
+            let mut had = before_numbers.iter().zip(before.members.keys()).peekable();
             // Number order is id order: the map is built from a sorted sequence.
             self.rows
                 .into_iter()
-                .map(|(number, timeline)| (numbers.id(number).clone(), timeline.into_owned()))
+                .map(|(number, timeline)| {
+                    while had.next_if(|(&old, _)| old < number).is_some() {}
+                    let id = match had.next_if(|(&old, _)| old == number) {
+                        Some((_, id)) => id.clone(),
+                        None => numbers.id(number).clone(),
+                    };
+                    (id, timeline.into_owned())
+                })
                 .collect()
         } else {
             before.members.clone()
