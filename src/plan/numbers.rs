@@ -56,7 +56,12 @@ impl Numbers {
                     .collect()
             })
             .collect();
-        let not_pupils = states.values().zip(&members).flat_map(|(state, numbers)| {
+        // Only states holding someone else are walked again (their numbers are integers).
+        let states_with_others = states
+            .values()
+            .zip(&members)
+            .filter(|(_, numbers)| numbers.contains(&NOT_A_PUPIL));
+        let not_pupils = states_with_others.flat_map(|(state, numbers)| {
             state
                 .members
                 .keys()
@@ -132,7 +137,8 @@ const NOT_A_PUPIL: u32 = u32::MAX;
 /// adds a date to nearly every group and a fact to few).
 pub(super) struct Rows<'s> {
     rows: Vec<(u32, Cow<'s, Timeline>)>,
-    changed: bool,
+    /// The members whose timelines planning changed, added or removed (repeats allowed).
+    touched: Vec<u32>,
 }
 
 impl<'s> Rows<'s> {
@@ -146,7 +152,7 @@ impl<'s> Rows<'s> {
                 .zip(state.members.values())
                 .map(|(&number, timeline)| (number, Cow::Borrowed(timeline)))
                 .collect(),
-            changed: false,
+            touched: Vec::new(),
         }
     }
 
@@ -165,7 +171,7 @@ impl<'s> Rows<'s> {
 
     /// The member's timeline to change, made empty when the group does not have it yet.
     pub(super) fn entry(&mut self, member: u32) -> &mut Timeline {
-        self.changed = true;
+        self.touched.push(member);
         let position = match self.rows.binary_search_by_key(&member, |row| row.0) {
             Ok(position) => position,
             Err(position) => {
@@ -179,7 +185,7 @@ impl<'s> Rows<'s> {
 
     pub(super) fn remove(&mut self, member: u32) {
         if let Ok(position) = self.rows.binary_search_by_key(&member, |row| row.0) {
-            self.changed = true;
+            self.touched.push(member);
             self.rows.remove(position);
         }
     }
@@ -196,7 +202,11 @@ impl<'s> Rows<'s> {
         before_numbers: &[u32],
         numbers: &Numbers,
     ) -> Arc<GroupState> {
-        dates.members = if self.changed {
+        dates.members = if self.touched.is_empty() {
+            before.members.clone()
+        } else if self.touched.len() * PATCH_BELOW < before.members.len() {
+            self.patch(before, numbers)
+        } else {
             let mut had = before_numbers.iter().zip(before.members.keys()).peekable();
             // Number order is id order: the map is built from a sorted sequence.
             self.rows
@@ -210,9 +220,39 @@ impl<'s> Rows<'s> {
                     (id, timeline.into_owned())
                 })
                 .collect()
-        } else {
-            before.members.clone()
         };
         Arc::new(dates)
     }
+
+    /// `before`'s member map with the touched members' timelines put in, added or
+    /// removed: for a few changes in a large group, cheaper than building the map again
+    /// (which compares every pair of neighbouring ids).
+    fn patch(mut self, before: &GroupState, numbers: &Numbers) -> BTreeMap<MemberId, Timeline> {
+        let mut members = before.members.clone();
+        self.touched.sort_unstable();
+        self.touched.dedup();
+        for &number in &self.touched {
+            let id = numbers.id(number);
+            match self.rows.binary_search_by_key(&number, |row| row.0) {
+                Ok(position) => {
+                    let empty = Cow::Owned(Timeline::default());
+                    let timeline = std::mem::replace(&mut self.rows[position].1, empty);
+                    match members.get_mut(id) {
+                        Some(slot) => *slot = timeline.into_owned(),
+                        None => {
+                            members.insert(id.clone(), timeline.into_owned());
+                        }
+                    }
+                }
+                Err(_) => {
+                    members.remove(id);
+                }
+            }
+        }
+        members
+    }
 }
+
+/// A group's member map is patched, not built again, when fewer than one in this many of
+/// its members changed.
+const PATCH_BELOW: usize = 4;
