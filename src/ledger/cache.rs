@@ -2,8 +2,9 @@
 //! spans cut into buckets of days, so that repeated questions decode each state once and
 //! `members` on a date reads one bucket.
 //!
-//! Owns: `StateCache` and [`GroupSpans`] (which names members by their numbers in the
-//! ledger's [`MemberNumbers`]), with their bounds.
+//! Owns: `StateCache`, [`GroupSpans`] (which names members by their numbers in the
+//! ledger's [`MemberNumbers`]), with their bounds, and [`free_aside`] (freeing states
+//! nobody reads again off the command's path).
 //! Must not: be the truth: everything here is dropped and rebuilt from the derived state.
 
 use std::collections::HashMap;
@@ -30,6 +31,11 @@ impl<K: std::hash::Hash + Eq + Clone, V> StateCache<K, V> {
         StateCache {
             entries: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Empties the cache, handing its states over (to free them elsewhere).
+    pub(crate) fn take(&self) -> HashMap<K, Arc<V>> {
+        std::mem::take(&mut *self.lock())
     }
 
     pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<K, Arc<V>>> {
@@ -233,4 +239,16 @@ impl GroupSpans {
             .filter(move |(from, until, _)| *from <= date && until.is_none_or(|until| date < until))
             .map(|(_, _, number)| *number)
     }
+}
+
+/// Frees `value` on a thread of its own, so that the caller does not wait for it: a
+/// command ending after a large import would otherwise spend tens of milliseconds freeing
+/// hundreds of thousands of timelines and pupil lists it never reads again. Only for
+/// values whose drop does nothing but free memory (no file, no lock). When no thread can
+/// be started, the value is freed here.
+pub(crate) fn free_aside<T: Send + 'static>(value: T) {
+    // A failed spawn hands the closure back to be dropped, freeing `value` in line.
+    let _ = std::thread::Builder::new()
+        .name("muster-free".to_string())
+        .spawn(move || drop(value));
 }

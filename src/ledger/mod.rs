@@ -276,7 +276,11 @@ impl Ledger {
             false => Ledger::open(path, options)?,
         };
         match work(&mut ledger) {
-            Ok(done) => Ok(done),
+            Ok(done) => {
+                // The command ends here: the decoded states are not read again.
+                ledger.free_caches_aside();
+                Ok(done)
+            }
             Err(error) => {
                 // The refusal is what the user must see; a ledger that could not be
                 // removed is an empty one, which the next import uses.
@@ -284,6 +288,12 @@ impl Ledger {
                 Err(error)
             }
         }
+    }
+
+    /// Empties the caches of decoded states, freeing them on another thread
+    /// ([`cache::free_aside`]); they are read again from the derived state when asked.
+    fn free_caches_aside(&mut self) {
+        cache::free_aside((self.groups.take(), self.members.take(), self.spans.take()));
     }
 
     /// Ends a command that was refused: a ledger this process created for it, and that
@@ -512,7 +522,7 @@ impl Ledger {
         source: Source,
         dry_run: bool,
     ) -> Result<ImportOutcome> {
-        self.import_with_values(batch, &[], source, &[], dry_run)
+        self.import_with_values(batch, Snapshots::default(), source, &[], dry_run)
     }
 
     /// [`Self::import`] of `snapshots` (planned before the batch's statements, see
@@ -522,7 +532,7 @@ impl Ledger {
     pub(crate) fn import_with_values(
         &mut self,
         batch: &Batch,
-        snapshots: &Snapshots,
+        snapshots: Snapshots<'_>,
         source: Source,
         values: &[PersonalValue],
         dry_run: bool,
@@ -531,7 +541,7 @@ impl Ledger {
         let seq = self.head_seq() + 1;
         let mut working: BTreeMap<GroupId, Arc<GroupState>> = BTreeMap::new();
         let mut groups = batch.groups();
-        groups.extend(snapshots.iter().map(|((group, _), _)| group.clone()));
+        groups.extend(snapshots.lists.iter().map(|((group, _), _)| group.clone()));
         for group in groups {
             let state = self.group(&group)?.unwrap_or_default();
             working.insert(group, state);

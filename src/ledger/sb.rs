@@ -12,6 +12,7 @@ use rustc_hash::FxHashMap;
 
 use crate::error::Result;
 use crate::import::sb::{self, Export, ExportFiles, Options, WarningSubjects, Warnings};
+use crate::ledger::cache::free_aside;
 use crate::ledger::{ImportOutcome, Ledger, OpenOptions};
 use crate::model::{Change, Date, GroupId, MemberId, ObservationKind};
 use crate::plan::lifecycle;
@@ -101,7 +102,7 @@ pub fn import(ledger: &mut Ledger, export: &Export, dry_run: bool) -> Result<Rep
         known
             .iter()
             .map(|(group, state)| (group.clone(), state.as_ref())),
-        &export.occurrences,
+        export.snapshots(),
     );
     let count = |kind: ObservationKind| {
         batch
@@ -117,7 +118,7 @@ pub fn import(ledger: &mut Ledger, export: &Export, dry_run: bool) -> Result<Rep
     let (values, names_skipped_erased) =
         ledger.personal_changes(&export.group_names, &export.member_names)?;
     let outcome =
-        ledger.import_with_values(&batch, &export.occurrences, source, &values, dry_run)?;
+        ledger.import_with_values(&batch, export.snapshots(), source, &values, dry_run)?;
     let names_updated = if dry_run { 0 } else { values.len() };
     // A forgotten member's name is never shown, even from the export that carries it.
     let erased = ledger.erased_members()?;
@@ -202,10 +203,14 @@ pub fn import_dir(
     // The files' bytes (tens of MB for a year) are not needed past parsing.
     drop(files);
     progress.finish();
-    Ledger::importing(path, options, dry_run, |ledger| {
+    let report = Ledger::importing(path, options, dry_run, |ledger| {
         progress.start("planning and committing", 0);
         let report = import(ledger, &export, dry_run)?;
         progress.finish();
         Ok(report)
-    })
+    });
+    // The report holds what it shows (names are shared, not borrowed): the export's
+    // lists and names are freed while the report is written.
+    free_aside(export);
+    report
 }

@@ -44,7 +44,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::log::source::SourceKind;
-use crate::model::{Batch, Date, GroupId, MemberId, Observation, ObservationKind};
+use crate::model::{Batch, Date, GroupId, Observation, ObservationKind};
+use crate::plan::Snapshots;
 use crate::projection::GroupState;
 
 /// A group absent for this many school days after its last session (days of weeks in
@@ -143,14 +144,15 @@ fn lifecycle(date: Date, group: &GroupId, kind: ObservationKind) -> Observation 
 /// recorded are passed over.
 pub fn sb_batch<'a>(
     known: impl IntoIterator<Item = (GroupId, &'a GroupState)>,
-    occurrences: &[((GroupId, Date), Vec<MemberId>)],
+    occurrences: Snapshots<'_>,
 ) -> Batch {
     let lifecycle = lifecycle_batch(known, occurrences);
     let mut observations: Vec<Observation> = occurrences
+        .lists
         .iter()
         .map(|((group, date), members)| {
-            // `members` is sorted: the set is built in one pass, not by searching.
-            Observation::snapshot(*date, group.clone(), members.iter().cloned().collect())
+            let members = occurrences.members(members).cloned().collect();
+            Observation::snapshot(*date, group.clone(), members)
         })
         .collect();
     observations.extend(lifecycle.observations);
@@ -166,7 +168,7 @@ pub fn sb_batch<'a>(
 /// sets.
 pub fn lifecycle_batch<'a>(
     known: impl IntoIterator<Item = (GroupId, &'a GroupState)>,
-    occurrences: &[((GroupId, Date), Vec<MemberId>)],
+    occurrences: Snapshots<'_>,
 ) -> Batch {
     let mut groups: BTreeMap<GroupId, GroupDates> = BTreeMap::new();
     for (group, state) in known {
@@ -182,7 +184,7 @@ pub fn lifecycle_batch<'a>(
             .collect();
         groups.insert(group, GroupDates { occurrences, ended });
     }
-    for ((group, date), _) in occurrences {
+    for ((group, date), _) in occurrences.lists {
         groups
             .entry(group.clone())
             .or_default()

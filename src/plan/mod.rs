@@ -30,58 +30,75 @@ use crate::log::source::SourceKind;
 use crate::model::{Batch, Change, Date, GroupId, MemberId, ObservationKind};
 use crate::projection::timeline::{Entry as TimelineEntry, Timeline};
 use crate::projection::GroupState;
+use numbers::{Numbers, Rows};
 
 pub mod lifecycle;
 pub mod nesting;
+mod numbers;
 pub mod spans;
 
-/// A snapshot's members as planning reads them: in id order, without repeats. Borrowed
-/// from the batch (a set) or from an export (a sorted list, never copied into a set);
-/// only a (G, D) observed twice in one batch gets an owned union.
+/// A snapshot's members as planning reads them: numbers in ascending order without
+/// repeats. Borrowed from an export's lists when their numbers are planning's own (no
+/// member outside the export came in between); otherwise made so once.
 #[derive(Debug)]
 enum Listed<'a> {
-    Set(&'a BTreeSet<MemberId>),
-    Sorted(&'a [MemberId]),
-    Union(BTreeSet<MemberId>),
+    Sorted(&'a [u32]),
+    Owned(Vec<u32>),
 }
 
 impl Listed<'_> {
+    fn numbers(&self) -> &[u32] {
+        match self {
+            Listed::Sorted(list) => list,
+            Listed::Owned(list) => list,
+        }
+    }
+
     /// Adds `other`'s members (two snapshots of one (G, D) are one snapshot).
     fn extend(&mut self, other: &Listed<'_>) {
-        let mut union = match std::mem::replace(self, Listed::Sorted(&[])) {
-            Listed::Set(set) => set.clone(),
-            Listed::Sorted(list) => list.iter().cloned().collect(),
-            Listed::Union(set) => set,
-        };
-        match other {
-            Listed::Set(set) => union.extend(set.iter().cloned()),
-            Listed::Sorted(list) => union.extend(list.iter().cloned()),
-            Listed::Union(set) => union.extend(set.iter().cloned()),
-        }
-        *self = Listed::Union(union);
+        let mut union: Vec<u32> = self.numbers().to_vec();
+        union.extend_from_slice(other.numbers());
+        union.sort_unstable();
+        union.dedup();
+        *self = Listed::Owned(union);
     }
 }
 
-/// A list of members as [`Listed`]: borrowed when it is in id order without repeats (as
-/// an export's lists are), otherwise made so once.
-fn listed(members: &[MemberId]) -> Listed<'_> {
-    if members.windows(2).all(|pair| pair[0] < pair[1]) {
-        Listed::Sorted(members)
-    } else {
-        Listed::Union(members.iter().cloned().collect())
+/// A list of numbers as [`Listed`]: borrowed when it is ascending without repeats,
+/// otherwise made so once.
+fn listed(members: Vec<u32>) -> Listed<'static> {
+    let mut members = members;
+    if !members.windows(2).all(|pair| pair[0] < pair[1]) {
+        members.sort_unstable();
+        members.dedup();
+    }
+    Listed::Owned(members)
+}
+
+/// Snapshots as an SB export holds them: each (group, date) with its members as
+/// positions in `pupils` (which is in id order without repeats), the lists ascending
+/// without repeats (a list out of order is sorted first, never trusted). Planning numbers
+/// its members from these positions instead of comparing ids.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Snapshots<'a> {
+    pub pupils: &'a [MemberId],
+    pub lists: &'a [((GroupId, Date), Vec<u32>)],
+}
+
+impl<'a> Snapshots<'a> {
+    /// The ids of one list's members.
+    pub fn members(&self, list: &'a [u32]) -> impl Iterator<Item = &'a MemberId> + 'a {
+        let pupils = self.pupils;
+        list.iter().map(move |&position| &pupils[position as usize])
     }
 }
 
-/// Snapshots as an SB export holds them: each (group, date) with its members, in id order
-/// without repeats (a list out of order is sorted first, never trusted).
-pub type Snapshots = [((GroupId, Date), Vec<MemberId>)];
-
-/// What a batch says about one group, before planning. Member lists are borrowed.
+/// What a batch says about one group, before planning, in member numbers.
 #[derive(Default, Debug)]
 struct GroupStatements<'a> {
     observations: BTreeMap<Date, (ObservationKind, Listed<'a>)>,
     /// The last explicit fact per (date, member) in batch order wins.
-    facts: BTreeMap<Date, BTreeMap<&'a MemberId, Change>>,
+    facts: BTreeMap<Date, BTreeMap<u32, Change>>,
 }
 
 /// Takes in one observation of `statements`' group. Two snapshots of one (G, D) in one
@@ -113,21 +130,35 @@ fn add_observation<'a>(
 /// group ids a dozen times per fact.
 fn by_group<'a>(
     batch: &'a Batch,
-    snapshots: &'a Snapshots,
+    snapshots: Snapshots<'a>,
+    numbers: &Numbers,
 ) -> Vec<(&'a GroupId, GroupStatements<'a>)> {
     let mut groups: HashMap<&GroupId, GroupStatements> = HashMap::new();
-    for ((group, date), members) in snapshots {
+    for ((group, date), members) in snapshots.lists {
         let statements = groups.entry(group).or_default();
-        add_observation(
-            statements,
-            *date,
-            ObservationKind::Snapshot,
-            listed(members),
-        );
+        let ascending = members.windows(2).all(|pair| pair[0] < pair[1]);
+        let listed = if ascending && numbers.keeps_pupil_order() {
+            Listed::Sorted(members)
+        } else {
+            listed(
+                members
+                    .iter()
+                    .map(|&position| numbers.of_pupil(position))
+                    .collect(),
+            )
+        };
+        add_observation(statements, *date, ObservationKind::Snapshot, listed);
     }
     for observation in &batch.observations {
         let statements = groups.entry(&observation.group).or_default();
-        let listed = Listed::Set(&observation.members);
+        // A set is in id order, so its numbers come out ascending.
+        let listed = Listed::Owned(
+            observation
+                .members
+                .iter()
+                .map(|member| numbers.number(member))
+                .collect(),
+        );
         add_observation(statements, observation.date, observation.kind, listed);
     }
     for fact in &batch.facts {
@@ -137,7 +168,7 @@ fn by_group<'a>(
             .facts
             .entry(fact.date)
             .or_default()
-            .insert(&fact.member, fact.change);
+            .insert(numbers.number(&fact.member), fact.change);
     }
     let mut groups: Vec<_> = groups.into_iter().collect();
     groups.sort_unstable_by(|a, b| a.0.cmp(b.0));
@@ -148,8 +179,8 @@ fn by_group<'a>(
 /// an earlier one of the same (member, date).
 #[derive(Default)]
 struct Pending {
-    /// Keyed member first so that a lookup borrows the member id instead of cloning it.
-    facts: BTreeMap<MemberId, BTreeMap<Date, Change>>,
+    /// Keyed by member number, in id order.
+    facts: BTreeMap<u32, BTreeMap<Date, Change>>,
     /// Every date a fact was planned on (some may since have been replaced): on any other
     /// date no member has a planned fact, and [`needs_change`] looks nobody up.
     dates: BTreeSet<Date>,
@@ -160,45 +191,68 @@ struct Pending {
 
 /// Plans `batch` as commit `seq` against `states`, which hold the current state of every
 /// group the batch names (missing ones are taken as new). Leaves `states` as they will be
-/// once the commit is applied, and returns the commit's records. States are shared and
-/// copied on the first change, so a batch that changes nothing copies nothing.
+/// once the commit is applied, and returns the commit's records. A group whose state
+/// does not change keeps its shared state, uncopied.
 pub fn plan(
     states: &mut BTreeMap<GroupId, Arc<GroupState>>,
     batch: &Batch,
     seq: u64,
     source: SourceKind,
 ) -> Vec<GroupRecord> {
-    plan_with_snapshots(states, batch, &[], seq, source)
+    plan_with_snapshots(states, batch, Snapshots::default(), seq, source)
 }
 
 /// [`plan`] for a batch whose snapshots are given apart, as an export holds them, before
 /// the batch's own statements: the same records as a batch holding them as observations
 /// first, without building a set per snapshot.
+///
+/// How: every member the batch, the snapshots and the touched states name is numbered
+/// once, in id order ([`Numbers`]); each group is then planned on rows of (number,
+/// timeline), and its state is rebuilt with ids only when it changes.
 pub fn plan_with_snapshots(
     states: &mut BTreeMap<GroupId, Arc<GroupState>>,
     batch: &Batch,
-    snapshots: &Snapshots,
+    snapshots: Snapshots<'_>,
     seq: u64,
     source: SourceKind,
 ) -> Vec<GroupRecord> {
-    let statements = by_group(batch, snapshots);
-    for (group, _) in &statements {
-        states.entry((*group).clone()).or_default();
+    // Every group named gets a state first (an empty one when new), so that the states
+    // are numbered with the members they hold, each member looked up once.
+    let named_groups = snapshots
+        .lists
+        .iter()
+        .map(|((group, _), _)| group)
+        .chain(batch.observations.iter().map(|o| &o.group))
+        .chain(batch.facts.iter().map(|fact| &fact.group));
+    for group in named_groups {
+        if !states.contains_key(group) {
+            states.insert(group.clone(), Arc::default());
+        }
     }
+    let (numbers, state_numbers) = Numbers::new(
+        snapshots.pupils,
+        states,
+        batch
+            .observations
+            .iter()
+            .flat_map(|o| o.members.iter())
+            .chain(batch.facts.iter().map(|fact| &fact.member)),
+    );
+    let statements = by_group(batch, snapshots, &numbers);
     // Each group's statements with its state, both in group order. Groups are planned
     // apart (a group's plan reads and writes its own state only), half of them on a
     // second thread when there are enough to be worth one.
     let mut named = statements.into_iter().peekable();
     let mut work: Vec<GroupWork> = Vec::new();
-    for (group, state) in states.iter_mut() {
+    for ((group, state), members) in states.iter_mut().zip(state_numbers) {
         if let Some((group, statements)) = named.next_if(|(named, _)| *named == group) {
-            work.push((group, statements, state));
+            work.push((group, statements, state, members));
         }
     }
     let plan_all = |work: &mut [GroupWork]| -> Vec<GroupRecord> {
         work.iter_mut()
-            .filter_map(|(group, statements, state)| {
-                plan_group(group, statements, state, seq, source)
+            .filter_map(|(group, statements, state, members)| {
+                plan_group(group, statements, state, members, &numbers, seq, source)
             })
             .collect()
     };
@@ -227,19 +281,62 @@ pub fn plan_with_snapshots(
 /// Groups in a batch from which planning uses a second thread.
 const PARALLEL_GROUPS: usize = 64;
 
-/// One group's statements and its state, as planning takes them.
-type GroupWork<'a, 's> = (&'a GroupId, GroupStatements<'a>, &'s mut Arc<GroupState>);
+/// One group's statements, its state and the numbers of the state's members, as planning
+/// takes them.
+type GroupWork<'a, 's> = (
+    &'a GroupId,
+    GroupStatements<'a>,
+    &'s mut Arc<GroupState>,
+    Vec<u32>,
+);
 
-/// Plans one group's statements against its state (left as it will be once the commit is
-/// applied): its record, or none when nothing changes.
+/// One group while it is planned: its dates (observed, ended; `members` left empty) and
+/// its members as numbered rows.
+struct Working<'s> {
+    dates: GroupState,
+    members: Rows<'s>,
+}
+
+impl<'s> Working<'s> {
+    fn of(state: &'s GroupState, members: &[u32]) -> Working<'s> {
+        Working {
+            dates: GroupState {
+                applied_through: state.applied_through,
+                observed: state.observed.clone(),
+                ended: state.ended.clone(),
+                sources: state.sources.clone(),
+                members: BTreeMap::new(),
+                subgroups: state.subgroups.clone(),
+                parents: state.parents.clone(),
+            },
+            members: Rows::of(state, members),
+        }
+    }
+
+    /// Members on `date`, in number order.
+    fn members_on(&self, date: Date) -> Vec<u32> {
+        self.members
+            .iter()
+            .filter(|(_, timeline)| timeline.is_member(date, None))
+            .map(|(member, _)| member)
+            .collect()
+    }
+}
+
+/// Plans one group's statements against its state (replaced by the state as it will be
+/// once the commit is applied): its record, or none when nothing changes.
 fn plan_group(
     group: &GroupId,
     statements: &GroupStatements<'_>,
     state: &mut Arc<GroupState>,
+    members: &[u32],
+    numbers: &Numbers,
     seq: u64,
     source: SourceKind,
 ) -> Option<GroupRecord> {
     let mut pending = Pending::default();
+    let before: &GroupState = state;
+    let mut working = Working::of(before, members);
     // Dates in order; on one date the observation first, then explicit facts, which are
     // about single members and so more specific.
     let dates: BTreeSet<Date> = statements
@@ -250,112 +347,102 @@ fn plan_group(
         .collect();
     for date in dates {
         if let Some((kind, listed)) = statements.observations.get(&date) {
-            let to_change = match (kind, listed) {
-                (ObservationKind::Snapshot, Listed::Set(set)) => {
-                    members_to_change(state, &pending, set.iter(), date)
+            let to_change = match kind {
+                ObservationKind::Snapshot => {
+                    members_to_change(&working, &pending, listed.numbers(), date)
                 }
-                (ObservationKind::Snapshot, Listed::Union(set)) => {
-                    members_to_change(state, &pending, set.iter(), date)
-                }
-                (ObservationKind::Snapshot, Listed::Sorted(list)) => {
-                    members_to_change(state, &pending, list.iter(), date)
-                }
-                (ObservationKind::End, _) => {
-                    members_to_change(state, &pending, std::iter::empty(), date)
-                }
-                (ObservationKind::CarryForward, _) => {
-                    // `members_on` is in id order without repeats.
+                ObservationKind::End => members_to_change(&working, &pending, &[], date),
+                ObservationKind::CarryForward => {
+                    // `members_on` is in number order without repeats.
                     let carried = date
                         .previous()
-                        .map(|before| state.members_on(before, None))
+                        .map(|before| working.members_on(before))
                         .unwrap_or_default();
-                    members_to_change(state, &pending, carried.iter(), date)
+                    members_to_change(&working, &pending, &carried, date)
                 }
             };
             let end = *kind == ObservationKind::End;
-            if !to_change.is_empty() || !state.is_observed(date) || state.is_ended(date) != end {
-                let state = Arc::make_mut(state);
-                for (member, desired) in to_change {
-                    set_state(state, &mut pending, &member, date, desired, seq);
-                }
-                if state.observe(date) {
-                    pending.observed.insert(date);
-                }
-                if state.set_ended(date, end) {
-                    if end {
-                        pending.ended.insert(date);
-                    } else {
-                        pending.reopened.insert(date);
-                    }
+            for (member, desired) in to_change {
+                set_state(&mut working, &mut pending, member, date, desired, seq);
+            }
+            if working.dates.observe(date) {
+                pending.observed.insert(date);
+            }
+            if working.dates.set_ended(date, end) {
+                if end {
+                    pending.ended.insert(date);
+                } else {
+                    pending.reopened.insert(date);
                 }
             }
         }
         for (&member, &desired) in statements.facts.get(&date).into_iter().flatten() {
-            let timeline = state.members.get(member);
+            let timeline = working.members.get(member);
             if needs_change(timeline, &pending, member, date, desired) {
-                set_state(
-                    Arc::make_mut(state),
-                    &mut pending,
-                    member,
-                    date,
-                    desired,
-                    seq,
-                );
+                set_state(&mut working, &mut pending, member, date, desired, seq);
             }
         }
     }
-    if !(pending.facts.is_empty()
+    if pending.facts.is_empty()
         && pending.observed.is_empty()
         && pending.ended.is_empty()
-        && pending.reopened.is_empty())
+        && pending.reopened.is_empty()
     {
-        Arc::make_mut(state).note_commit(seq, source);
-        return Some(GroupRecord {
-            group: group.clone(),
-            observed: pending.observed.into_iter().collect(),
-            facts: pending
-                .facts
-                .into_iter()
-                .flat_map(|(member, dates)| {
-                    dates.into_iter().map(move |(date, change)| MemberFact {
-                        member: member.clone(),
-                        date,
-                        change,
-                    })
-                })
-                .collect(),
-            ended: pending.ended.into_iter().collect(),
-            reopened: pending.reopened.into_iter().collect(),
-            subgroups: Vec::new(),
-        });
+        // Nothing planned: every timeline is as it was (a timeline changes only with a
+        // planned fact), so the shared state stands.
+        return None;
     }
-    None
+    working.dates.note_commit(seq, source);
+    let planned = working
+        .members
+        .into_state(working.dates, before, members, numbers);
+    *state = planned;
+    Some(GroupRecord {
+        group: group.clone(),
+        observed: pending.observed.into_iter().collect(),
+        // Number order is id order.
+        facts: pending
+            .facts
+            .into_iter()
+            .flat_map(|(member, dates)| {
+                let member = numbers.id(member);
+                dates.into_iter().map(move |(date, change)| MemberFact {
+                    member: member.clone(),
+                    date,
+                    change,
+                })
+            })
+            .collect(),
+        ended: pending.ended.into_iter().collect(),
+        reopened: pending.reopened.into_iter().collect(),
+        subgroups: Vec::new(),
+    })
 }
 
 /// The members whose state on `date` must be set, with the state they must have: the
-/// group's known members and the listed ones, walked together in order (both are sorted)
-/// so that no member is looked up. A listed member is directly included (ending a direct
-/// exclusion); a known member not listed loses a direct inclusion, and a direct exclusion
-/// is left alone (an observation speaks of direct, individual inclusion only).
-fn members_to_change<'m>(
-    state: &GroupState,
+/// group's known members and the listed ones, walked together in number order (both are
+/// sorted) so that no member is looked up. A listed member is directly included (ending a
+/// direct exclusion); a known member not listed loses a direct inclusion, and a direct
+/// exclusion is left alone (an observation speaks of direct, individual inclusion only).
+fn members_to_change(
+    working: &Working<'_>,
     pending: &Pending,
-    listed: impl Iterator<Item = &'m MemberId>,
+    listed: &[u32],
     date: Date,
-) -> Vec<(MemberId, Change)> {
+) -> Vec<(u32, Change)> {
     let mut changes = Vec::new();
-    let mut check = |member: &MemberId, timeline: Option<&Timeline>, listed: bool| {
+    let mut check = |member: u32, timeline: Option<&Timeline>, listed: bool| {
         let desired = match (listed, timeline.map(|t| t.state(date, None))) {
             (true, _) => Change::Join,
             (false, Some(Change::Exclude)) => Change::Exclude,
             (false, _) => Change::Leave,
         };
         if needs_change(timeline, pending, member, date, desired) {
-            changes.push((member.clone(), desired));
+            changes.push((member, desired));
         }
     };
-    let mut known = state.members.iter().peekable();
-    let mut wanted = listed.peekable();
+    let mut known = working.members.iter().peekable();
+    let mut wanted = listed.iter().copied().peekable();
     loop {
         match (known.peek(), wanted.peek()) {
             (None, None) => break,
@@ -367,7 +454,7 @@ fn members_to_change<'m>(
                 check(member, None, true);
                 wanted.next();
             }
-            (Some(&(member, timeline)), Some(&other)) => match member.cmp(other) {
+            (Some(&(member, timeline)), Some(&other)) => match member.cmp(&other) {
                 Ordering::Less => {
                     check(member, Some(timeline), false);
                     known.next();
@@ -392,7 +479,7 @@ fn members_to_change<'m>(
 fn needs_change(
     timeline: Option<&Timeline>,
     pending: &Pending,
-    member: &MemberId,
+    member: u32,
     date: Date,
     desired: Change,
 ) -> bool {
@@ -401,7 +488,7 @@ fn needs_change(
         || (pending.dates.contains(&date)
             && pending
                 .facts
-                .get(member)
+                .get(&member)
                 .is_some_and(|dates| dates.contains_key(&date)))
 }
 
@@ -409,20 +496,20 @@ fn needs_change(
 /// excluded) in the group on `date`, recording a fact only when that changes something,
 /// and compensating on the next observed date.
 fn set_state(
-    state: &mut GroupState,
+    working: &mut Working<'_>,
     pending: &mut Pending,
-    member: &MemberId,
+    member: u32,
     date: Date,
     desired: Change,
     seq: u64,
 ) {
-    let next_observed = state.observed_after(date);
-    let timeline = state.members.entry(member.clone()).or_default();
+    let next_observed = working.dates.observed_after(date);
+    let timeline = working.members.entry(member);
     // What the next observed date says now, when no fact of this member decides it.
     let keep = next_observed
         .filter(|&next| !timeline.has_entry_in(date, next))
         .map(|next| (next, timeline.state(next, None)));
-    let planned = pending.facts.entry(member.clone()).or_default();
+    let planned = pending.facts.entry(member).or_default();
     // A fact planned earlier in this batch for the same day is replaced, never stacked.
     if planned.remove(&date).is_some() {
         timeline.remove(date, seq);
@@ -446,11 +533,11 @@ fn set_state(
         }
     }
     if planned.is_empty() {
-        pending.facts.remove(member);
+        pending.facts.remove(&member);
     }
     if timeline.entries().is_empty() {
         // A member the group never had and still does not have leaves no trace.
-        state.members.remove(member);
+        working.members.remove(member);
     }
 }
 

@@ -135,10 +135,8 @@ fn the_peer_history_has_a_span_per_muster_span() {
         export,
         ..
     } = imported(SEEDS[0]);
-    let member = export
-        .occurrences
-        .iter()
-        .find_map(|(_, members)| members.first())
+    let member = (0..export.occurrences.len())
+        .find_map(|index| export.occurrence_pupils(index).next())
         .expect("a pupil who attended");
     let ours = membership::member_history(&ledger, member, None).expect("history");
     let theirs = peer.history(member.as_str()).expect("peer history");

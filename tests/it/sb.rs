@@ -1147,13 +1147,16 @@ proptest! {
         let later: Vec<Fact> = whole
             .occurrences
             .iter()
-            .filter(|(_, pupils)| !pupils.is_empty())
+            .enumerate()
+            .filter(|(_, (_, pupils))| !pupils.is_empty())
             .step_by(3)
-            .map(|((group, date), pupils)| Fact {
-                date: *date,
-                group: group.clone(),
-                member: pupils[0].clone(),
-                change: Change::Leave,
+            .filter_map(|(index, ((group, date), _))| {
+                Some(Fact {
+                    date: *date,
+                    group: group.clone(),
+                    member: whole.occurrence_pupils(index).next()?.clone(),
+                    change: Change::Leave,
+                })
             })
             .collect();
         let source = Source::new(SourceKind::Facts, vec![SourceFile::new("later.csv", b"later")]);
@@ -1174,8 +1177,8 @@ proptest! {
         prop_assert_eq!(again.already_recorded, Some(1));
         prop_assert!(again.nothing_to_record());
 
-        for ((group, date), pupils) in &whole.occurrences {
-            let listed: Vec<MemberId> = pupils.clone();
+        for (index, ((group, date), _)) in whole.occurrences.iter().enumerate() {
+            let listed: Vec<MemberId> = whole.occurrence_pupils(index).cloned().collect();
             prop_assert_eq!(&expected[&(group.clone(), *date)], &listed);
         }
         let groups: BTreeSet<GroupId> = whole.occurrences.iter().map(|((g, _), _)| g.clone()).collect();
@@ -1222,13 +1225,26 @@ fn snapshots_planned_from_the_export_lists_plan_as_a_batch_of_sets_does() {
         odd[0].1.len() > 1,
         "the first occurrence lists several pupils"
     );
+    // The same lists over the pupils in reverse order: planning must not take the
+    // positions for id order.
+    let reversed: Vec<MemberId> = late.pupils.iter().rev().cloned().collect();
+    let last = late.pupils.len() as u32 - 1;
+    let over_reversed: Vec<_> = late
+        .occurrences
+        .iter()
+        .map(|(key, list)| (key.clone(), list.iter().map(|p| last - p).collect()))
+        .collect();
+    let snapshots_of = |lists| muster::plan::Snapshots {
+        pupils: &late.pupils,
+        lists,
+    };
 
     type States = std::collections::BTreeMap<GroupId, Arc<GroupState>>;
     let source = SourceKind::SchoolBase;
     let mut before = States::new();
     plan(
         &mut before,
-        &lifecycle::sb_batch([], &early.occurrences),
+        &lifecycle::sb_batch([], early.snapshots()),
         1,
         source,
     );
@@ -1238,10 +1254,16 @@ fn snapshots_planned_from_the_export_lists_plan_as_a_batch_of_sets_does() {
             .map(|(group, state)| (group.clone(), GroupState::clone(state)))
             .collect()
     };
+    let reversed_snapshots = muster::plan::Snapshots {
+        pupils: &reversed,
+        lists: &over_reversed,
+    };
     for (start, snapshots) in [
-        (States::new(), &late.occurrences),
-        (before.clone(), &late.occurrences),
-        (before, &odd),
+        (States::new(), late.snapshots()),
+        (before.clone(), late.snapshots()),
+        (before.clone(), snapshots_of(&odd)),
+        (States::new(), reversed_snapshots),
+        (before, reversed_snapshots),
     ] {
         let groups = known(&start);
         let pairs = || groups.iter().map(|(group, state)| (group.clone(), state));

@@ -22,6 +22,7 @@ use std::path::Path;
 use crate::error::{Error, Result};
 use crate::log::source::{Source, SourceFile, SourceKind};
 use crate::model::{Date, GroupId, MemberId};
+use crate::plan::Snapshots;
 
 /// `GroupDay` counts days from the Sunday that begins the week: 0 (Sunday) to 6.
 pub const MAX_GROUP_DAY: i64 = 6;
@@ -108,9 +109,13 @@ pub struct Session {
 #[derive(Clone, Debug, Default)]
 pub struct Export {
     /// One pupil list per (group, occurrence date): the union of every occurrence of the
-    /// group on that date, in id order without repeats. Sorted by (group, date), no key
-    /// twice. Lists rather than sets: the batch builds each set once, from its list.
-    pub occurrences: Vec<((GroupId, Date), Vec<MemberId>)>,
+    /// group on that date, as positions in `pupils`, ascending (so in id order) without
+    /// repeats. Sorted by (group, date), no key twice. Numbers rather than ids: planning
+    /// compares integers ([`Export::snapshots`]).
+    pub occurrences: Vec<((GroupId, Date), Vec<u32>)>,
+    /// Every pupil of `rtrwpupils.csv`, in id order without repeats: what the numbers in
+    /// `occurrences` stand for.
+    pub pupils: Vec<MemberId>,
     pub group_names: BTreeMap<GroupId, String>,
     pub member_names: BTreeMap<MemberId, String>,
     pub warnings: Warnings,
@@ -150,7 +155,7 @@ impl Export {
             text(&mut hasher, group.as_str());
             hasher.update(date.days_from_ce().to_be_bytes());
             hasher.update((members.len() as u64).to_be_bytes());
-            for member in members {
+            for member in self.snapshots().members(members) {
                 text(&mut hasher, member.as_str());
             }
         }
@@ -165,6 +170,24 @@ impl Export {
             text(&mut hasher, name);
         }
         hasher.finalize().into()
+    }
+
+    /// The occurrences as planning takes them: numbered lists and what the numbers stand
+    /// for.
+    pub fn snapshots(&self) -> Snapshots<'_> {
+        Snapshots {
+            pupils: &self.pupils,
+            lists: &self.occurrences,
+        }
+    }
+
+    /// The ids of the pupils of the occurrence at `index` of `occurrences`, in id order.
+    pub fn occurrence_pupils(&self, index: usize) -> impl Iterator<Item = &MemberId> {
+        let list = self
+            .occurrences
+            .get(index)
+            .map_or(&[][..], |(_, list)| list);
+        self.snapshots().members(list)
     }
 
     /// The source a commit of this export records: its files, and its statements entry
@@ -242,7 +265,7 @@ pub fn parse_with_sources(
     let pupil_rows = pupil_rows?;
 
     let listings = pupil_rows.listings(&occurrences, &mut export.warnings);
-    let (members, listed) = occurrences.members(&pupil_rows.pupils, listings);
+    let (members, pupils, listed) = occurrences.members(&pupil_rows.pupils, listings);
     export.warnings.duplicate_pupil_rows = listed.duplicates;
     let mut missing: Vec<MemberId> = listed
         .pupils
@@ -261,6 +284,7 @@ pub fn parse_with_sources(
         })
         .collect();
     export.occurrences.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    export.pupils = pupils;
     export.files = sources;
     export.options = options.as_recorded();
     export.statements = Some(SourceFile {

@@ -501,12 +501,13 @@ impl Occurrences {
     /// Each key's members (in `keys` order), from (slot, pupil) listings: grouped by key
     /// with a counting sort, then sorted by (pupil, slot) within each key, so that a
     /// pupil's repeats in one slot are adjacent (a duplicate row) and the key's pupils come
-    /// out in id order (two occurrences of a group on one day are one snapshot).
+    /// out in id order (two occurrences of a group on one day are one snapshot). Members
+    /// are given as ranks: positions in the pupils in id order, returned beside them.
     pub(super) fn members(
         &self,
         pupils: &Pupils,
         listings: Vec<(u32, u32)>,
-    ) -> (Vec<Vec<MemberId>>, Listed) {
+    ) -> (Vec<Vec<u32>>, Vec<MemberId>, Listed) {
         let rank = pupils.ranks();
         let by_rank = pupils.by_rank(&rank);
         let key_of = |slot: u32| self.key_of_slot[slot as usize] as usize;
@@ -543,7 +544,7 @@ impl Occurrences {
                     let member = (entry >> 32) as usize;
                     if previous.is_none_or(|previous| (previous >> 32) as usize != member) {
                         listed[member] = true;
-                        ids.push(by_rank[member].clone());
+                        ids.push(member as u32);
                     }
                     previous = Some(entry);
                 }
@@ -556,7 +557,7 @@ impl Occurrences {
             .filter(|(_, listed)| *listed)
             .map(|(member, _)| member.clone())
             .collect();
-        (members, Listed { duplicates, pupils })
+        (members, by_rank, Listed { duplicates, pupils })
     }
 }
 
