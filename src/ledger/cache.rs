@@ -218,6 +218,20 @@ impl GroupSpans {
         Self::on(self.bucket(date), date)
     }
 
+    /// Whether the member numbered `number` is on `date`: a binary search of the bucket,
+    /// whose spans are in member order (a member's spans in it are side by side).
+    pub fn holds_on(&self, date: Date, number: u32) -> bool {
+        let bucket_spans = self.bucket(date);
+        let start = bucket_spans.partition_point(|span| span.2 < number);
+        let of_member = bucket_spans[start..]
+            .iter()
+            .take_while(|span| span.2 == number)
+            .count();
+        Self::on(&bucket_spans[start..start + of_member], date)
+            .next()
+            .is_some()
+    }
+
     /// The spans of the bucket holding `date` (none before the first span).
     fn bucket(&self, date: Date) -> &[(Date, Option<Date>, u32)] {
         let offset = date.days_from_ce() - self.first_day;

@@ -64,7 +64,7 @@ impl Included {
 
     fn contains(&self, number: u32) -> bool {
         match self {
-            Included::Now(..) => self.numbers().any(|included| included == number),
+            Included::Now(spans, on) => spans.holds_on(*on, number),
             Included::AsOf(numbers) => numbers.binary_search(&number).is_ok(),
         }
     }
