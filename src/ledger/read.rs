@@ -17,7 +17,7 @@ use crate::log::hash::hex;
 use crate::log::hash::Hash;
 use crate::log::source::Source;
 use crate::model::{Date, GroupId, MemberId};
-use crate::projection::{GroupOnDate, GroupState, MemberState};
+use crate::projection::{GroupNesting, GroupOnDate, GroupState, MemberState};
 use crate::storage::anchor::read_anchor;
 
 /// A commit as `muster log` lists it.
@@ -82,14 +82,21 @@ impl Ledger {
     /// empty. From the cached state when it is held, else from the group's block without
     /// decoding its members (what resolving a member's groups asks of each of them).
     pub fn has_parents(&self, group: &GroupId) -> Result<bool> {
+        Ok(self
+            .nesting(group)?
+            .is_some_and(|nesting| !nesting.parents.is_empty()))
+    }
+
+    /// The nesting timelines of `group` (see [`GroupNesting`]), or `None` for an unknown
+    /// group. From the cached state when it is held, else from the group's block without
+    /// decoding its members.
+    pub fn nesting(&self, group: &GroupId) -> Result<Option<GroupNesting>> {
         if let Some(state) = self.groups.lock().get(group) {
-            return Ok(!state.parents.is_empty());
+            return Ok(Some(state.nesting()));
         }
         match &self.derived {
-            Some(derived) => Ok(derived
-                .group_parents(group)?
-                .is_some_and(|parents| !parents.is_empty())),
-            None => Ok(false),
+            Some(derived) => derived.group_nesting(group),
+            None => Ok(None),
         }
     }
 

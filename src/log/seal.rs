@@ -8,8 +8,10 @@
 use crate::error::{Error, Result};
 use crate::model::MAX_BODY_BYTES;
 
-/// The version of every sealed value other than a commit (group and member states, head
-/// records, names, the applied-through marker): each has only ever had this one.
+/// The version of every sealed value other than a commit and a group block (member
+/// states, head records, names, the applied-through marker, directories, the register,
+/// the vault): each has only ever had this one. A group block is at
+/// `storage::block::GROUP_BLOCK_VERSION`.
 pub const VALUE_VERSION: u16 = 1;
 
 /// Length of the envelope before the body: magic (4), version (2), body length (4).

@@ -30,7 +30,7 @@ use crate::model::{GroupId, MemberId};
 use crate::projection::timeline::Entry;
 
 pub use fold::Fold;
-pub use state::{GroupOnDate, GroupState, MemberState};
+pub use state::{GroupNesting, GroupOnDate, GroupState, MemberState};
 
 /// A working set of group and member states: loaded from a store on demand (or built from
 /// nothing during a rebuild), changed by applying commits, then written back.

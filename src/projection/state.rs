@@ -146,7 +146,24 @@ pub struct GroupOnDate {
     pub subgroups: BTreeMap<GroupId, Timeline>,
 }
 
+/// A group's nesting timelines alone: its subgroups and the groups that name it as a
+/// subgroup. What resolving a member's groups needs of each group on the way up, most of
+/// which it never needs the members of.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GroupNesting {
+    pub subgroups: BTreeMap<GroupId, Timeline>,
+    pub parents: BTreeMap<GroupId, Timeline>,
+}
+
 impl GroupState {
+    /// This group's nesting timelines (see [`GroupNesting`]).
+    pub fn nesting(&self) -> GroupNesting {
+        GroupNesting {
+            subgroups: self.subgroups.clone(),
+            parents: self.parents.clone(),
+        }
+    }
+
     /// What this group says on `date` as of commit `as_of` (see [`GroupOnDate`]).
     pub fn on_date(&self, date: Date, as_of: Option<u64>) -> GroupOnDate {
         let mut answer = GroupOnDate {

@@ -496,8 +496,10 @@ pub fn groups_resolved(
     let mut next: Vec<GroupId> = state.groups.keys().cloned().collect();
     while let Some(group) = next.pop() {
         if candidates.insert(group.clone()) {
-            if let Some(group_state) = ledger.group(&group)? {
-                next.extend(group_state.parents.keys().cloned());
+            // Only the nesting timelines: whether the member is directly in a group is
+            // their own timeline's to say, so no group's members are decoded.
+            if let Some(nesting) = ledger.nesting(&group)? {
+                next.extend(nesting.parents.into_keys());
             }
         }
     }
@@ -556,8 +558,10 @@ fn contains(
         Some(Change::Join) => true,
         Some(Change::Exclude) => false,
         _ => {
-            let state = ledger.group_state(group)?;
-            let subgroups = subgroups_of(&state.subgroups, on, as_of);
+            // Only the group's subgroups: its members are the member's own timeline's
+            // business, already read.
+            let nesting = ledger.nesting(group)?.unwrap_or_default();
+            let subgroups = subgroups_of(&nesting.subgroups, on, as_of);
             let mut holds = |subgroups: &[GroupId]| -> Result<bool> {
                 for subgroup in subgroups.iter().filter(|g| candidates.contains(*g)) {
                     if contains(

@@ -261,7 +261,11 @@ pub fn stored_files(data: &[u8]) {
     let store = MemoryStore::default();
     if mode & 3 == 2 {
         let group = GroupId::new("g").expect("a valid id");
-        let Ok(block) = crate::log::seal::seal(Magic::GroupState, bytes) else {
+        let Ok(block) = crate::log::seal::seal_versioned(
+            Magic::GroupState,
+            crate::storage::block::GROUP_BLOCK_VERSION,
+            bytes,
+        ) else {
             return;
         };
         if let Ok(state) = crate::storage::block::decode_group(&group, &block) {

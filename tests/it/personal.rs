@@ -783,16 +783,7 @@ mod property {
 #[test]
 fn a_ledger_made_before_the_vault_moves_its_names_in_once() {
     let sandbox = Sandbox::new();
-    let archive =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/ledger-before-vault.tar.gz");
-    let status = std::process::Command::new("tar")
-        .arg("-xzf")
-        .arg(&archive)
-        .arg("-C")
-        .arg(sandbox.dir.path())
-        .status()
-        .unwrap();
-    assert!(status.success());
+    sandbox.unpack("ledger-before-vault.tar.gz");
     let db = sandbox.path("ledger");
     assert!(db.join("muster.names").exists());
     let run = |args: &[&str]| crate::support::run_in(sandbox.dir.path(), &db, args);

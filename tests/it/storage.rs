@@ -428,3 +428,40 @@ fn queries_read_musters_own_files_only_while_they_are_up_to_date() {
         vec![MemberId::new("a").unwrap()]
     );
 }
+
+/// A ledger made by the muster before the date index (derived-state layout 1, kept in
+/// `tests/data`) is read by this one: the first query finds the old layout, rebuilds the
+/// file from the log in layout 2 (now with a date index for G1's block), and every
+/// answer is the one a ledger made by this muster from the same files gives.
+#[test]
+fn a_derived_file_of_layout_1_is_rebuilt_in_layout_2_and_answers_alike() {
+    let sandbox = crate::support::Sandbox::new();
+    sandbox.unpack("ledger-derived-layout-1.tar.gz");
+    let (old, fresh) = (sandbox.path("ledger"), sandbox.path("fresh"));
+    let layout = |db: &std::path::Path| {
+        let bytes = std::fs::read(db.join("muster.derived")).unwrap();
+        u16::from_be_bytes([bytes[4], bytes[5]])
+    };
+    assert_eq!(layout(&old), 1);
+    let run = |db: &std::path::Path, args: &[&str]| {
+        crate::support::run_in(sandbox.dir.path(), db, args).ok()
+    };
+    run(&fresh, &["import", "facts", "facts.csv"]);
+    run(&fresh, &["import", "nesting", "nesting.csv"]);
+    let mut answered = 0;
+    for day in (0..1_600).step_by(53) {
+        let on = Date::from_ymd(2019, 1, 1)
+            .unwrap()
+            .add_days(day)
+            .unwrap()
+            .to_string();
+        let args = ["members", "G0", "--on", &on, "--format", "json"];
+        let (before, now) = (run(&old, &args).stdout, run(&fresh, &args).stdout);
+        assert_eq!(before, now, "on {on}");
+        answered += usize::from(now.contains("M0"));
+    }
+    assert!(answered > 10, "most dates have members: {answered}");
+    assert_eq!(layout(&old), derived::DERIVED_VERSION);
+    assert_eq!(derived::DERIVED_VERSION, 2);
+    run(&old, &["verify"]);
+}

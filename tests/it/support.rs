@@ -44,6 +44,21 @@ impl Sandbox {
         self.dir.path().join(name)
     }
 
+    /// Unpacks `tests/data/ARCHIVE` (a `.tar.gz`) into the sandbox.
+    pub fn unpack(&self, archive: &str) {
+        let archive = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data")
+            .join(archive);
+        let status = Command::new("tar")
+            .arg("-xzf")
+            .arg(&archive)
+            .arg("-C")
+            .arg(self.dir.path())
+            .status()
+            .expect("run tar");
+        assert!(status.success(), "unpacking {}", archive.display());
+    }
+
     pub fn db(&self) -> PathBuf {
         self.path("ledger.db")
     }

@@ -12,7 +12,6 @@
 //! and hash). A reader that finds a tag other than the log's head does not answer from the
 //! file: the ledger catches the file up (or rebuilds it) first.
 
-use std::collections::BTreeMap;
 use std::ops::Range;
 use std::sync::{Arc, Mutex};
 
@@ -22,8 +21,7 @@ use crate::log::hash::Hash;
 use crate::log::seal::{unseal, Magic};
 use crate::model::MAX_DIRECTORY_ENTRIES;
 use crate::model::{GroupId, MemberId, MAX_ID_BYTES};
-use crate::projection::timeline::Timeline;
-use crate::projection::{GroupState, MemberState, Projection};
+use crate::projection::{GroupNesting, GroupState, MemberState, Projection};
 use crate::storage::block;
 use crate::storage::store::{ReadAt, SideFile, Store};
 
@@ -34,7 +32,7 @@ pub use write::{register, write, write_fold, write_whole, EncodedBlocks};
 /// The four bytes that open the file.
 pub const DERIVED_MAGIC: [u8; 4] = *b"MUSD";
 /// The layout version written and read.
-pub const DERIVED_VERSION: u16 = 1;
+pub const DERIVED_VERSION: u16 = 2;
 /// The fixed header's length; blocks start right after it.
 pub const HEADER_BYTES: u64 = 96;
 /// Bytes of one entry of the imports register: a fingerprint and a commit number.
@@ -394,13 +392,13 @@ impl DerivedFile {
             .map_err(|error| self.damaged(error))
     }
 
-    /// The parent timelines of `group` alone (see [`block::decode_group_parents`]); `None`
-    /// for a group the file does not hold.
-    pub fn group_parents(&self, group: &GroupId) -> Result<Option<BTreeMap<GroupId, Timeline>>> {
+    /// The nesting timelines of `group` alone (see [`block::decode_group_nesting`]);
+    /// `None` for a group the file does not hold.
+    pub fn group_nesting(&self, group: &GroupId) -> Result<Option<GroupNesting>> {
         let Some(bytes) = self.block(Side::Groups, group.as_str())? else {
             return Ok(None);
         };
-        block::decode_group_parents(group, &bytes)
+        block::decode_group_nesting(group, &bytes)
             .map(Some)
             .map_err(|error| self.damaged(error))
     }

@@ -336,7 +336,7 @@ fn encode_side<O>(
             writer.packed_timeline(
                 inner_ids[id as usize],
                 run.iter().map(|f| (f.days, f.seq_change)),
-            );
+            )?;
         }
         let block = writer.finish()?;
         lengths.push(u32::try_from(block.len()).map_err(|_| {

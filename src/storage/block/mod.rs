@@ -1,21 +1,33 @@
 //! The bytes of one group's or one member's state in the derived-state file: a compact,
-//! hand-written layout (`docs/format.md`, "Blocks"), sealed like every stored value.
+//! hand-written layout (`docs/format.md`, "A group block", "The date index", "A member
+//! block"), sealed like every stored value.
 //!
 //! Owns: [`BlockWriter`] (used both for a state in memory and, by a rebuild, straight
-//! from sorted facts), and decoding a block back into a [`GroupState`] or
-//! [`MemberState`], checked.
+//! from sorted facts), decoding a block back into a [`GroupState`] or [`MemberState`],
+//! checked, and reading a group block for one date (through its date index, in
+//! `date_index`, when it has one).
 //! Must not: decide what a state holds (that is `projection`), or where blocks lie in the
 //! file (that is `derived`).
+
+mod date_index;
 
 use std::collections::BTreeMap;
 
 use crate::error::{Error, Result};
-use crate::log::seal::{seal, unseal, Magic};
+use crate::log::seal::{seal, seal_versioned, unseal, unseal_versioned, Magic};
 use crate::log::source::SourceKind;
 use crate::model::limits::{MAX_YEAR, MIN_YEAR};
 use crate::model::{Change, Date, GroupId, MemberId, MAX_ID_BYTES};
 use crate::projection::timeline::{Entry, Timeline, INLINE_ENTRIES};
-use crate::projection::{GroupOnDate, GroupState, MemberState};
+use crate::projection::{GroupNesting, GroupOnDate, GroupState, MemberState};
+
+use date_index::DateIndexBuilder;
+pub use date_index::{BUCKET_DAYS, MAX_SHARE, MIN_INDEXED_TIMELINES};
+
+/// The version of a group block's envelope. Version 2 added the section table and the
+/// date index; version 1 blocks lived only in derived files of layout version 1, which
+/// are rebuilt, never read block by block.
+pub const GROUP_BLOCK_VERSION: u16 = 2;
 
 /// Fewest bytes of one timeline entry: two variable-length integers (LEB128, 1 to 5 bytes
 /// each): the days since the entry before (for the first, since the common era), then
@@ -36,7 +48,8 @@ fn push_varint(body: &mut Vec<u8>, mut value: u32) {
     body.push(value as u8);
 }
 
-/// Writes one block: the state's own fields, then its timelines in id order.
+/// Writes one block: the state's own fields, then its timelines in id order (and for a
+/// group, its nesting timelines and date index).
 pub struct BlockWriter {
     magic: Magic,
     body: Vec<u8>,
@@ -44,6 +57,17 @@ pub struct BlockWriter {
     count_at: usize,
     count: u32,
     previous_id: Vec<u8>,
+    /// A group block's section table and the index of its member timelines so far.
+    group: Option<GroupSections>,
+}
+
+/// What a group block writer keeps beyond the timelines: where its section table is, and
+/// the date index being built.
+struct GroupSections {
+    /// Where the two `u32` section offsets go (nesting, then date index).
+    table_at: usize,
+    nesting_at: u32,
+    index: DateIndexBuilder,
 }
 
 impl BlockWriter {
@@ -62,10 +86,18 @@ impl BlockWriter {
                 body.extend_from_slice(&date.days_from_ce().to_be_bytes());
             }
         }
-        // At most five kinds exist, so the count fits a byte.
+        // At most seven kinds exist, so the count fits a byte.
         body.push(sources.len() as u8);
         body.extend(sources.iter().map(|kind| kind.number()));
-        BlockWriter::with_prefix(Magic::GroupState, body)
+        let table_at = body.len();
+        body.extend_from_slice(&[0; 8]);
+        let mut writer = BlockWriter::with_prefix(Magic::GroupState, body);
+        writer.group = Some(GroupSections {
+            table_at,
+            nesting_at: 0,
+            index: DateIndexBuilder::default(),
+        });
+        writer
     }
 
     /// A member block: `applied_through`.
@@ -82,15 +114,40 @@ impl BlockWriter {
             count_at,
             count: 0,
             previous_id: Vec::new(),
+            group: None,
         }
+    }
+
+    /// Where the next timeline starts, in bytes from the first: its date index position.
+    fn position(&self) -> Result<u32> {
+        u32::try_from(self.body.len() - self.count_at - 4).map_err(|_| {
+            Error::new(
+                crate::error::ErrorKind::Limit,
+                "a derived state is too large",
+            )
+        })
     }
 
     /// Adds the timeline of `id` (a member in a group block, a group in a member block).
     /// Ids must come in strictly ascending order, entries sorted by (date, commit).
-    pub fn timeline(&mut self, id: &str, entries: impl ExactSizeIterator<Item = Entry>) {
+    pub fn timeline(
+        &mut self,
+        id: &str,
+        entries: impl ExactSizeIterator<Item = Entry> + Clone,
+    ) -> Result<()> {
         self.next_id(id);
+        if self.group.is_some() {
+            let position = self.position()?;
+            if let Some(group) = &mut self.group {
+                let days = entries
+                    .clone()
+                    .map(|entry| (entry.date.days_from_ce(), entry.change != Change::Leave));
+                group.index.timeline(position, days);
+            }
+        }
         push_timeline(&mut self.body, id, entries);
         self.count += 1;
+        Ok(())
     }
 
     /// [`Self::timeline`] with each entry as stored: days from the common era, and
@@ -99,11 +156,21 @@ impl BlockWriter {
     pub fn packed_timeline(
         &mut self,
         id: &str,
-        entries: impl ExactSizeIterator<Item = (i32, u32)>,
-    ) {
+        entries: impl ExactSizeIterator<Item = (i32, u32)> + Clone,
+    ) -> Result<()> {
         self.next_id(id);
+        if self.group.is_some() {
+            let position = self.position()?;
+            if let Some(group) = &mut self.group {
+                let days = entries
+                    .clone()
+                    .map(|(days, packed)| (days, packed & 1 == 1));
+                group.index.timeline(position, days);
+            }
+        }
         push_packed_timeline(&mut self.body, id, entries);
         self.count += 1;
+        Ok(())
     }
 
     fn next_id(&mut self, id: &str) {
@@ -118,9 +185,13 @@ impl BlockWriter {
         &mut self,
         subgroups: &BTreeMap<GroupId, Timeline>,
         parents: &BTreeMap<GroupId, Timeline>,
-    ) {
+    ) -> Result<()> {
         if subgroups.is_empty() && parents.is_empty() {
-            return;
+            return Ok(());
+        }
+        let nesting_at = self.section_offset()?;
+        if let Some(group) = &mut self.group {
+            group.nesting_at = nesting_at;
         }
         for side in [subgroups, parents] {
             push_count(&mut self.body, side.len());
@@ -132,13 +203,38 @@ impl BlockWriter {
                 );
             }
         }
+        Ok(())
+    }
+
+    /// Where the next section starts, in bytes from the start of the body.
+    fn section_offset(&self) -> Result<u32> {
+        u32::try_from(self.body.len()).map_err(|_| {
+            Error::new(
+                crate::error::ErrorKind::Limit,
+                "a derived state is too large",
+            )
+        })
     }
 
     /// The sealed block.
     pub fn finish(mut self) -> Result<Vec<u8>> {
         let count = self.count.to_be_bytes();
         self.body[self.count_at..self.count_at + 4].copy_from_slice(&count);
-        seal(self.magic, &self.body)
+        let Some(group) = self.group.take() else {
+            return seal(self.magic, &self.body);
+        };
+        let index_at = match group.index.finish() {
+            Some(index) => {
+                let at = self.section_offset()?;
+                self.body.extend_from_slice(&index);
+                at
+            }
+            None => 0,
+        };
+        let table = &mut self.body[group.table_at..group.table_at + 8];
+        table[..4].copy_from_slice(&group.nesting_at.to_be_bytes());
+        table[4..].copy_from_slice(&index_at.to_be_bytes());
+        seal_versioned(self.magic, GROUP_BLOCK_VERSION, &self.body)
     }
 }
 
@@ -206,9 +302,9 @@ pub fn encode_group(state: &GroupState) -> Result<Vec<u8>> {
         &state.sources,
     );
     for (member, timeline) in &state.members {
-        writer.timeline(member.as_str(), timeline.entries().iter().copied());
+        writer.timeline(member.as_str(), timeline.entries().iter().copied())?;
     }
-    writer.nesting(&state.subgroups, &state.parents);
+    writer.nesting(&state.subgroups, &state.parents)?;
     writer.finish()
 }
 
@@ -216,7 +312,7 @@ pub fn encode_group(state: &GroupState) -> Result<Vec<u8>> {
 pub fn encode_member(state: &MemberState) -> Result<Vec<u8>> {
     let mut writer = BlockWriter::member(state.applied_through);
     for (group, timeline) in &state.groups {
-        writer.timeline(group.as_str(), timeline.entries().iter().copied());
+        writer.timeline(group.as_str(), timeline.entries().iter().copied())?;
     }
     writer.finish()
 }
@@ -390,18 +486,53 @@ impl<'a> Reader<'a> {
     }
 
     /// A group block, unsealed, read past its header (applied-through, observed and ended
-    /// dates, sources) to its member timelines: for readers that want only what follows.
-    fn past_group_header(bytes: &'a [u8]) -> Result<Reader<'a>> {
-        let mut reader = Reader {
-            bytes: unseal(Magic::GroupState, bytes)?,
-            at: 0,
-        };
+    /// dates, sources) and section table to its member timelines: for readers that want
+    /// only what follows.
+    fn past_group_header(bytes: &'a [u8]) -> Result<(Reader<'a>, GroupLayout)> {
+        let mut reader = Reader::group_block(bytes)?;
         reader.u64()?;
         reader.dates()?;
         reader.dates()?;
         let source_count = reader.u8()? as usize;
         reader.take(source_count)?;
-        Ok(reader)
+        let layout = reader.section_table()?;
+        Ok((reader, layout))
+    }
+
+    /// A group block's body, its envelope checked.
+    fn group_block(bytes: &'a [u8]) -> Result<Reader<'a>> {
+        let (_, body) = unseal_versioned(Magic::GroupState, &[GROUP_BLOCK_VERSION], bytes)?;
+        Ok(Reader { bytes: body, at: 0 })
+    }
+
+    /// A group block's section table, read after its sources and checked: the member
+    /// timelines follow it, then the nesting timelines and the date index when present,
+    /// in that order, the last running to the body's end.
+    fn section_table(&mut self) -> Result<GroupLayout> {
+        let offset = |at: u32| (at != 0).then_some(at as usize);
+        let (nesting_at, index_at) = (offset(self.u32()?), offset(self.u32()?));
+        let members_at = self.at;
+        let length = self.bytes.len();
+        let members_end = nesting_at.or(index_at).unwrap_or(length);
+        // The member count comes first; a section that starts inside it, before the one
+        // listed before it, or at or past the body's end lies.
+        let in_order = members_at + 4 <= members_end
+            && nesting_at.is_none_or(|nesting| index_at.is_none_or(|index| nesting < index))
+            && [nesting_at, index_at]
+                .iter()
+                .flatten()
+                .all(|&at| at < length);
+        if !in_order {
+            return Err(Error::corrupt(
+                "a group block's section table is out of order",
+            ));
+        }
+        Ok(GroupLayout {
+            members_at,
+            members_end,
+            nesting_at,
+            index_at,
+        })
     }
 
     /// The next id's bytes of a list whose ids must be strictly ascending after
@@ -452,6 +583,36 @@ impl<'a> Reader<'a> {
         Ok(state)
     }
 
+    /// A group block's member timelines, and the date index they give (positions counted
+    /// from the first timeline, as written).
+    fn member_timelines(
+        &mut self,
+        layout: &GroupLayout,
+    ) -> Result<(BTreeMap<MemberId, Timeline>, DateIndexBuilder)> {
+        let count = self.count(1 + 1 + 1)?;
+        let mut pairs = Vec::with_capacity(count);
+        let mut index = DateIndexBuilder::default();
+        let mut previous: Option<&[u8]> = None;
+        for _ in 0..count {
+            // Inside the body, whose length is a u32.
+            let position = (self.at - layout.first_timeline()) as u32;
+            let text = self.next_id(&mut previous)?;
+            let member =
+                MemberId::new(text).map_err(|_| Error::corrupt("a block holds an invalid id"))?;
+            let timeline = self.timeline()?;
+            index.timeline(
+                position,
+                timeline
+                    .entries()
+                    .iter()
+                    .map(|entry| (entry.date.days_from_ce(), entry.change != Change::Leave)),
+            );
+            pairs.push((member, timeline));
+        }
+        // Sorted input: the map is built in one pass.
+        Ok((pairs.into_iter().collect(), index))
+    }
+
     /// Timelines keyed by id, ids strictly ascending.
     fn timelines<K: Ord>(
         &mut self,
@@ -470,28 +631,55 @@ impl<'a> Reader<'a> {
     }
 
     fn end(&self) -> Result<()> {
-        match self.at == self.bytes.len() {
+        self.end_at(self.bytes.len())
+    }
+
+    /// Checks that a section read ends exactly where the next begins.
+    fn end_at(&self, end: usize) -> Result<()> {
+        match self.at == end {
             true => Ok(()),
             false => Err(Error::corrupt("a block has trailing bytes")),
         }
     }
 }
 
-/// Only the parent timelines of a group block (the groups that name it as a subgroup),
-/// stepping over its member and subgroup timelines without building them: what resolving
-/// a member's groups needs of each of their groups, at a fraction of a whole decode. The
-/// block's checksum is checked; the full checks are [`decode_group`]'s.
-pub fn decode_group_parents(group: &GroupId, bytes: &[u8]) -> Result<BTreeMap<GroupId, Timeline>> {
+/// Where a group block's sections lie (body offsets), from its section table.
+struct GroupLayout {
+    /// The member timelines' count; the first timeline follows it.
+    members_at: usize,
+    /// Where the member timelines end: the next section's start, or the body's end.
+    members_end: usize,
+    nesting_at: Option<usize>,
+    index_at: Option<usize>,
+}
+
+impl GroupLayout {
+    /// Where the first member timeline starts: date index positions count from here.
+    fn first_timeline(&self) -> usize {
+        self.members_at + 4
+    }
+
+    /// Where the nesting timelines end: the index's start, or the body's end.
+    fn nesting_end(&self, length: usize) -> usize {
+        self.index_at.unwrap_or(length)
+    }
+}
+
+/// Only the nesting timelines of a group block (see [`GroupNesting`]), found through its
+/// section table without reading its member timelines: what resolving a member's groups
+/// needs of each group on the way up, at a fraction of a whole decode. The block's
+/// checksum is checked; the full checks are [`decode_group`]'s.
+pub fn decode_group_nesting(group: &GroupId, bytes: &[u8]) -> Result<GroupNesting> {
     let decoded = (|| {
-        let mut reader = Reader::past_group_header(bytes)?;
-        reader.skip_timelines()?;
-        if reader.at == reader.bytes.len() {
-            return Ok(BTreeMap::new());
-        }
-        reader.skip_timelines()?;
+        let (mut reader, layout) = Reader::past_group_header(bytes)?;
+        let Some(nesting_at) = layout.nesting_at else {
+            return Ok(GroupNesting::default());
+        };
+        reader.at = nesting_at;
+        let subgroups = reader.timelines(|text| GroupId::new(text).ok())?;
         let parents = reader.timelines(|text| GroupId::new(text).ok())?;
-        reader.end()?;
-        Ok(parents)
+        reader.end_at(layout.nesting_end(reader.bytes.len()))?;
+        Ok(GroupNesting { subgroups, parents })
     })();
     decoded.map_err(|e: Error| Error::corrupt(format!("group {group}: {}", e.detail())))
 }
@@ -520,30 +708,61 @@ pub fn decode_group_on(
     as_of: Option<u64>,
 ) -> Result<GroupOnDate> {
     let decoded = (|| {
-        let mut reader = Reader::past_group_header(bytes)?;
+        let (mut reader, layout) = Reader::past_group_header(bytes)?;
         let mut answer = GroupOnDate::default();
         let on_day = on.days_from_ce();
         let valid_days = valid_days()?;
-        let count = reader.count(1 + 1 + 1)?;
-        let mut previous: Option<&[u8]> = None;
-        for _ in 0..count {
-            let bytes = reader.next_id_bytes(&mut previous)?;
-            let list = match reader.state_on(on_day, as_of, &valid_days)? {
+        let keep = |answer: &mut GroupOnDate, id: &[u8], state: Change| {
+            let list = match state {
                 Change::Join => &mut answer.included,
                 Change::Exclude => &mut answer.excluded,
-                Change::Leave => continue,
+                Change::Leave => return Ok(()),
             };
-            let id = std::str::from_utf8(bytes)
+            let id = std::str::from_utf8(id)
                 .ok()
                 .and_then(|text| MemberId::new(text).ok())
                 .ok_or_else(|| Error::corrupt("a block holds an invalid id"))?;
             list.push(id);
+            Ok::<(), Error>(())
+        };
+        let count = reader.count(1 + 1 + 1)?;
+        let mut previous: Option<&[u8]> = None;
+        match layout.index_at.filter(|_| as_of.is_none()) {
+            // The index speaks of the latest belief: it lists every timeline that may be
+            // in or out of the group on the day, and only those are read.
+            Some(index_at) => {
+                let first = layout.first_timeline();
+                let mut read_up_to = first;
+                for position in date_index::candidates(&reader.bytes[index_at..], on_day)? {
+                    let at = first.saturating_add(position as usize);
+                    if at < read_up_to || at >= layout.members_end {
+                        return Err(Error::corrupt("a date index points outside its timelines"));
+                    }
+                    reader.at = at;
+                    let id = reader.next_id_bytes(&mut previous)?;
+                    let state = reader.state_on(on_day, None, &valid_days)?;
+                    if reader.at > layout.members_end {
+                        return Err(Error::corrupt("a date index points outside its timelines"));
+                    }
+                    read_up_to = reader.at;
+                    keep(&mut answer, id, state)?;
+                }
+            }
+            None => {
+                for _ in 0..count {
+                    let id = reader.next_id_bytes(&mut previous)?;
+                    let state = reader.state_on(on_day, as_of, &valid_days)?;
+                    keep(&mut answer, id, state)?;
+                }
+                reader.end_at(layout.members_end)?;
+            }
         }
-        if reader.at < reader.bytes.len() {
+        if let Some(nesting_at) = layout.nesting_at {
+            reader.at = nesting_at;
             answer.subgroups = reader.timelines(|text| GroupId::new(text).ok())?;
             reader.skip_timelines()?;
+            reader.end_at(layout.nesting_end(reader.bytes.len()))?;
         }
-        reader.end()?;
         Ok(answer)
     })();
     decoded.map_err(|e: Error| Error::corrupt(format!("group {group}: {}", e.detail())))
@@ -552,10 +771,7 @@ pub fn decode_group_on(
 /// A group block, decoded and checked.
 pub fn decode_group(group: &GroupId, bytes: &[u8]) -> Result<GroupState> {
     let decoded = (|| {
-        let mut reader = Reader {
-            bytes: unseal(Magic::GroupState, bytes)?,
-            at: 0,
-        };
+        let mut reader = Reader::group_block(bytes)?;
         let applied_through = reader.u64()?;
         let observed = reader.dates()?;
         let ended = reader.dates()?;
@@ -566,9 +782,11 @@ pub fn decode_group(group: &GroupId, bytes: &[u8]) -> Result<GroupState> {
                     .ok_or_else(|| Error::corrupt("a block holds an unknown source kind"))
             })
             .collect::<Result<Vec<_>>>()?;
-        let members = reader.timelines(|text| MemberId::new(text).ok())?;
+        let layout = reader.section_table()?;
+        let (members, index) = reader.member_timelines(&layout)?;
+        reader.end_at(layout.members_end)?;
         let (mut subgroups, mut parents) = (BTreeMap::new(), BTreeMap::new());
-        if reader.at < reader.bytes.len() {
+        if layout.nesting_at.is_some() {
             subgroups = reader.timelines(|text| GroupId::new(text).ok())?;
             parents = reader.timelines(|text| GroupId::new(text).ok())?;
             if subgroups.is_empty() && parents.is_empty() {
@@ -576,8 +794,16 @@ pub fn decode_group(group: &GroupId, bytes: &[u8]) -> Result<GroupState> {
                     "a block holds empty nesting timelines, which are left out",
                 ));
             }
+            reader.end_at(layout.nesting_end(reader.bytes.len()))?;
         }
-        reader.end()?;
+        // The index is a function of the timelines: the one they give is the one stored
+        // (or none, when none pays), so a wrong index is damage found here and by verify.
+        let stored_index = layout.index_at.map(|at| &reader.bytes[at..]);
+        if index.finish().as_deref() != stored_index {
+            return Err(Error::corrupt(
+                "a group block's date index does not match its timelines",
+            ));
+        }
         Ok(GroupState {
             applied_through,
             observed,
@@ -670,6 +896,88 @@ mod tests {
         }
     }
 
+    /// A group block with a date index, its bytes built by hand from the rules in
+    /// docs/format.md: 32 members, member i in for ten days from the first day of bucket
+    /// 3000 + i, so each is listed in one bucket.
+    #[test]
+    fn a_group_block_follows_docs_format_md() {
+        fn leb128(bytes: &mut Vec<u8>, mut value: u32) {
+            loop {
+                let low = (value & 0x7f) as u8;
+                value >>= 7;
+                if value == 0 {
+                    bytes.push(low);
+                    return;
+                }
+                bytes.push(low | 0x80);
+            }
+        }
+        let first_day = |i: u32| (3000 + i) * 256;
+        let mut state = GroupState {
+            applied_through: 5,
+            sources: vec![SourceKind::Facts],
+            ..GroupState::default()
+        };
+        let mut timelines = Vec::new();
+        let mut positions = Vec::new();
+        for i in 0..32u32 {
+            let entry = |days: u32, seq, change| Entry {
+                date: Date::try_from(days as i32).unwrap(),
+                seq,
+                change,
+            };
+            let id = format!("m{i:02}");
+            state.members.insert(
+                MemberId::new(&id).unwrap(),
+                Timeline::from_sorted(vec![
+                    entry(first_day(i), 1, Change::Join),
+                    entry(first_day(i) + 10, 2, Change::Leave),
+                ])
+                .unwrap(),
+            );
+            positions.push(timelines.len() as u32);
+            timelines.push(3);
+            timelines.extend_from_slice(id.as_bytes());
+            leb128(&mut timelines, 2);
+            leb128(&mut timelines, first_day(i));
+            leb128(&mut timelines, 1 << 1 | 1);
+            leb128(&mut timelines, 10);
+            leb128(&mut timelines, 2 << 1);
+        }
+        let mut index = Vec::new();
+        leb128(&mut index, 3000);
+        leb128(&mut index, 32);
+        for position in positions {
+            let mut list = Vec::new();
+            leb128(&mut list, position);
+            leb128(&mut index, list.len() as u32);
+            index.extend_from_slice(&list);
+        }
+        let mut body = 5u64.to_be_bytes().to_vec();
+        body.extend_from_slice(&0u32.to_be_bytes()); // observed dates
+        body.extend_from_slice(&0u32.to_be_bytes()); // ended dates
+        body.extend_from_slice(&[1, 1]); // one source kind: facts
+        let index_at = body.len() + 8 + 4 + timelines.len();
+        body.extend_from_slice(&0u32.to_be_bytes()); // no nesting
+        body.extend_from_slice(&(index_at as u32).to_be_bytes());
+        body.extend_from_slice(&32u32.to_be_bytes());
+        body.extend_from_slice(&timelines);
+        body.extend_from_slice(&index);
+        let mut sealed = b"MUSG".to_vec();
+        sealed.extend_from_slice(&2u16.to_be_bytes());
+        sealed.extend_from_slice(&(body.len() as u32).to_be_bytes());
+        sealed.extend_from_slice(&body);
+        let crc = crc32fast::hash(&sealed);
+        sealed.extend_from_slice(&crc.to_be_bytes());
+
+        assert_eq!(encode_group(&state).unwrap(), sealed);
+        let group = GroupId::new("g").unwrap();
+        assert_eq!(decode_group(&group, &sealed).unwrap(), state);
+        let on = Date::try_from(first_day(5) as i32 + 3).unwrap();
+        let read = decode_group_on(&group, &sealed, on, None).unwrap();
+        assert_eq!(read.included, vec![MemberId::new("m05").unwrap()]);
+    }
+
     #[test]
     fn a_group_block_round_trips() {
         let state = sample();
@@ -717,7 +1025,9 @@ mod tests {
         let last_day = Date::from_ymd(MAX_YEAR, 12, 31).unwrap().days_from_ce();
         for (days, readable) in [(last_day, true), (last_day + 1, false)] {
             let mut writer = BlockWriter::group(1, &[], &[], &[]);
-            writer.packed_timeline("m", [(days, 1 << 1 | 1)].into_iter());
+            writer
+                .packed_timeline("m", [(days, 1 << 1 | 1)].into_iter())
+                .unwrap();
             let bytes = writer.finish().unwrap();
             assert_eq!(decode_group(&group, &bytes).is_ok(), readable, "{days}");
             assert_eq!(
