@@ -147,6 +147,7 @@ pub fn sb_data(scale: BenchScale, sb_scale: generate::Scale) -> Result<SbData, S
         peer_before_late: dir.join("peer-before-late.sqlite"),
     };
     if dir.join(COMPLETE_MARKER).exists() {
+        upgrade_derived(&[&data.ledger_full, &data.ledger_before_late])?;
         return Ok(data);
     }
     eprintln!("bench data: building {} in {}", scale.name(), dir.display());
@@ -198,6 +199,7 @@ pub fn synthetic_data() -> Result<SyntheticData, String> {
         shape: Shape::TEN_MILLION,
     };
     if dir.join(COMPLETE_MARKER).exists() {
+        upgrade_derived(&[&data.ledger])?;
         return Ok(data);
     }
     eprintln!(
@@ -232,6 +234,16 @@ fn remove(dir: &Path) -> Result<(), String> {
         }
         _ => std::fs::create_dir_all(dir).map_err(|e| format!("create {}: {e}", dir.display())),
     }
+}
+
+/// Opens each cached ledger once: a derived-state file in a layout this muster does not
+/// write (the cache key follows the commit version only) is rebuilt here, untimed, and
+/// not in the first timed run. A current file is only checked.
+fn upgrade_derived(ledgers: &[&Path]) -> Result<(), String> {
+    for ledger in ledgers {
+        Ledger::open(ledger, OpenOptions::default()).map_err(failed("open"))?;
+    }
+    Ok(())
 }
 
 fn mark_complete(dir: &Path) -> Result<(), String> {
