@@ -647,21 +647,12 @@ impl Ledger {
 
     pub fn group_name(&self, group: &GroupId) -> Result<Option<String>> {
         let vault = self.vault()?;
-        let subject = Subject::Group(group.clone());
-        Ok(vault
-            .live(&subject, Field::Name, self.head_seq())
-            .and_then(|entry| entry.value.clone()))
+        Ok(live_name(&vault, Subject::Group(group.clone()), self.head_seq()).map(str::to_owned))
     }
 
     pub fn member_name(&self, member: &MemberId) -> Result<Option<String>> {
         let vault = self.vault()?;
-        if vault.erased.binary_search(member).is_ok() {
-            return Ok(None);
-        }
-        let subject = Subject::Member(member.clone());
-        Ok(vault
-            .live(&subject, Field::Name, self.head_seq())
-            .and_then(|entry| entry.value.clone()))
+        Ok(live_member_name(&vault, member, self.head_seq()).map(str::to_owned))
     }
 
     /// Every subject the vault holds a value for, sorted: named members and groups, with
@@ -683,10 +674,12 @@ impl Ledger {
         &self,
         groups: impl IntoIterator<Item = &'a GroupId>,
     ) -> Result<BTreeMap<GroupId, String>> {
+        // The vault taken once for all of them: a table of thousands asks here.
+        let (vault, head) = (self.vault()?, self.head_seq());
         let mut names = BTreeMap::new();
         for group in groups {
-            if let Some(name) = self.group_name(group)? {
-                names.insert(group.clone(), name);
+            if let Some(name) = live_name(&vault, Subject::Group(group.clone()), head) {
+                names.insert(group.clone(), name.to_owned());
             }
         }
         Ok(names)
@@ -697,14 +690,30 @@ impl Ledger {
         &self,
         members: impl IntoIterator<Item = &'a MemberId>,
     ) -> Result<BTreeMap<MemberId, String>> {
+        let (vault, head) = (self.vault()?, self.head_seq());
         let mut names = BTreeMap::new();
         for member in members {
-            if let Some(name) = self.member_name(member)? {
-                names.insert(member.clone(), name);
+            if let Some(name) = live_member_name(&vault, member, head) {
+                names.insert(member.clone(), name.to_owned());
             }
         }
         Ok(names)
     }
+}
+
+/// The name of `subject` live when the log ends at `head`.
+fn live_name(vault: &Vault, subject: Subject, head: u64) -> Option<&str> {
+    vault
+        .live(&subject, Field::Name, head)
+        .and_then(|entry| entry.value.as_deref())
+}
+
+/// The name of `member` live when the log ends at `head`: none for an erased member.
+fn live_member_name<'v>(vault: &'v Vault, member: &MemberId, head: u64) -> Option<&'v str> {
+    if vault.erased.binary_search(member).is_ok() {
+        return None;
+    }
+    live_name(vault, Subject::Member(member.clone()), head)
 }
 
 /// `text` cut to at most `max` bytes on a character boundary: a safeguard for names stored

@@ -80,6 +80,11 @@ macro_rules! id_type {
             pub fn as_str(&self) -> &str {
                 &self.0
             }
+
+            /// The text, shared: for answers that show an id many times.
+            pub fn shared_text(&self) -> Arc<str> {
+                self.0.clone()
+            }
         }
 
         impl TryFrom<String> for $name {

@@ -17,8 +17,9 @@
 
 use std::fmt::Display;
 use std::io::{self, Write};
+use std::sync::Arc;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use muster::model::Date;
 
@@ -31,14 +32,38 @@ pub enum Format {
     Json,
 }
 
+/// A cell's text: made for it, or shared with the answer (an id's text, a path's text
+/// that many rows show), so that a table of thousands of rows does not copy each.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Str {
+    Owned(String),
+    Shared(Arc<str>),
+}
+
+impl Str {
+    fn as_str(&self) -> &str {
+        match self {
+            Str::Owned(text) => text,
+            Str::Shared(text) => text,
+        }
+    }
+
+    fn into_string(self) -> String {
+        match self {
+            Str::Owned(text) => text,
+            Str::Shared(text) => text.to_string(),
+        }
+    }
+}
+
 /// How a cell reads in a table and in CSV.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Text {
     /// Ids, dates, numbers, fixed words: never altered.
-    Exact(String),
+    Exact(Str),
     /// Text that came from outside (names): neutralised in CSV when a spreadsheet would
     /// read it as a formula.
-    Free(String),
+    Free(Str),
     /// An end not reached yet: `open` in a table (a blank would read as missing data),
     /// blank in CSV (what a loader expects for "none").
     Open,
@@ -48,26 +73,68 @@ enum Text {
 /// people read better than programs parse: `member` against `true`, a short hash.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Cell {
-    json: Value,
+    json: Json,
     text: Text,
+}
+
+/// A cell's JSON value, or where to take it from: most cells (ids, names, paths) are in
+/// JSON the string they show, and a table of thousands of rows never asks for it, so that
+/// string is made only when JSON is written.
+#[derive(Clone, Debug, PartialEq)]
+enum Json {
+    Value(Value),
+    /// The cell's text, as a JSON string.
+    Text,
+}
+
+/// What can be shown as an id: its text, which JSON also gets as a string.
+pub trait IdText {
+    fn id_text(&self) -> Str;
+}
+
+impl IdText for muster::GroupId {
+    fn id_text(&self) -> Str {
+        Str::Shared(self.shared_text())
+    }
+}
+
+impl IdText for muster::MemberId {
+    fn id_text(&self) -> Str {
+        Str::Shared(self.shared_text())
+    }
+}
+
+impl IdText for str {
+    fn id_text(&self) -> Str {
+        Str::Owned(self.to_owned())
+    }
+}
+
+impl IdText for String {
+    fn id_text(&self) -> Str {
+        Str::Owned(self.clone())
+    }
 }
 
 impl Cell {
     /// A value whose text is shown exactly as given (ids, numbers, fixed words).
     pub fn exact(json: impl Into<Value>, text: impl Display) -> Cell {
         Cell {
-            json: json.into(),
-            text: Text::Exact(text.to_string()),
+            json: Json::Value(json.into()),
+            text: Text::Exact(Str::Owned(text.to_string())),
         }
     }
 
-    /// An id (or anything serialised and displayed the same way).
-    pub fn id(id: &(impl serde::Serialize + Display)) -> Cell {
-        Cell::exact(json!(id), id)
+    /// An id: a JSON string, and the same text in a table and CSV.
+    pub fn id(id: &(impl IdText + ?Sized)) -> Cell {
+        Cell {
+            json: Json::Text,
+            text: Text::Exact(id.id_text()),
+        }
     }
 
     /// An id that may be absent: JSON `null`, blank text.
-    pub fn optional_id(id: Option<&(impl serde::Serialize + Display)>) -> Cell {
+    pub fn optional_id(id: Option<&(impl IdText + ?Sized)>) -> Cell {
         match id {
             Some(id) => Cell::id(id),
             None => Cell::exact(Value::Null, ""),
@@ -110,7 +177,7 @@ impl Cell {
         match date {
             Some(date) => Cell::date(date),
             None => Cell {
-                json: Value::Null,
+                json: Json::Value(Value::Null),
                 text: Text::Open,
             },
         }
@@ -128,18 +195,31 @@ impl Cell {
 
     /// A name, or none known: JSON `null`, blank text.
     pub fn name<S: AsRef<str> + ?Sized>(name: Option<&S>) -> Cell {
-        let name = name.map(|name| name.as_ref().to_string());
-        Cell {
-            json: name.clone().map_or(Value::Null, Value::String),
-            text: Text::Free(name.unwrap_or_default()),
+        match name {
+            Some(name) => Cell {
+                json: Json::Text,
+                text: Text::Free(Str::Owned(name.as_ref().to_owned())),
+            },
+            None => Cell {
+                json: Json::Value(Value::Null),
+                text: Text::Free(Str::Owned(String::new())),
+            },
         }
     }
 
     /// Free text for tables and CSV only.
     pub fn free_text(text: String) -> Cell {
         Cell {
-            json: Value::String(text.clone()),
-            text: Text::Free(text),
+            json: Json::Text,
+            text: Text::Free(Str::Owned(text)),
+        }
+    }
+
+    /// Free text that many rows show (a path), shared rather than copied into each.
+    pub fn shared_text(text: Arc<str>) -> Cell {
+        Cell {
+            json: Json::Text,
+            text: Text::Free(Str::Shared(text)),
         }
     }
 
@@ -148,11 +228,21 @@ impl Cell {
         Cell::exact(value, value)
     }
 
+    /// The value JSON gets.
+    fn into_json(self) -> Value {
+        match (self.json, self.text) {
+            (Json::Value(value), _) => value,
+            (Json::Text, Text::Exact(text) | Text::Free(text)) => Value::String(text.into_string()),
+            // No constructor pairs an open end with its text as JSON; an open end is null.
+            (Json::Text, Text::Open) => Value::Null,
+        }
+    }
+
     /// A value only JSON shows.
     pub fn json(json: Value) -> Cell {
         Cell {
-            json,
-            text: Text::Exact(String::new()),
+            json: Json::Value(json),
+            text: Text::Exact(Str::Owned(String::new())),
         }
     }
 }
@@ -247,7 +337,7 @@ impl<'a, R> Columns<'a, R> {
                     Shown::Everywhere | Shown::JsonOnly | Shown::MachineOnly
                 )
             })
-            .map(|column| (column.name.to_string(), (column.cell)(row).json))
+            .map(|column| (column.name.to_string(), (column.cell)(row).into_json()))
             .collect()
     }
 
@@ -269,12 +359,13 @@ impl<'a, R> Columns<'a, R> {
                 Shown::MachineOnly => !for_people,
             })
             .collect();
+        let mut cells = Vec::with_capacity(rows.len() * shown.len());
+        for row in rows {
+            cells.extend(shown.iter().map(|column| (column.cell)(row).text));
+        }
         Table {
             columns: shown.iter().map(|column| column.name).collect(),
-            rows: rows
-                .iter()
-                .map(|row| shown.iter().map(|column| (column.cell)(row).text).collect())
-                .collect(),
+            cells,
         }
     }
 
@@ -328,7 +419,7 @@ impl<'a, R> Columns<'a, R> {
                 }
                 writer.write_all(key)?;
                 writer.write_all(b":")?;
-                serde_json::to_writer(&mut *writer, &(column.cell)(row).json)?;
+                serde_json::to_writer(&mut *writer, &(column.cell)(row).into_json())?;
             }
             writer.write_all(b"}")?;
         }
@@ -384,7 +475,8 @@ impl<'a, R> Columns<'a, R> {
 /// Rows of text under named columns.
 pub struct Table {
     columns: Vec<&'static str>,
-    rows: Vec<Vec<Text>>,
+    /// Row after row, `columns.len()` cells each: one allocation for the whole table.
+    cells: Vec<Text>,
 }
 
 impl Table {
@@ -392,19 +484,20 @@ impl Table {
     pub fn aligned(&self) -> String {
         fn text(cell: &Text) -> &str {
             match cell {
-                Text::Exact(text) | Text::Free(text) => text,
+                Text::Exact(text) | Text::Free(text) => text.as_str(),
                 Text::Open => "open",
             }
         }
         let mut widths: Vec<usize> = self.columns.iter().map(|c| c.chars().count()).collect();
-        for row in &self.rows {
+        for row in self.rows() {
             for (width, cell) in widths.iter_mut().zip(row) {
                 *width = (*width).max(text(cell).chars().count());
             }
         }
-        // Written straight into one string: a members table at the 10M scale has
-        // thousands of rows, and a string per padded cell showed in the profile.
-        let mut out = String::new();
+        // Written straight into one string, sized once: a members table at the 10M scale
+        // has thousands of rows, and a string per padded cell showed in the profile.
+        let line_bytes = widths.iter().sum::<usize>() + 2 * widths.len() + 1;
+        let mut out = String::with_capacity(line_bytes * (self.rows().len() + 1));
         let mut line = |cells: &mut dyn Iterator<Item = &str>| {
             let start = out.len();
             for (index, (cell, width)) in cells.zip(&widths).enumerate() {
@@ -420,10 +513,17 @@ impl Table {
             out.push('\n');
         };
         line(&mut self.columns.iter().copied());
-        for row in &self.rows {
+        for row in self.rows() {
             line(&mut row.iter().map(text));
         }
         out
+    }
+
+    /// The rows, each its cells.
+    fn rows(&self) -> std::slice::ChunksExact<'_, Text> {
+        // A table has at least one column (every answer names one); max(1) keeps
+        // chunks_exact from being asked for chunks of none.
+        self.cells.chunks_exact(self.columns.len().max(1))
     }
 
     /// RFC 4180 CSV with the formula rule for free-text cells.
@@ -431,7 +531,7 @@ impl Table {
         let mut writer = csv::Writer::from_writer(Vec::new());
         // Writing to a Vec cannot fail.
         let _ = writer.write_record(&self.columns);
-        for row in &self.rows {
+        for row in self.rows() {
             let _ = writer.write_record(row.iter().map(csv_text));
         }
         String::from_utf8(writer.into_inner().unwrap_or_default()).unwrap_or_default()
@@ -441,8 +541,8 @@ impl Table {
 /// A cell as CSV holds it: free text neutralised, an open end blank.
 fn csv_text(cell: &Text) -> String {
     match cell {
-        Text::Exact(text) => text.clone(),
-        Text::Free(text) => neutralise_formula(text),
+        Text::Exact(text) => text.as_str().to_owned(),
+        Text::Free(text) => neutralise_formula(text.as_str()),
         Text::Open => String::new(),
     }
 }
@@ -458,6 +558,7 @@ pub fn neutralise_formula(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     struct Row {
         id: &'static str,
@@ -467,7 +568,7 @@ mod tests {
 
     fn columns() -> Columns<'static, Row> {
         Columns::new()
-            .column("id", |row: &Row| Cell::id(&row.id))
+            .column("id", |row: &Row| Cell::id(row.id))
             .text_only("name", |row: &Row| Cell::name(row.name.as_ref()))
             .machine_only("until", |row: &Row| Cell::end(row.end))
             .table_only("last_day", |row: &Row| Cell::last_day(row.end))

@@ -11,15 +11,11 @@ use muster::ledger::info::Info;
 use muster::log::hash::hex;
 use muster::query::find::Listed;
 
-use super::columns::{Cell, Columns, Format};
+use super::columns::{Cell, Columns, Format, IdText};
 use super::json_line;
 
 /// A listing of groups or members: `id_column` is `group` or `member`.
-pub fn listed<Id: serde::Serialize + std::fmt::Display>(
-    rows: &[Listed<Id>],
-    id_column: &'static str,
-    format: Format,
-) -> String {
+pub fn listed<Id: IdText>(rows: &[Listed<Id>], id_column: &'static str, format: Format) -> String {
     Columns::new()
         .column(id_column, |row: &Listed<Id>| Cell::id(&row.id))
         .column("name", |row: &Listed<Id>| Cell::name(row.name.as_ref()))

@@ -33,7 +33,7 @@ pub use columns::Format;
 pub use finding::{info, listed};
 pub use sb::{sb_change_line, sb_warnings, write_sb_import, Detail};
 
-use columns::{Cell, Columns};
+use columns::{Cell, Columns, IdText};
 use muster::query::membership;
 
 /// How a line meant for people dates a change: a join by its first day, a leave by the
@@ -239,7 +239,7 @@ struct Answer<'a, S> {
 }
 
 impl<S: serde::Serialize> Answer<'_, S> {
-    fn render<K: Ord + serde::Serialize + std::fmt::Display>(
+    fn render<K: Ord + serde::Serialize + IdText>(
         &self,
         ids: &[K],
         names: &BTreeMap<K, String>,

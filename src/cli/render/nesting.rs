@@ -4,7 +4,8 @@
 //! Owns: those answers' columns and JSON shapes.
 //! Must not: query the ledger or print.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use serde_json::{json, Value};
 
@@ -59,18 +60,25 @@ pub fn members(
             }))
         }
         _ => {
+            // Members that come in the same way share a path: each path's text is made
+            // once, not once per row (an umbrella's table has thousands of rows).
+            let mut texts: HashMap<&[GroupId], Arc<str>> = HashMap::new();
+            for path in members.iter().filter_map(|m| m.via.as_deref()) {
+                texts
+                    .entry(path)
+                    .or_insert_with(|| path_text(path, group_names).into());
+            }
             let mut columns = Columns::new()
                 .column("member", |m: &ResolvedMember| Cell::id(&m.member))
                 .column("name", |m: &ResolvedMember| {
                     Cell::name(names.get(&m.member))
                 });
-            if members.iter().any(|m| m.via.is_some()) {
+            if !texts.is_empty() {
                 columns = columns.column("via", |m: &ResolvedMember| {
-                    Cell::free_text(
-                        m.via
-                            .as_deref()
-                            .map_or(String::new(), |path| path_text(path, group_names)),
-                    )
+                    match m.via.as_deref().and_then(|path| texts.get(path)) {
+                        Some(text) => Cell::shared_text(text.clone()),
+                        None => Cell::free_text(String::new()),
+                    }
                 });
             }
             columns.render(members, format)

@@ -31,10 +31,15 @@ pub(super) fn members(
         .into_iter()
         .map(|(member, via)| ResolvedMember { member, via })
         .collect();
-    let path_groups: std::collections::BTreeSet<&GroupId> = answer
-        .iter()
-        .flat_map(|m| m.via.iter().flat_map(|path| path.iter()))
-        .collect();
+    // The groups on the members' paths: each shared path looked at once (an umbrella's
+    // thousands of members come in through a few dozen).
+    let mut seen_paths = std::collections::HashSet::new();
+    let mut path_groups = std::collections::BTreeSet::new();
+    for path in answer.iter().filter_map(|m| m.via.as_ref()) {
+        if seen_paths.insert(path.as_ptr()) {
+            path_groups.extend(path.iter());
+        }
+    }
     let names = ledger.member_names(answer.iter().map(|m| &m.member))?;
     let group_names = ledger.group_names(path_groups)?;
     Ok(render::nesting::members(
