@@ -149,10 +149,31 @@ impl Numbering {
             .cloned()
             .collect();
         if !self.in_id_order() {
-            ids.sort_unstable();
+            sort_by_id(&mut ids, |id| id);
         }
         ids
     }
+}
+
+/// Sorts `items` by the member id `id` gives, as `MemberId`'s order does (text order):
+/// first by the id's first eight bytes read as a big-endian number, which settles most
+/// comparisons without reading the text through its pointer, then by the whole id. An id
+/// holds no NUL byte (no control character), so padding a short one with zeros keeps
+/// text order: a prefix sorts before the ids it begins.
+pub fn sort_by_id<T>(items: &mut Vec<T>, id: impl Fn(&T) -> &MemberId) {
+    fn head(id: &MemberId) -> u64 {
+        let mut bytes = [0u8; 8];
+        let text = id.as_str().as_bytes();
+        let length = text.len().min(8);
+        bytes[..length].copy_from_slice(&text[..length]);
+        u64::from_be_bytes(bytes)
+    }
+    let mut keyed: Vec<(u64, T)> = items
+        .drain(..)
+        .map(|item| (head(id(&item)), item))
+        .collect();
+    keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| id(&a.1).cmp(id(&b.1))));
+    items.extend(keyed.into_iter().map(|(_, item)| item));
 }
 
 /// A set of member numbers, one bit each: unions and differences a word at a time.
@@ -296,5 +317,23 @@ mod tests {
         set.insert(0);
         set.insert(1);
         assert_eq!(set.ids(&numbering), vec![id("a"), id("c")]);
+    }
+
+    proptest::proptest! {
+        /// Ids of up to twelve bytes from a few letters, so that many share their first
+        /// eight bytes, many are prefixes of others, and some hold bytes above ASCII.
+        #[test]
+        fn sorting_by_id_keeps_text_order(
+            texts in proptest::collection::vec("[ab\u{e9}Z0]{1,12}", 0..60),
+        ) {
+            let ids: Vec<MemberId> = texts.iter().map(|text| id(text)).collect();
+            let mut expected = ids.clone();
+            expected.sort();
+            let mut rows: Vec<(MemberId, usize)> =
+                ids.into_iter().enumerate().map(|(index, id)| (id, index)).collect();
+            sort_by_id(&mut rows, |row| &row.0);
+            let sorted: Vec<MemberId> = rows.into_iter().map(|row| row.0).collect();
+            proptest::prop_assert_eq!(sorted, expected);
+        }
     }
 }

@@ -16,7 +16,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::ledger::cache::GroupSpans;
-use crate::ledger::numbers::{MemberSet, Numbering};
+use crate::ledger::numbers::{sort_by_id, MemberSet, Numbering};
 use crate::ledger::Ledger;
 use crate::model::{Change, Date, GroupId, MemberId};
 use crate::projection::timeline::Timeline;
@@ -407,7 +407,7 @@ impl<'l> Resolver<'l> {
             })
             .collect();
         if !self.numbering.in_id_order() {
-            rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            sort_by_id(&mut rows, |row| &row.0);
         }
         Ok(rows)
     }
