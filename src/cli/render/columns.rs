@@ -5,7 +5,9 @@
 //! Owns: [`Format`], [`Columns`] (named columns, each a way to get a [`Cell`] from a row,
 //! shown everywhere, only in text, only in JSON, only in the aligned table, or only in CSV
 //! and JSON), [`Cell`] (a JSON value and the text a
-//! table and CSV show), the aligned table, and the CSV quoting and formula-neutralising
+//! table and CSV show; the value made only when JSON is written where it is the text),
+//! [`IdText`] (what can be a cell's id) and [`Str`] (a cell's text, made for it or shared
+//! with the answer), the aligned table, and the CSV quoting and formula-neutralising
 //! rule.
 //! Must not: know any particular answer (`render/mod.rs` and `render/sb.rs` describe
 //! those), query the ledger or print.
@@ -588,6 +590,41 @@ mod tests {
                 end: Date::parse("2020-01-02").ok(),
             },
         ]
+    }
+
+    /// Cells whose JSON is taken from their text give what `serde_json` makes of the
+    /// value itself; the text a table shows is the same whether shared or made.
+    #[test]
+    fn a_cell_made_from_its_text_gives_json_what_the_value_would() {
+        let member = muster::MemberId::new("M0001").expect("a valid id");
+        let group = muster::GroupId::new("Football (U14)").expect("a valid id");
+        let cases = [
+            (Cell::id(&member), json!(member), "M0001"),
+            (Cell::id(&group), json!(group), "Football (U14)"),
+            (Cell::id("b"), json!("b"), "b"),
+            (Cell::optional_id(None::<&str>), Value::Null, ""),
+            (Cell::name(Some("Léa")), json!("Léa"), "Léa"),
+            (Cell::name(None::<&str>), Value::Null, ""),
+            (
+                Cell::free_text("a > b".to_string()),
+                json!("a > b"),
+                "a > b",
+            ),
+            (
+                Cell::shared_text(Arc::from("a > b")),
+                json!("a > b"),
+                "a > b",
+            ),
+            (Cell::end(None), Value::Null, "open"),
+        ];
+        for (cell, json, text) in cases {
+            let table = Table {
+                columns: vec!["x"],
+                cells: vec![cell.text.clone()],
+            };
+            assert_eq!(table.aligned(), format!("x\n{text}\n").replace(" \n", "\n"));
+            assert_eq!(cell.into_json(), json);
+        }
     }
 
     #[test]
